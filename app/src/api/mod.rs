@@ -1,0 +1,116 @@
+//! The typed client of Sightline's REST API, one function per query or command. In the
+//! browser it calls `/api/v1` with gloo-net; these functions are only called from the
+//! browser (through `LocalResource` and event handlers), so the server build has stubs.
+
+use crate::types::{ApiKey, CreateApiKey, CreatedApiKey, ErrorBody, Readiness};
+
+/// A failed call: the HTTP status (0 when the request never got an answer) and the body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: u16,
+    pub body: ErrorBody,
+}
+
+impl ApiError {
+    pub fn is_unauthenticated(&self) -> bool {
+        self.status == 401
+    }
+    pub fn message(&self) -> &str {
+        &self.body.message
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+pub async fn list_api_keys() -> ApiResult<Vec<ApiKey>> {
+    client::get("/api/v1/keys").await
+}
+
+pub async fn create_api_key(name: String) -> ApiResult<CreatedApiKey> {
+    client::post("/api/v1/keys", &CreateApiKey { name }).await
+}
+
+pub async fn revoke_api_key(id: i64) -> ApiResult<ApiKey> {
+    client::delete(&format!("/api/v1/keys/{id}")).await
+}
+
+pub async fn readiness() -> ApiResult<Readiness> {
+    client::get("/readyz").await
+}
+
+#[cfg(feature = "hydrate")]
+mod client {
+    use super::{ApiError, ApiResult};
+    use crate::types::ErrorBody;
+    use gloo_net::http::{Request, Response};
+    use serde::{de::DeserializeOwned, Serialize};
+
+    fn network(e: gloo_net::Error) -> ApiError {
+        ApiError {
+            status: 0,
+            body: ErrorBody {
+                error: "network".into(),
+                message: format!("cannot reach Sightline: {e}"),
+                field: None,
+            },
+        }
+    }
+
+    async fn decode<T: DeserializeOwned>(resp: Response) -> ApiResult<T> {
+        let status = resp.status();
+        if resp.ok() {
+            return resp.json::<T>().await.map_err(network);
+        }
+        // Readiness answers 503 with a regular body; everything else with ErrorBody.
+        let text = resp.text().await.unwrap_or_default();
+        if let Ok(body) = serde_json::from_str::<T>(&text) {
+            return Ok(body);
+        }
+        let body = serde_json::from_str::<ErrorBody>(&text).unwrap_or(ErrorBody {
+            error: "http".into(),
+            message: format!("the server answered {status}"),
+            field: None,
+        });
+        Err(ApiError { status, body })
+    }
+
+    pub async fn get<T: DeserializeOwned>(url: &str) -> ApiResult<T> {
+        decode(Request::get(url).send().await.map_err(network)?).await
+    }
+
+    pub async fn post<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> ApiResult<T> {
+        let req = Request::post(url).json(body).map_err(network)?;
+        decode(req.send().await.map_err(network)?).await
+    }
+
+    pub async fn delete<T: DeserializeOwned>(url: &str) -> ApiResult<T> {
+        decode(Request::delete(url).send().await.map_err(network)?).await
+    }
+}
+
+#[cfg(not(feature = "hydrate"))]
+mod client {
+    use super::{ApiError, ApiResult};
+    use crate::types::ErrorBody;
+
+    fn unavailable<T>() -> ApiResult<T> {
+        Err(ApiError {
+            status: 0,
+            body: ErrorBody {
+                error: "unavailable".into(),
+                message: "the API client runs in the browser only".into(),
+                field: None,
+            },
+        })
+    }
+
+    pub async fn get<T>(_url: &str) -> ApiResult<T> {
+        unavailable()
+    }
+    pub async fn post<B, T>(_url: &str, _body: &B) -> ApiResult<T> {
+        unavailable()
+    }
+    pub async fn delete<T>(_url: &str) -> ApiResult<T> {
+        unavailable()
+    }
+}

@@ -1,0 +1,74 @@
+//! Sightline's UI: the HTML shell, the router and the pages. Compiled twice: with `ssr` into
+//! the server (rendering) and with `hydrate` into the WASM (interactivity).
+
+pub mod api;
+pub mod components;
+pub mod pages;
+pub mod types;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+use components::layout::Layout;
+use pages::{api_keys::ApiKeysPage, home::HomePage, login::LoginPage, not_found::NotFound};
+
+/// Applies the saved theme before the first paint, so a dark-mode user never sees a flash
+/// of light. Mirrors `components::theme`.
+const THEME_BOOT: &str = "try{var t=localStorage.getItem('sightline-theme');if(t==='light'||t==='dark')document.documentElement.dataset.theme=t}catch(e){}";
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <script>{THEME_BOOT}</script>
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Marks the page as hydrated (effects only run in the browser): end-to-end tests wait
+    // for it before interacting.
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(body) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.body())
+        {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+    view! {
+        <Stylesheet id="leptos" href="/pkg/sightline.css" />
+        <Title formatter=|page: String| {
+            if page.is_empty() { "Sightline".to_owned() } else { format!("{page} · Sightline") }
+        } />
+        <Router>
+            <Routes fallback=|| view! { <Layout><NotFound /></Layout> }>
+                <Route path=path!("/login") view=LoginPage />
+                <Route path=path!("/") view=|| view! { <Layout><HomePage /></Layout> } />
+                <Route
+                    path=path!("/settings/api-keys")
+                    view=|| view! { <Layout><ApiKeysPage /></Layout> }
+                />
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,239 @@
+//! Settings → API keys: create a key (its secret shown once), list keys, revoke one.
+
+use chrono::{DateTime, Utc};
+use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
+use leptos_meta::Title;
+
+use crate::{
+    api,
+    types::{ApiKey, CreatedApiKey},
+};
+
+fn when(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+#[component]
+pub fn ApiKeysPage() -> impl IntoView {
+    let keys = LocalResource::new(api::list_api_keys);
+    let name = RwSignal::new(String::new());
+    let created = RwSignal::new(None::<CreatedApiKey>);
+    let form_error = RwSignal::new(None::<String>);
+    let page_error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        let wanted = name.get_untracked();
+        if wanted.trim().is_empty() {
+            form_error.set(Some(
+                "Give the key a name, e.g. the app or host that uses it.".into(),
+            ));
+            return;
+        }
+        busy.set(true);
+        spawn_local(async move {
+            match api::create_api_key(wanted).await {
+                Ok(new_key) => {
+                    created.set(Some(new_key));
+                    name.set(String::new());
+                    form_error.set(None);
+                    keys.refetch();
+                }
+                Err(e) => form_error.set(Some(e.message().to_owned())),
+            }
+            busy.set(false);
+        });
+    };
+
+    let revoke = Callback::new(move |id: i64| {
+        spawn_local(async move {
+            match api::revoke_api_key(id).await {
+                Ok(_) => {
+                    page_error.set(None);
+                    keys.refetch();
+                }
+                Err(e) => {
+                    page_error.set(Some(format!("Could not revoke the key: {}", e.message())))
+                }
+            }
+        });
+    });
+
+    view! {
+        <Title text="API keys" />
+        <div class="page-header">
+            <h1>"API keys"</h1>
+            <p class="muted">
+                "Applications, agents and the proxy authenticate with these keys. "
+                "A key's secret is shown once, when it is created; Sightline keeps only a hash."
+            </p>
+        </div>
+
+        {move || page_error.get().map(|e| view! { <p class="alert alert-error" role="alert">{e}</p> })}
+
+        <section class="card" aria-labelledby="create-title">
+            <h2 id="create-title">"Create a key"</h2>
+            <form class="form form-inline" on:submit=on_submit novalidate>
+                <label class="field field-grow">
+                    <span>"Key name"</span>
+                    <input
+                        type="text"
+                        name="name"
+                        maxlength="100"
+                        placeholder="e.g. checkout-service"
+                        bind:value=name
+                        aria-invalid=move || form_error.get().is_some().to_string()
+                        aria-describedby="key-name-error"
+                    />
+                </label>
+                <button type="submit" class="button button-primary" disabled=move || busy.get()>
+                    {move || if busy.get() { "Creating…" } else { "Create key" }}
+                </button>
+            </form>
+            <p id="key-name-error" class="field-error" role="alert">{move || form_error.get()}</p>
+            {move || created.get().map(|c| view! { <NewSecret created=c on_dismiss=move || created.set(None) /> })}
+        </section>
+
+        <section class="card" aria-labelledby="list-title">
+            <h2 id="list-title">"Keys"</h2>
+            {move || match keys.get() {
+                None => view! { <p class="muted" aria-busy="true">"Loading API keys…"</p> }.into_any(),
+                Some(Err(e)) if e.is_unauthenticated() => view! {
+                    <p class="alert alert-error" role="alert">
+                        "Your session has ended. " <a href="/login?next=/settings/api-keys">"Log in again"</a>
+                    </p>
+                }.into_any(),
+                Some(Err(e)) => view! {
+                    <div class="alert alert-error" role="alert">
+                        <span>"Could not load API keys: " {e.message().to_owned()}</span>
+                        <button type="button" class="button" on:click=move |_| keys.refetch()>"Retry"</button>
+                    </div>
+                }.into_any(),
+                Some(Ok(list)) if list.is_empty() => view! {
+                    <p class="empty">"No API keys yet. Create one above to start sending telemetry."</p>
+                }.into_any(),
+                Some(Ok(list)) => view! { <KeyTable keys=list revoke /> }.into_any(),
+            }}
+        </section>
+    }
+}
+
+/// The one-time display of a new key's secret.
+#[component]
+fn NewSecret(created: CreatedApiKey, on_dismiss: impl Fn() + 'static) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let secret = created.secret.clone();
+    let copy = move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(w) = web_sys::window() {
+            let _ = w.navigator().clipboard().write_text(&secret);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = &secret;
+        copied.set(true);
+    };
+    view! {
+        <div class="secret-box" role="status" aria-live="polite">
+            <p>
+                <strong>"Key “" {created.key.name.clone()} "” created."</strong>
+                " Copy the secret now: it will not be shown again."
+            </p>
+            <div class="secret-row">
+                <code class="secret" data-testid="new-secret">{created.secret.clone()}</code>
+                <button type="button" class="button" on:click=copy>
+                    {move || if copied.get() { "Copied" } else { "Copy" }}
+                </button>
+                <button type="button" class="button button-ghost" on:click=move |_| on_dismiss()>
+                    "Done"
+                </button>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn KeyTable(keys: Vec<ApiKey>, revoke: Callback<i64>) -> impl IntoView {
+    let confirming = RwSignal::new(None::<i64>);
+    view! {
+        <div class="table-wrap">
+            <table class="table">
+                <thead>
+                    <tr>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"Key"</th>
+                        <th scope="col">"Created"</th>
+                        <th scope="col">"Last used"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {keys
+                        .into_iter()
+                        .map(|k| {
+                            let id = k.id;
+                            let name = k.name.clone();
+                            let revoked = k.revoked_at.is_some();
+                            view! {
+                                <tr class:revoked=revoked>
+                                    <td data-label="Name">{k.name.clone()}</td>
+                                    <td data-label="Key"><code>{format!("{}…", k.prefix)}</code></td>
+                                    <td data-label="Created">{when(&k.created_at)}</td>
+                                    <td data-label="Last used">
+                                        {k.last_used_at.as_ref().map(when).unwrap_or_else(|| "Never".into())}
+                                    </td>
+                                    <td data-label="Status">
+                                        {if revoked {
+                                            view! { <span class="badge badge-muted">"Revoked"</span> }.into_any()
+                                        } else {
+                                            view! { <span class="badge badge-ok">"Active"</span> }.into_any()
+                                        }}
+                                    </td>
+                                    <td class="actions">
+                                        {(!revoked).then(|| {
+                                            let name = name.clone();
+                                            view! {
+                                                <Show
+                                                    when=move || confirming.get() == Some(id)
+                                                    fallback={
+                                                        let name = name.clone();
+                                                        move || view! {
+                                                            <button
+                                                                type="button"
+                                                                class="button button-danger-ghost"
+                                                                aria-label=format!("Revoke key {name}")
+                                                                on:click=move |_| confirming.set(Some(id))
+                                                            >"Revoke"</button>
+                                                        }
+                                                    }
+                                                >
+                                                    <span class="confirm">
+                                                        <button
+                                                            type="button"
+                                                            class="button button-danger"
+                                                            aria-label=format!("Confirm revoking key {name}")
+                                                            on:click=move |_| { confirming.set(None); revoke.run(id) }
+                                                        >"Confirm revoke"</button>
+                                                        <button
+                                                            type="button"
+                                                            class="button button-ghost"
+                                                            on:click=move |_| confirming.set(None)
+                                                        >"Cancel"</button>
+                                                    </span>
+                                                </Show>
+                                            }
+                                        })}
+                                    </td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}

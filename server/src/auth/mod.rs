@@ -1,0 +1,9 @@
+//! Authentication primitives, free of IO: password hashing, random tokens and API keys,
+//! and the login rate limiter.
+
+pub mod limiter;
+pub mod password;
+pub mod token;
+
+/// Username of the account created at first start.
+pub const ADMIN_USERNAME: &str = "admin";

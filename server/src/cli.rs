@@ -1,0 +1,57 @@
+//! The command line: `sightline [serve]` and its flags. Later subcommands hang off [`Command`].
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::ServeArgs;
+
+/// Sightline: a self-hosted performance, cost and budget monitor for AI applications.
+///
+/// Every flag can also be set by its SIGHTLINE_* environment variable (shown in brackets) or
+/// in the TOML file given by --config. The admin password comes only from
+/// SIGHTLINE_ADMIN_PASSWORD (or the file); without it one is generated and printed once.
+#[derive(Parser, Debug)]
+#[command(name = "sightline", version, about, long_about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Settings for `serve`, also accepted without the subcommand.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the web UI and the API (the default when no subcommand is given).
+    Serve(ServeArgs),
+}
+
+/// Parses arguments, runs the chosen command and maps failures to a one-line message and a
+/// non-zero exit code.
+pub async fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let args = match cli.command {
+        Some(Command::Serve(args)) => args,
+        None => cli.serve,
+    };
+    let config = match args.resolve(
+        std::env::var("SIGHTLINE_ADMIN_PASSWORD").ok(),
+        std::env::var("LEPTOS_SITE_ROOT").ok(),
+    ) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("sightline: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    crate::startup::init_tracing(&config.log);
+    match crate::startup::serve(config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("sightline: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

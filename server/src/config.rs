@@ -1,0 +1,408 @@
+//! Configuration: command-line flags, `SIGHTLINE_*` environment variables and an optional
+//! TOML file, merged in that order of precedence and validated once into [`Config`].
+//!
+//! Every setting has one name per layer: `--listen`, `SIGHTLINE_LISTEN`, `listen = ...`.
+//! Errors name the setting so a bad value is found at once.
+
+use std::{
+    fmt,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use serde::Deserialize;
+use url::Url;
+
+/// Settings for `sightline serve`, as given on the command line or in the environment.
+/// Every field is optional here; defaults are applied in [`ServeArgs::resolve`].
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct ServeArgs {
+    /// TOML file with any of the settings below (keys in snake_case, e.g. `listen`).
+    /// Flags and environment variables override it.
+    #[arg(long, env = "SIGHTLINE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Address and port to serve the UI and API on [default: 127.0.0.1:3000].
+    #[arg(long, env = "SIGHTLINE_LISTEN", value_name = "ADDR:PORT")]
+    pub listen: Option<SocketAddr>,
+
+    /// URL users reach Sightline at, e.g. https://sightline.example.com. Session cookies are
+    /// marked Secure when it is https (TLS terminated by a proxy in front) [default: http://LISTEN].
+    #[arg(long, env = "SIGHTLINE_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// PostgreSQL connection URL. Without it Sightline runs its own private cluster from the
+    /// system's PostgreSQL binaries in DATA_DIR/pg.
+    #[arg(long, env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Directory for Sightline's own files, including the embedded database
+    /// [default: ./.sightline].
+    #[arg(long, env = "SIGHTLINE_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Keep retrying (with back-off) when the database cannot be reached at start-up,
+    /// instead of exiting [default: false].
+    #[arg(long, env = "SIGHTLINE_DB_RETRY", value_name = "BOOL")]
+    pub db_retry: Option<bool>,
+
+    /// Largest number of database connections in the pool [default: 10].
+    #[arg(long, env = "SIGHTLINE_DB_MAX_CONNECTIONS", value_name = "N")]
+    pub db_max_connections: Option<u32>,
+
+    /// How long a login session lasts, in hours [default: 168].
+    #[arg(long, env = "SIGHTLINE_SESSION_HOURS", value_name = "HOURS")]
+    pub session_hours: Option<u32>,
+
+    /// Login attempts allowed per client address per minute [default: 5].
+    #[arg(long, env = "SIGHTLINE_LOGIN_ATTEMPTS_PER_MINUTE", value_name = "N")]
+    pub login_attempts_per_minute: Option<u32>,
+
+    /// Directory holding the built site (WASM, JS, CSS, public files) [default: target/site,
+    /// or LEPTOS_SITE_ROOT when cargo-leptos sets it].
+    #[arg(long, env = "SIGHTLINE_SITE_ROOT", value_name = "DIR")]
+    pub site_root: Option<PathBuf>,
+
+    /// Log filter in tracing's EnvFilter syntax [default: info].
+    #[arg(long, env = "SIGHTLINE_LOG", value_name = "FILTER")]
+    pub log: Option<String>,
+}
+
+/// The same settings as they appear in the TOML file (plus the admin password, which is
+/// never taken from a flag because flags are visible to every user in `ps`).
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    listen: Option<SocketAddr>,
+    public_url: Option<String>,
+    database_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    db_retry: Option<bool>,
+    db_max_connections: Option<u32>,
+    session_hours: Option<u32>,
+    login_attempts_per_minute: Option<u32>,
+    site_root: Option<PathBuf>,
+    log: Option<String>,
+    admin_password: Option<String>,
+}
+
+/// A setting that failed validation: which one and why. Displays as one line.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {setting}: {reason}")]
+pub struct ConfigError {
+    pub setting: String,
+    pub reason: String,
+}
+
+impl ConfigError {
+    fn new(setting: &str, reason: impl Into<String>) -> Self {
+        Self {
+            setting: setting.to_owned(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A string that must not reach logs or `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Where the database comes from.
+#[derive(Debug, Clone)]
+pub enum DatabaseSource {
+    /// An external server given by URL.
+    External(Secret),
+    /// A private cluster run by Sightline in this directory.
+    Embedded(PathBuf),
+}
+
+/// Validated configuration for the server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub public_url: Url,
+    pub database: DatabaseSource,
+    pub data_dir: PathBuf,
+    pub db_retry: bool,
+    pub db_max_connections: u32,
+    pub session_ttl: Duration,
+    pub login_attempts_per_minute: u32,
+    pub site_root: PathBuf,
+    pub log: String,
+    pub admin_password: Option<Secret>,
+}
+
+impl Config {
+    /// Session cookies carry `Secure` only when users reach us over TLS; a browser would
+    /// otherwise drop them on plain-HTTP loopback.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+}
+
+impl ServeArgs {
+    /// Merges flags/env over the optional file over defaults, then validates.
+    /// `env_admin_password` and `env_leptos_site_root` are passed in so tests need not
+    /// touch the process environment.
+    pub fn resolve(
+        self,
+        env_admin_password: Option<String>,
+        env_leptos_site_root: Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let file = match &self.config {
+            Some(path) => load_file(path)?,
+            None => FileSettings::default(),
+        };
+        let listen = self
+            .listen
+            .or(file.listen)
+            .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 3000)));
+        let public_url = match self.public_url.or(file.public_url) {
+            Some(raw) => parse_public_url(&raw)?,
+            None => Url::parse(&format!("http://{listen}"))
+                .map_err(|e| ConfigError::new("listen", e.to_string()))?,
+        };
+        let data_dir = self
+            .data_dir
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from(".sightline"));
+        if data_dir.as_os_str().is_empty() {
+            return Err(ConfigError::new("data_dir", "must not be empty"));
+        }
+        let database = match self.database_url.or(file.database_url) {
+            Some(url) if url.trim().is_empty() => {
+                return Err(ConfigError::new("database_url", "must not be empty"))
+            }
+            Some(url) => {
+                validate_database_url(&url)?;
+                DatabaseSource::External(Secret::new(url))
+            }
+            None => DatabaseSource::Embedded(data_dir.join("pg")),
+        };
+        let db_max_connections = self
+            .db_max_connections
+            .or(file.db_max_connections)
+            .unwrap_or(10);
+        if !(1..=1000).contains(&db_max_connections) {
+            return Err(ConfigError::new(
+                "db_max_connections",
+                "must be between 1 and 1000",
+            ));
+        }
+        let session_hours = self.session_hours.or(file.session_hours).unwrap_or(168);
+        if !(1..=24 * 365).contains(&session_hours) {
+            return Err(ConfigError::new(
+                "session_hours",
+                "must be between 1 and 8760",
+            ));
+        }
+        let login_attempts_per_minute = self
+            .login_attempts_per_minute
+            .or(file.login_attempts_per_minute)
+            .unwrap_or(5);
+        if !(1..=10_000).contains(&login_attempts_per_minute) {
+            return Err(ConfigError::new(
+                "login_attempts_per_minute",
+                "must be between 1 and 10000",
+            ));
+        }
+        let admin_password = match env_admin_password.or(file.admin_password) {
+            Some(p) if p.chars().count() < 8 => {
+                return Err(ConfigError::new(
+                    "SIGHTLINE_ADMIN_PASSWORD",
+                    "must be at least 8 characters",
+                ))
+            }
+            Some(p) => Some(Secret::new(p)),
+            None => None,
+        };
+        let site_root = self
+            .site_root
+            .or(file.site_root)
+            .or(env_leptos_site_root.map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("target/site"));
+        let log = self.log.or(file.log).unwrap_or_else(|| "info".to_owned());
+        tracing_subscriber::EnvFilter::try_new(&log)
+            .map_err(|e| ConfigError::new("log", e.to_string()))?;
+        Ok(Config {
+            listen,
+            public_url,
+            database,
+            data_dir,
+            db_retry: self.db_retry.or(file.db_retry).unwrap_or(false),
+            db_max_connections,
+            session_ttl: Duration::from_secs(u64::from(session_hours) * 3600),
+            login_attempts_per_minute,
+            site_root,
+            log,
+            admin_password,
+        })
+    }
+}
+
+fn load_file(path: &Path) -> Result<FileSettings, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::new("config", format!("cannot read {}: {e}", path.display())))?;
+    toml::from_str(&text).map_err(|e| {
+        // toml's message spans several lines with a source excerpt; keep the first.
+        let msg = e
+            .message()
+            .lines()
+            .next()
+            .unwrap_or("parse error")
+            .to_owned();
+        let setting = e
+            .span()
+            .and_then(|s| text.get(s))
+            .map(|s| s.split('=').next().unwrap_or(s).trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "config".to_owned());
+        ConfigError::new(&setting, format!("{msg} (in {})", path.display()))
+    })
+}
+
+fn parse_public_url(raw: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(raw).map_err(|e| ConfigError::new("public_url", e.to_string()))?;
+    match url.scheme() {
+        "http" | "https" => Ok(url),
+        other => Err(ConfigError::new(
+            "public_url",
+            format!("scheme must be http or https, not {other}"),
+        )),
+    }
+}
+
+fn validate_database_url(raw: &str) -> Result<(), ConfigError> {
+    let url = Url::parse(raw).map_err(|e| ConfigError::new("database_url", e.to_string()))?;
+    match url.scheme() {
+        "postgres" | "postgresql" => Ok(()),
+        other => Err(ConfigError::new(
+            "database_url",
+            format!("scheme must be postgres or postgresql, not {other}"),
+        )),
+    }
+}
+
+/// Describes a database URL for messages: host, port and database, never the password.
+pub fn describe_database_url(raw: &str) -> String {
+    match Url::parse(raw) {
+        Ok(url) => {
+            let host = url.host_str().unwrap_or("localhost");
+            let port = url.port().unwrap_or(5432);
+            let db = url.path().trim_start_matches('/');
+            let db = if db.is_empty() { "postgres" } else { db };
+            format!("{host}:{port}/{db}")
+        }
+        Err(_) => "an unparsable URL".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn resolve(args: ServeArgs) -> Result<Config, ConfigError> {
+        args.resolve(None, None)
+    }
+
+    #[test]
+    fn defaults_use_embedded_database_on_loopback() {
+        let c = resolve(ServeArgs::default()).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:3000");
+        assert!(
+            matches!(c.database, DatabaseSource::Embedded(ref p) if p.ends_with(".sightline/pg"))
+        );
+        assert!(!c.secure_cookies());
+        assert_eq!(c.session_ttl, Duration::from_secs(168 * 3600));
+    }
+
+    #[test]
+    fn https_public_url_makes_cookies_secure() {
+        let args = ServeArgs {
+            public_url: Some("https://s.example.com".into()),
+            ..Default::default()
+        };
+        assert!(resolve(args).unwrap().secure_cookies());
+    }
+
+    #[test]
+    fn errors_name_the_setting() {
+        let args = ServeArgs {
+            database_url: Some("mysql://x".into()),
+            ..Default::default()
+        };
+        let e = resolve(args).unwrap_err();
+        assert_eq!(e.setting, "database_url");
+        assert!(!e.to_string().contains('\n'));
+
+        let args = ServeArgs {
+            db_max_connections: Some(0),
+            ..Default::default()
+        };
+        assert_eq!(resolve(args).unwrap_err().setting, "db_max_connections");
+
+        let e = ServeArgs::default()
+            .resolve(Some("short".into()), None)
+            .unwrap_err();
+        assert_eq!(e.setting, "SIGHTLINE_ADMIN_PASSWORD");
+    }
+
+    #[test]
+    fn flags_override_file_and_file_overrides_defaults() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        writeln!(f, "listen = \"127.0.0.1:4000\"\nsession_hours = 2").unwrap();
+        let args = ServeArgs {
+            config: Some(f.path().to_owned()),
+            session_hours: Some(5),
+            ..Default::default()
+        };
+        let c = resolve(args).unwrap();
+        assert_eq!(c.listen.port(), 4000);
+        assert_eq!(c.session_ttl, Duration::from_secs(5 * 3600));
+    }
+
+    #[test]
+    fn unknown_or_mistyped_file_keys_are_named() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        writeln!(f, "listen = \"nope\"").unwrap();
+        let e = resolve(ServeArgs {
+            config: Some(f.path().to_owned()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(e.to_string().contains("listen"), "{e}");
+
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        writeln!(f, "lisen = \"127.0.0.1:1\"").unwrap();
+        let e = resolve(ServeArgs {
+            config: Some(f.path().to_owned()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(e.to_string().contains("lisen"), "{e}");
+    }
+
+    #[test]
+    fn database_description_hides_password() {
+        let d = describe_database_url("postgres://u:hunter2@db.internal:6543/app");
+        assert_eq!(d, "db.internal:6543/app");
+        assert!(!format!("{:?}", Secret::new("hunter2")).contains("hunter2"));
+    }
+}

@@ -1,0 +1,132 @@
+//! One error type for every API response: a status code and a JSON body
+//! `{ "error": code, "message": ..., "field": ... }`. Internal failures are logged once here
+//! and shown to the client as a generic message.
+
+use app::types::ErrorBody;
+use axum::{
+    extract::{rejection::JsonRejection, FromRequest},
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<String>,
+    pub retry_after_secs: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            retry_after_secs: None,
+        }
+    }
+
+    pub fn with_field(mut self, field: &str) -> Self {
+        self.field = Some(field.to_owned());
+        self
+    }
+
+    /// 422 for a value that parsed but is not acceptable.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            field: Some(field.to_owned()),
+            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message)
+        }
+    }
+
+    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, code, message)
+    }
+
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, code, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "an internal error occurred; it has been logged",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Json(ErrorBody {
+            error: self.code.to_owned(),
+            message: self.message,
+            field: self.field,
+        });
+        let mut response = (self.status, body).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, secs.max(1).into());
+        }
+        response
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        tracing::error!(error = %e, "database error");
+        Self::internal()
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        let text = r.body_text();
+        let (code, field) = match &r {
+            JsonRejection::JsonDataError(_) => ("invalid_field", field_in_serde_message(&text)),
+            JsonRejection::JsonSyntaxError(_) => ("invalid_json", None),
+            JsonRejection::MissingJsonContentType(_) => ("unsupported_media_type", None),
+            _ if r.status() == StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", None),
+            _ => ("bad_request", None),
+        };
+        Self {
+            field,
+            ..Self::new(r.status(), code, text)
+        }
+    }
+}
+
+/// serde names the field in backticks: "missing field `name`", "unknown field `nmae`".
+fn field_in_serde_message(text: &str) -> Option<String> {
+    let start = text.find("field `")? + "field `".len();
+    let len = text[start..].find('`')?;
+    Some(text[start..start + len].to_owned())
+}
+
+/// `Json` whose rejections are [`ApiError`]s (JSON bodies, not plain text).
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_field_names_in_serde_messages() {
+        assert_eq!(
+            field_in_serde_message("Failed: missing field `name` at line 1 column 2").as_deref(),
+            Some("name")
+        );
+        assert_eq!(field_in_serde_message("expected value"), None);
+    }
+}

@@ -1,0 +1,112 @@
+//! API keys for machines: create (secret shown once), list, revoke. Managing keys needs a
+//! logged-in user; a key cannot mint or revoke keys.
+
+use app::types::{ApiKey, CreateApiKey, CreatedApiKey};
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    Json,
+};
+
+use super::{
+    error::{ApiError, ApiJson},
+    principal::SessionUser,
+};
+use crate::{auth::token, state::AppState, store};
+
+const MAX_NAME_CHARS: usize = 100;
+
+/// A key's display name: trimmed, 1 to 100 characters, no control characters.
+fn parse_name(raw: &str) -> Result<String, ApiError> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(ApiError::invalid("name", "name is required"));
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(ApiError::invalid(
+            "name",
+            format!("name must be at most {MAX_NAME_CHARS} characters"),
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            "name",
+            "name must not contain control characters",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// `GET /api/v1/keys`
+pub async fn list(
+    _user: SessionUser,
+    State(state): State<AppState>,
+) -> Result<Json<Vec<ApiKey>>, ApiError> {
+    Ok(Json(store::api_keys::list(&state.pool).await?))
+}
+
+/// `POST /api/v1/keys` with `{ "name" }`: 201 with the secret, which is never shown again.
+pub async fn create(
+    user: SessionUser,
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<CreateApiKey>,
+) -> Result<(StatusCode, Json<CreatedApiKey>), ApiError> {
+    let name = parse_name(&req.name)?;
+    let new = token::NewApiKey::generate();
+    let key = store::api_keys::insert(
+        &state.pool,
+        &name,
+        &new.prefix,
+        &token::digest(&new.secret),
+        user.id,
+    )
+    .await?;
+    tracing::info!(key_id = key.id, prefix = %key.prefix, by = %user.username, "API key created");
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedApiKey {
+            key,
+            secret: new.secret,
+        }),
+    ))
+}
+
+/// `DELETE /api/v1/keys/{id}`: 200 with the revoked key; 404 when there is none.
+pub async fn revoke(
+    user: SessionUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ApiKey>, ApiError> {
+    let id: i64 = id.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_field",
+            "id must be an integer",
+        )
+        .with_field("id")
+    })?;
+    match store::api_keys::revoke(&state.pool, id).await? {
+        Some(key) => {
+            tracing::info!(key_id = id, by = %user.username, "API key revoked");
+            Ok(Json(key))
+        }
+        None => Err(ApiError::not_found(format!("no API key with id {id}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_name;
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(parse_name("  ci runner ").unwrap(), "ci runner");
+        assert_eq!(
+            parse_name("   ").unwrap_err().field.as_deref(),
+            Some("name")
+        );
+        assert!(parse_name(&"x".repeat(101)).is_err());
+        assert!(parse_name(&"é".repeat(100)).is_ok());
+        assert!(parse_name("a\u{7}b").is_err());
+    }
+}

@@ -1,0 +1,73 @@
+//! The HTTP surface: one router for the versioned JSON API, form posts, probes and the
+//! server-rendered UI. Handlers parse and authorise, then call `store` or domain modules.
+
+pub mod error;
+pub mod health;
+pub mod keys;
+pub mod login;
+pub mod pages;
+pub mod principal;
+
+use axum::{
+    extract::DefaultBodyLimit,
+    http::{header, HeaderValue},
+    middleware,
+    routing::{delete, get, post},
+    Router,
+};
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
+
+use crate::state::AppState;
+
+/// Largest request body accepted anywhere (413 beyond it).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+async fn api_not_found() -> error::ApiError {
+    error::ApiError::not_found("no such API endpoint")
+}
+
+/// `/api/v1`: the public, versioned API used by the UI and by scripts alike.
+fn api() -> Router<AppState> {
+    Router::new()
+        .route("/auth/login", post(login::login_json))
+        .route("/auth/logout", post(login::logout_json))
+        .route("/auth/me", get(login::me))
+        .route("/keys", get(keys::list).post(keys::create))
+        .route("/keys/{id}", delete(keys::revoke))
+        .fallback(api_not_found)
+}
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(app::App);
+    let options = state.leptos_options.clone();
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/auth/login", post(login::login_form))
+        .route("/auth/logout", post(login::logout_form))
+        .nest("/api/v1", api())
+        .leptos_routes(&state, routes, move || app::shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
+            app::shell,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            pages::require_login,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,171 @@
+//! Who is calling: extractors that authenticate a request by API key or session cookie.
+//!
+//! Handlers take [`Principal`] (either credential) or [`SessionUser`] (a person logged in
+//! to the UI). A request with a cookie but an unsafe method from another site is refused,
+//! on top of the cookie's SameSite=Strict.
+
+use axum::{
+    extract::FromRequestParts,
+    http::{header, request::Parts, HeaderMap, Method},
+};
+use axum_extra::extract::CookieJar;
+
+use super::error::ApiError;
+use crate::{auth::token::digest, state::AppState, store};
+
+pub const SESSION_COOKIE: &str = "sightline_session";
+
+/// A person logged in through the UI.
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub id: i64,
+    pub username: String,
+}
+
+/// Any authenticated caller.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    User(SessionUser),
+    ApiKey { id: i64, name: String },
+}
+
+/// The API key a request presents: `Authorization: Bearer <key>` or `x-sightline-key`.
+pub fn presented_api_key(headers: &HeaderMap) -> Option<&str> {
+    if let Some(v) = headers.get("x-sightline-key").and_then(|v| v.to_str().ok()) {
+        return Some(v.trim());
+    }
+    let auth = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, value) = auth.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(value.trim())
+}
+
+/// The user behind the request's session cookie, if it is valid.
+pub async fn session_user(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<SessionUser>, sqlx::Error> {
+    let jar = CookieJar::from_headers(headers);
+    let Some(cookie) = jar.get(SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let user = store::sessions::find_user(&state.pool, &digest(cookie.value())).await?;
+    Ok(user.map(|u| SessionUser {
+        id: u.id,
+        username: u.username,
+    }))
+}
+
+/// Cookie-authenticated writes must come from our own pages: refuse when the browser says
+/// the request is cross-site or names a foreign Origin.
+fn same_site_request(headers: &HeaderMap) -> bool {
+    if headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"cross-site")
+    {
+        return false;
+    }
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let origin_host = origin.split_once("://").map(|(_, rest)| rest);
+    matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(key) = presented_api_key(&parts.headers) {
+            return match store::api_keys::authenticate(&state.pool, &digest(key)).await? {
+                Some((id, name)) => Ok(Principal::ApiKey { id, name }),
+                None => Err(ApiError::unauthorized(
+                    "invalid_api_key",
+                    "the API key is unknown or has been revoked",
+                )),
+            };
+        }
+        if let Some(user) = session_user(state, &parts.headers).await? {
+            let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+            if !safe && !same_site_request(&parts.headers) {
+                return Err(ApiError::forbidden(
+                    "cross_site_request",
+                    "cross-site requests with a session cookie are refused",
+                ));
+            }
+            return Ok(Principal::User(user));
+        }
+        Err(ApiError::unauthorized(
+            "unauthenticated",
+            "log in, or send an API key as 'Authorization: Bearer sl_...'",
+        ))
+    }
+}
+
+impl FromRequestParts<AppState> for SessionUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match Principal::from_request_parts(parts, state).await? {
+            Principal::User(u) => Ok(u),
+            Principal::ApiKey { .. } => Err(ApiError::forbidden(
+                "user_required",
+                "this endpoint needs a logged-in user, not an API key",
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn reads_keys_from_bearer_or_custom_header() {
+        assert_eq!(
+            presented_api_key(&headers(&[("authorization", "Bearer sl_abc")])),
+            Some("sl_abc")
+        );
+        assert_eq!(
+            presented_api_key(&headers(&[("authorization", "bearer  sl_abc ")])),
+            Some("sl_abc")
+        );
+        assert_eq!(
+            presented_api_key(&headers(&[("x-sightline-key", "sl_x")])),
+            Some("sl_x")
+        );
+        assert_eq!(
+            presented_api_key(&headers(&[("authorization", "Basic abc")])),
+            None
+        );
+        assert_eq!(presented_api_key(&headers(&[])), None);
+    }
+
+    #[test]
+    fn refuses_foreign_origins() {
+        assert!(same_site_request(&headers(&[])));
+        assert!(same_site_request(&headers(&[
+            ("origin", "http://127.0.0.1:3000"),
+            ("host", "127.0.0.1:3000")
+        ])));
+        assert!(!same_site_request(&headers(&[
+            ("origin", "http://evil.example"),
+            ("host", "127.0.0.1:3000")
+        ])));
+        assert!(!same_site_request(&headers(&[(
+            "sec-fetch-site",
+            "cross-site"
+        )])));
+    }
+}

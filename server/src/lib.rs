@@ -1,0 +1,12 @@
+//! Sightline's server: configuration, storage, authentication and the HTTP surface.
+//!
+//! Data flows from `http` (edge: parse, authorise) into the domain modules and `store`
+//! (the only module that speaks SQL). See docs/ARCHITECTURE.md for the map.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod startup;
+pub mod state;
+pub mod store;

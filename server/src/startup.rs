@@ -1,0 +1,205 @@
+//! Start-up and shutdown: bind, bring up the database (external or embedded), migrate,
+//! make sure the admin account exists, serve until SIGINT/SIGTERM, then stop in order.
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use leptos::config::{Env, LeptosOptions};
+use sqlx::PgPool;
+use tokio::{net::TcpListener, task::JoinHandle};
+
+use crate::{
+    auth::{limiter::LoginLimiter, password, token, ADMIN_USERNAME},
+    config::{Config, DatabaseSource, Secret},
+    http,
+    state::AppState,
+    store::{self, embedded::EmbeddedPostgres},
+};
+
+pub fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}
+
+/// A built server, bound and connected, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    embedded: Option<EmbeddedPostgres>,
+    housekeeping: JoinHandle<()>,
+}
+
+impl Application {
+    /// Binds first (so a taken port fails before any database work), then brings up the
+    /// database. On any failure after the embedded cluster started, the cluster is stopped.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let (url, embedded) = match &config.database {
+            DatabaseSource::External(url) => (url.clone(), None),
+            DatabaseSource::Embedded(dir) => {
+                let pg = EmbeddedPostgres::start(dir)
+                    .await
+                    .context("cannot start the embedded PostgreSQL")?;
+                (Secret::new(pg.url()), Some(pg))
+            }
+        };
+        match Self::connect(&config, url.expose()).await {
+            Ok(pool) => {
+                let actual = listener.local_addr()?;
+                let state = AppState {
+                    pool: pool.clone(),
+                    login_limiter: Arc::new(LoginLimiter::per_minute(
+                        config.login_attempts_per_minute,
+                    )),
+                    leptos_options: leptos_options(&config, actual),
+                    config: Arc::new(config),
+                };
+                let housekeeping = tokio::spawn(housekeeping(state.clone()));
+                Ok(Self {
+                    listener,
+                    state,
+                    embedded,
+                    housekeeping,
+                })
+            }
+            Err(e) => {
+                if let Some(pg) = embedded {
+                    pg.stop().await;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn connect(config: &Config, url: &str) -> anyhow::Result<PgPool> {
+        let pool = store::connect(url, config.db_max_connections, config.db_retry).await?;
+        store::migrate(&pool)
+            .await
+            .context("database migrations failed")?;
+        ensure_admin(&pool, config.admin_password.as_ref()).await?;
+        Ok(pool)
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or(self.state.config.listen)
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.state.pool
+    }
+
+    /// Serves until `shutdown` resolves, then drains requests, closes the pool and stops the
+    /// embedded cluster.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let addr = self.local_addr();
+        tracing::info!(%addr, "Sightline listening on http://{addr}");
+        let router = http::router(self.state.clone());
+        let served = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        self.housekeeping.abort();
+        self.state.pool.close().await;
+        if let Some(pg) = self.embedded {
+            pg.stop().await;
+        }
+        tracing::info!("Sightline stopped");
+        served.context("server error")
+    }
+}
+
+/// Runs `serve` until SIGINT or SIGTERM.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    // Signal handlers go in before anything is started, so a signal during start-up still
+    // leads to an orderly stop (and no orphaned database).
+    let shutdown = shutdown_signal()?;
+    let app = Application::build(config).await?;
+    app.run_until(shutdown).await
+}
+
+fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("cannot install SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot install SIGINT handler")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM received, shutting down"),
+            _ = int.recv() => tracing::info!("SIGINT received, shutting down"),
+        }
+    })
+}
+
+fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("sightline")
+        .site_root(config.site_root.to_string_lossy().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .env(Env::PROD)
+        .build()
+}
+
+/// Creates the admin account at first start, with SIGHTLINE_ADMIN_PASSWORD or a generated
+/// password printed once. A later start with SIGHTLINE_ADMIN_PASSWORD set resets the password
+/// to it (the documented recovery path).
+async fn ensure_admin(pool: &PgPool, configured: Option<&Secret>) -> anyhow::Result<()> {
+    let existing = store::users::find_by_username(pool, ADMIN_USERNAME).await?;
+    match (existing, configured) {
+        (Some(user), Some(pw)) => {
+            let (given, stored) = (pw.expose().to_owned(), user.password_hash.clone());
+            let same =
+                tokio::task::spawn_blocking(move || password::verify(&given, &stored)).await?;
+            if !same {
+                let hash = hash_blocking(pw.expose()).await?;
+                store::users::set_password_hash(pool, user.id, &hash).await?;
+                tracing::info!("admin password reset from SIGHTLINE_ADMIN_PASSWORD");
+            }
+        }
+        (Some(_), None) => {}
+        (None, configured) => {
+            let generated = configured.is_none();
+            let pw = configured
+                .map(|p| p.expose().to_owned())
+                .unwrap_or_else(|| token::random_token(15));
+            let hash = hash_blocking(&pw).await?;
+            if store::users::create_if_absent(pool, ADMIN_USERNAME, &hash).await? && generated {
+                // Printed, not logged: it must not end up in log storage.
+                println!(
+                    "\n  Sightline admin account created.\n  username: {ADMIN_USERNAME}\n  password: {pw}\n  (shown once; set SIGHTLINE_ADMIN_PASSWORD to choose or reset it)\n"
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn hash_blocking(pw: &str) -> anyhow::Result<String> {
+    let pw = pw.to_owned();
+    tokio::task::spawn_blocking(move || password::hash(&pw))
+        .await?
+        .map_err(|e| anyhow::anyhow!("cannot hash password: {e}"))
+}
+
+/// Every 10 minutes: drop expired sessions and idle rate-limit entries.
+async fn housekeeping(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        state.login_limiter.prune();
+        match store::sessions::delete_expired(&state.pool).await {
+            Ok(n) if n > 0 => tracing::debug!(removed = n, "expired sessions removed"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot remove expired sessions"),
+        }
+    }
+}

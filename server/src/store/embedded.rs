@@ -1,0 +1,434 @@
+//! A private PostgreSQL cluster run from the system's server binaries, so that a first run
+//! needs no database set-up.
+//!
+//! The cluster lives in one directory, is created with `initdb` on first use and reused
+//! afterwards. `postgres` runs as a child process on a free loopback port with password
+//! authentication (the password is generated once and kept in a 0600 file beside the
+//! cluster), without a unix socket. initdb and postgres refuse to run as root, so under root
+//! they run as the unprivileged `postgres` (or `nobody`) user. A supervisor restarts the
+//! server on the same port if something outside stops it; [`EmbeddedPostgres::stop`] shuts
+//! it down cleanly (fast shutdown, then SIGKILL after a grace period).
+
+use std::{
+    fs,
+    io::Write,
+    os::unix::{fs::PermissionsExt, process::CommandExt},
+    path::{Path, PathBuf},
+    process::Stdio,
+    time::Duration,
+};
+
+use nix::{
+    sys::signal::{kill, Signal},
+    unistd::{Pid, User},
+};
+use sqlx::{Connection, PgConnection};
+use tokio::{process::Command, sync::oneshot, task::JoinHandle};
+
+/// Why the embedded cluster could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbeddedError {
+    #[error("PostgreSQL server binaries not found (looked in /usr/lib/postgresql/*/bin and PATH): install the postgresql package or set DATABASE_URL")]
+    BinariesNotFound,
+    #[error("embedded database directory {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("embedded database directory {0} must be reachable by the unprivileged user '{1}' that runs PostgreSQL (running as root); choose another --data-dir")]
+    NotReachable(PathBuf, String),
+    #[error("{step} failed: {detail}")]
+    Command { step: &'static str, detail: String },
+    #[error("embedded PostgreSQL did not become ready within {0:?}; see {1}")]
+    NotReady(Duration, PathBuf),
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> EmbeddedError + '_ {
+    move |source| EmbeddedError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// The unprivileged account the cluster runs as when we are root.
+#[derive(Clone, Debug)]
+struct RunAs {
+    name: String,
+    uid: u32,
+    gid: u32,
+}
+
+/// A running embedded cluster. Dropping it without [`stop`](Self::stop) leaves the server
+/// running; the next start finds and stops it.
+pub struct EmbeddedPostgres {
+    url: String,
+    port: u16,
+    stop_tx: Option<oneshot::Sender<()>>,
+    supervisor: Option<JoinHandle<()>>,
+}
+
+impl EmbeddedPostgres {
+    /// Creates the cluster in `dir` when needed, starts it and waits until it accepts
+    /// connections to the `sightline` database (created on first start).
+    pub async fn start(dir: &Path) -> Result<Self, EmbeddedError> {
+        let bin = find_bin_dir().ok_or(EmbeddedError::BinariesNotFound)?;
+        let run_as = run_as_user();
+        let dir = absolute(dir)?;
+        let parent = dir.parent().unwrap_or(Path::new("/")).to_owned();
+        fs::create_dir_all(&parent).map_err(io_err(&parent))?;
+        let password_file = parent.join("pg-password");
+        let password = ensure_cluster(&bin, &dir, &password_file, run_as.as_ref()).await?;
+        stop_stale_server(&dir).await;
+        let port = free_port().map_err(io_err(&dir))?;
+        let log_path = parent.join("postgres.log");
+        let child = spawn_postgres(&bin, &dir, port, &log_path, run_as.as_ref())?;
+        let admin_url = format!("postgres://postgres:{password}@127.0.0.1:{port}/postgres");
+        wait_ready(&admin_url, &log_path).await?;
+        create_database(&admin_url).await?;
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let supervisor = tokio::spawn(supervise(
+            child,
+            stop_rx,
+            bin,
+            dir.clone(),
+            port,
+            log_path,
+            run_as,
+        ));
+        tracing::info!(dir = %dir.display(), port, "embedded PostgreSQL ready");
+        Ok(Self {
+            url: format!("postgres://postgres:{password}@127.0.0.1:{port}/sightline"),
+            port,
+            stop_tx: Some(stop_tx),
+            supervisor: Some(supervisor),
+        })
+    }
+
+    /// Connection URL of the `sightline` database (contains the password: never log it).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Fast shutdown: waits for the server to exit (SIGKILL after 30 s).
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop_tx.take() {
+            let _ = tx.send(());
+        }
+        if let Some(handle) = self.supervisor.take() {
+            let _ = handle.await;
+        }
+    }
+}
+
+/// Owns the child: restarts it on the same port when it dies unexpectedly, stops it on
+/// request.
+async fn supervise(
+    mut child: tokio::process::Child,
+    mut stop_rx: oneshot::Receiver<()>,
+    bin: PathBuf,
+    dir: PathBuf,
+    port: u16,
+    log_path: PathBuf,
+    run_as: Option<RunAs>,
+) {
+    loop {
+        tokio::select! {
+            _ = &mut stop_rx => {
+                shutdown_child(&mut child).await;
+                tracing::info!("embedded PostgreSQL stopped");
+                return;
+            }
+            status = child.wait() => {
+                tracing::warn!(?status, "embedded PostgreSQL exited unexpectedly; restarting");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                stop_stale_server(&dir).await;
+                match spawn_postgres(&bin, &dir, port, &log_path, run_as.as_ref()) {
+                    Ok(c) => child = c,
+                    Err(e) => {
+                        tracing::error!("cannot restart embedded PostgreSQL: {e}");
+                        tokio::select! {
+                            _ = &mut stop_rx => return,
+                            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                        }
+                        continue;
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn shutdown_child(child: &mut tokio::process::Child) {
+    if let Some(pid) = child.id() {
+        // SIGINT is PostgreSQL's "fast" shutdown: roll back open transactions, checkpoint, exit.
+        let _ = kill(Pid::from_raw(pid as i32), Signal::SIGINT);
+    }
+    if tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("embedded PostgreSQL did not stop in 30 s; killing it");
+        let _ = child.kill().await;
+    }
+}
+
+/// The newest `/usr/lib/postgresql/<version>/bin`, else the directory of `initdb` on PATH.
+/// `SIGHTLINE_PG_BIN` overrides both.
+fn find_bin_dir() -> Option<PathBuf> {
+    let has_tools = |d: &Path| d.join("initdb").is_file() && d.join("postgres").is_file();
+    if let Some(dir) = std::env::var_os("SIGHTLINE_PG_BIN").map(PathBuf::from) {
+        return has_tools(&dir).then_some(dir);
+    }
+    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let v = e.file_name().to_str()?.parse::<u32>().ok()?;
+            let bin = e.path().join("bin");
+            has_tools(&bin).then_some((v, bin))
+        })
+        .collect();
+    versions.sort();
+    if let Some((_, dir)) = versions.pop() {
+        return Some(dir);
+    }
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .find(|d| has_tools(d))
+}
+
+fn run_as_user() -> Option<RunAs> {
+    if !nix::unistd::geteuid().is_root() {
+        return None;
+    }
+    ["postgres", "nobody"].iter().find_map(|name| {
+        let user = User::from_name(name).ok().flatten()?;
+        Some(RunAs {
+            name: (*name).to_owned(),
+            uid: user.uid.as_raw(),
+            gid: user.gid.as_raw(),
+        })
+    })
+}
+
+fn absolute(dir: &Path) -> Result<PathBuf, EmbeddedError> {
+    if dir.is_absolute() {
+        Ok(dir.to_owned())
+    } else {
+        std::env::current_dir()
+            .map(|cwd| cwd.join(dir))
+            .map_err(io_err(dir))
+    }
+}
+
+fn std_command(program: PathBuf, run_as: Option<&RunAs>) -> std::process::Command {
+    let mut cmd = std::process::Command::new(program);
+    // The caller's working directory may not be readable by the cluster's user.
+    cmd.current_dir("/");
+    if let Some(u) = run_as {
+        // std drops supplementary groups when switching uid away from root.
+        cmd.uid(u.uid).gid(u.gid);
+    }
+    cmd
+}
+
+/// Runs initdb when the cluster does not exist yet; returns the superuser password.
+async fn ensure_cluster(
+    bin: &Path,
+    dir: &Path,
+    password_file: &Path,
+    run_as: Option<&RunAs>,
+) -> Result<String, EmbeddedError> {
+    if dir.join("PG_VERSION").is_file() {
+        return fs::read_to_string(password_file)
+            .map(|p| p.trim().to_owned())
+            .map_err(io_err(password_file));
+    }
+    fs::create_dir_all(dir).map_err(io_err(dir))?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io_err(dir))?;
+    let password = crate::auth::token::random_token(24);
+    // initdb reads the password from a file; it must be readable by the cluster's user.
+    let pwfile = dir.with_extension("pwfile");
+    {
+        let mut f = fs::File::create(&pwfile).map_err(io_err(&pwfile))?;
+        f.write_all(password.as_bytes()).map_err(io_err(&pwfile))?;
+        fs::set_permissions(&pwfile, fs::Permissions::from_mode(0o600)).map_err(io_err(&pwfile))?;
+    }
+    if let Some(u) = run_as {
+        let owner = (
+            Some(nix::unistd::Uid::from_raw(u.uid)),
+            Some(nix::unistd::Gid::from_raw(u.gid)),
+        );
+        for p in [dir, pwfile.as_path()] {
+            nix::unistd::chown(p, owner.0, owner.1).map_err(|e| EmbeddedError::Io {
+                path: p.to_owned(),
+                source: e.into(),
+            })?;
+        }
+        let probe = std_command("/usr/bin/test".into(), Some(u))
+            .args(["-w".as_ref(), dir.as_os_str()])
+            .status();
+        if !matches!(probe, Ok(s) if s.success()) {
+            let _ = fs::remove_file(&pwfile);
+            return Err(EmbeddedError::NotReachable(dir.to_owned(), u.name.clone()));
+        }
+    }
+    let output = tokio::process::Command::from({
+        let mut c = std_command(bin.join("initdb"), run_as);
+        c.arg("-D")
+            .arg(dir)
+            .args(["-U", "postgres", "-E", "UTF8", "--no-locale"])
+            .args(["--auth-local=peer", "--auth-host=scram-sha-256"])
+            .arg(format!("--pwfile={}", pwfile.display()));
+        c
+    })
+    .output()
+    .await;
+    let _ = fs::remove_file(&pwfile);
+    let output = output.map_err(|e| EmbeddedError::Command {
+        step: "initdb",
+        detail: e.to_string(),
+    })?;
+    if !output.status.success() {
+        let _ = fs::remove_dir_all(dir);
+        return Err(EmbeddedError::Command {
+            step: "initdb",
+            detail: last_lines(&String::from_utf8_lossy(&output.stderr), 3),
+        });
+    }
+    fs::write(password_file, &password).map_err(io_err(password_file))?;
+    fs::set_permissions(password_file, fs::Permissions::from_mode(0o600))
+        .map_err(io_err(password_file))?;
+    tracing::info!(dir = %dir.display(), "created embedded PostgreSQL cluster");
+    Ok(password)
+}
+
+/// A server left behind by a killed Sightline still holds the directory: stop it.
+async fn stop_stale_server(dir: &Path) {
+    let Some(pid) = fs::read_to_string(dir.join("postmaster.pid"))
+        .ok()
+        .and_then(|s| s.lines().next()?.trim().parse::<i32>().ok())
+    else {
+        return;
+    };
+    let pid = Pid::from_raw(pid);
+    if kill(pid, None).is_err() {
+        return; // Not running; postgres cleans up a stale pid file itself.
+    }
+    tracing::warn!(
+        pid = pid.as_raw(),
+        "stopping a PostgreSQL left running on the embedded cluster"
+    );
+    let _ = kill(pid, Signal::SIGINT);
+    for _ in 0..300 {
+        if kill(pid, None).is_err() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = kill(pid, Signal::SIGKILL);
+}
+
+fn free_port() -> std::io::Result<u16> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    Ok(listener.local_addr()?.port())
+}
+
+fn spawn_postgres(
+    bin: &Path,
+    dir: &Path,
+    port: u16,
+    log_path: &Path,
+    run_as: Option<&RunAs>,
+) -> Result<tokio::process::Child, EmbeddedError> {
+    let log = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_path)
+        .map_err(io_err(log_path))?;
+    let log2 = log.try_clone().map_err(io_err(log_path))?;
+    let mut cmd = std_command(bin.join("postgres"), run_as);
+    cmd.arg("-D")
+        .arg(dir)
+        .arg("-p")
+        .arg(port.to_string())
+        .args(["-c", "listen_addresses=127.0.0.1"])
+        .args(["-c", "unix_socket_directories="])
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log2)
+        // Own process group: a terminal's Ctrl-C reaches only Sightline, which then stops
+        // the database after the last write instead of racing it.
+        .process_group(0);
+    Command::from(cmd)
+        .kill_on_drop(false)
+        .spawn()
+        .map_err(|e| EmbeddedError::Command {
+            step: "starting postgres",
+            detail: e.to_string(),
+        })
+}
+
+async fn wait_ready(url: &str, log_path: &Path) -> Result<(), EmbeddedError> {
+    let limit = Duration::from_secs(60);
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Ok(conn) = PgConnection::connect(url).await {
+            let _ = conn.close().await;
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(EmbeddedError::NotReady(limit, log_path.to_owned()));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn create_database(admin_url: &str) -> Result<(), EmbeddedError> {
+    let fail = |e: sqlx::Error| EmbeddedError::Command {
+        step: "creating the sightline database",
+        detail: e.to_string(),
+    };
+    let mut conn = PgConnection::connect(admin_url).await.map_err(fail)?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'sightline')")
+            .fetch_one(&mut conn)
+            .await
+            .map_err(fail)?;
+    if !exists {
+        sqlx::query("CREATE DATABASE sightline")
+            .execute(&mut conn)
+            .await
+            .map_err(fail)?;
+    }
+    let _ = conn.close().await;
+    Ok(())
+}
+
+fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(n)..].join(" | ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_lines_keeps_the_tail_on_one_line() {
+        assert_eq!(last_lines("a\n\nb\nc\n", 2), "b | c");
+        assert_eq!(last_lines("", 3), "");
+    }
+
+    #[test]
+    fn free_port_is_nonzero() {
+        assert_ne!(free_port().unwrap(), 0);
+    }
+}
