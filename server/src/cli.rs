@@ -30,7 +30,17 @@ pub enum Command {
 /// Parses arguments, runs the chosen command and maps failures to a one-line message and a
 /// non-zero exit code.
 pub async fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            // clap's first line names the flag and the reason; keep the error to one line.
+            let text = e.to_string();
+            let line = text.lines().next().unwrap_or("invalid arguments");
+            eprintln!("sightline: {}", line.trim_start_matches("error: "));
+            return ExitCode::from(2);
+        }
+    };
     let args = match cli.command {
         Some(Command::Serve(args)) => args,
         None => cli.serve,

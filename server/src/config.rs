@@ -267,10 +267,15 @@ fn load_file(path: &Path) -> Result<FileSettings, ConfigError> {
             .next()
             .unwrap_or("parse error")
             .to_owned();
+        // The span points at the key or the value; the key is what stands before '=' on
+        // that line.
         let setting = e
             .span()
-            .and_then(|s| text.get(s))
-            .map(|s| s.split('=').next().unwrap_or(s).trim().to_owned())
+            .map(|s| {
+                let line_start = text[..s.start].rfind('\n').map_or(0, |i| i + 1);
+                let line = text[line_start..].lines().next().unwrap_or("");
+                line.split('=').next().unwrap_or(line).trim().to_owned()
+            })
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| "config".to_owned());
         ConfigError::new(&setting, format!("{msg} (in {})", path.display()))

@@ -105,11 +105,17 @@ impl From<JsonRejection> for ApiError {
     }
 }
 
-/// serde names the field in backticks: "missing field `name`", "unknown field `nmae`".
+/// The field a JSON data error is about. axum prefixes the error with the field's path
+/// ("target type: name: invalid type ..."); serde names missing or unknown fields in
+/// backticks ("missing field `name`").
 fn field_in_serde_message(text: &str) -> Option<String> {
-    let start = text.find("field `")? + "field `".len();
-    let len = text[start..].find('`')?;
-    Some(text[start..start + len].to_owned())
+    if let Some(start) = text.find("field `").map(|i| i + "field `".len()) {
+        let len = text[start..].find('`')?;
+        return Some(text[start..start + len].to_owned());
+    }
+    let rest = &text[text.find("target type: ")? + "target type: ".len()..];
+    let path = rest.split(": ").next()?;
+    (!path.is_empty() && rest.contains(": ") && !path.contains(' ')).then(|| path.to_owned())
 }
 
 /// `Json` whose rejections are [`ApiError`]s (JSON bodies, not plain text).
@@ -125,6 +131,13 @@ mod tests {
     fn finds_field_names_in_serde_messages() {
         assert_eq!(
             field_in_serde_message("Failed: missing field `name` at line 1 column 2").as_deref(),
+            Some("name")
+        );
+        assert_eq!(
+            field_in_serde_message(
+                "Failed to deserialize the JSON body into the target type: name: invalid type: integer `5`"
+            )
+            .as_deref(),
             Some("name")
         );
         assert_eq!(field_in_serde_message("expected value"), None);

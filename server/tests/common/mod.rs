@@ -1,0 +1,171 @@
+//! Test harness: each test gets a fresh database on a real PostgreSQL and a real server on
+//! a loopback port.
+//!
+//! The PostgreSQL server is `SIGHTLINE_TEST_DATABASE_URL` when set (scripts/test.sh sets it
+//! to a private cluster when nothing answers on 127.0.0.1:5432), else 127.0.0.1:5432.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::{
+    net::SocketAddr,
+    sync::atomic::{AtomicUsize, Ordering},
+};
+
+use server::{config::ServeArgs, startup::Application};
+use sqlx::{Connection, PgConnection, PgPool};
+use tokio::sync::oneshot;
+
+pub const ADMIN_PASSWORD: &str = "correct-horse-battery";
+
+pub fn server_url() -> String {
+    std::env::var("SIGHTLINE_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+fn with_database(url: &str, db: &str) -> String {
+    let mut u = url::Url::parse(url).unwrap();
+    u.set_path(&format!("/{db}"));
+    u.to_string()
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// Creates an empty database and returns its URL. Databases left by earlier runs (other
+/// process ids) are dropped first.
+pub async fn fresh_database() -> String {
+    let admin = server_url();
+    let mut conn = PgConnection::connect(&admin).await.expect(
+        "tests need PostgreSQL: set SIGHTLINE_TEST_DATABASE_URL or run one on 127.0.0.1:5432",
+    );
+    let pid = std::process::id();
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    if n == 0 {
+        let stale: Vec<String> = sqlx::query_scalar(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'sightline_test_%' AND datname NOT LIKE $1",
+        )
+        .bind(format!("sightline_test_{pid}_%"))
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        for db in stale {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
+                .execute(&mut conn)
+                .await;
+        }
+    }
+    let db = format!("sightline_test_{pid}_{n}");
+    sqlx::query(&format!("CREATE DATABASE \"{db}\""))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    with_database(&admin, &db)
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub db_url: String,
+    pub pool: PgPool,
+    /// A client that keeps cookies, like a browser.
+    pub client: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// A client without cookies and without following redirects.
+    pub fn bare_client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    pub async fn login(&self) {
+        let r = self
+            .client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&serde_json::json!({ "username": "admin", "password": ADMIN_PASSWORD }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "login failed: {}", r.text().await.unwrap());
+    }
+
+    /// Creates an API key as the logged-in admin; returns (id, secret).
+    pub async fn create_key(&self, name: &str) -> (i64, String) {
+        let r = self
+            .client
+            .post(self.url("/api/v1/keys"))
+            .json(&serde_json::json!({ "name": name }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let body: serde_json::Value = r.json().await.unwrap();
+        (
+            body["key"]["id"].as_i64().unwrap(),
+            body["secret"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            h.await.unwrap().unwrap();
+        }
+    }
+}
+
+pub fn test_args(db_url: &str) -> ServeArgs {
+    ServeArgs {
+        listen: Some("127.0.0.1:0".parse().unwrap()),
+        database_url: Some(db_url.to_owned()),
+        log: Some("warn".into()),
+        ..Default::default()
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(customise: impl FnOnce(&mut ServeArgs)) -> TestApp {
+    let db_url = fresh_database().await;
+    spawn_on(&db_url, ADMIN_PASSWORD, customise).await
+}
+
+pub async fn spawn_on(
+    db_url: &str,
+    admin_password: &str,
+    customise: impl FnOnce(&mut ServeArgs),
+) -> TestApp {
+    let mut args = test_args(db_url);
+    customise(&mut args);
+    let config = args.resolve(Some(admin_password.to_owned()), None).unwrap();
+    let app = Application::build(config).await.unwrap();
+    let addr = app.local_addr();
+    let pool = app.pool().clone();
+    let (tx, rx) = oneshot::channel::<()>();
+    let handle = tokio::spawn(app.run_until(async move {
+        let _ = rx.await;
+    }));
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    TestApp {
+        addr,
+        db_url: db_url.to_owned(),
+        pool,
+        client,
+        stop: Some(tx),
+        handle: Some(handle),
+    }
+}

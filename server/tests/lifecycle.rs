@@ -1,0 +1,233 @@
+//! The `sightline` binary as a user runs it: no DATABASE_URL (embedded cluster), SIGTERM
+//! leaves no postgres behind, data survives a restart, a SIGKILLed run is recovered from,
+//! and bad configuration is a one-line error naming the setting.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{
+    os::unix::fs::PermissionsExt,
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use nix::{
+    sys::signal::{kill, Signal},
+    unistd::Pid,
+};
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sightline");
+const PASSWORD: &str = "lifecycle-password";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start(data_dir: &Path, port: u16) -> Child {
+    Command::new(BIN)
+        .arg("serve")
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("DATABASE_URL")
+        .env("SIGHTLINE_ADMIN_PASSWORD", PASSWORD)
+        .env("SIGHTLINE_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap()
+}
+
+async fn wait_ready(port: u16, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let c = reqwest::Client::new();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("sightline exited early: {status}");
+        }
+        if let Ok(r) = c
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+        {
+            if r.status() == 200 {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "not ready in time");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Processes whose command line mentions `needle` (postgres started on our data dir).
+fn processes_mentioning(needle: &str) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let pid: i32 = e.file_name().to_str()?.parse().ok()?;
+            let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            (cmd.contains(needle) && cmd.contains("postgres")).then_some(pid)
+        })
+        .collect()
+}
+
+async fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "sightline did not exit");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn logged_in_client(port: u16) -> reqwest::Client {
+    let c = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let r = c
+        .post(format!("http://127.0.0.1:{port}/api/v1/auth/login"))
+        .json(&json!({"username": "admin", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    c
+}
+
+#[tokio::test]
+async fn embedded_database_lifecycle() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Under root the cluster runs as an unprivileged user, which must reach the directory.
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let data = tmp.path().join("data");
+    let needle = data.to_string_lossy().to_string();
+
+    // First start: creates the cluster, serves, keeps what we write.
+    let port = free_port();
+    let mut child = start(&data, port);
+    wait_ready(port, &mut child).await;
+    let c = logged_in_client(port).await;
+    let r = c
+        .post(format!("http://127.0.0.1:{port}/api/v1/keys"))
+        .json(&json!({"name": "survives-restart"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    assert!(
+        !processes_mentioning(&needle).is_empty(),
+        "postgres runs on the data dir"
+    );
+
+    // SIGTERM: orderly exit, no postgres left.
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    assert!(wait_exit(&mut child).await.success());
+    assert_eq!(processes_mentioning(&needle), Vec::<i32>::new());
+
+    // Second start reuses the cluster and its data.
+    let port = free_port();
+    let mut child = start(&data, port);
+    wait_ready(port, &mut child).await;
+    let c = logged_in_client(port).await;
+    let keys: Value = c
+        .get(format!("http://127.0.0.1:{port}/api/v1/keys"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(keys[0]["name"], "survives-restart");
+
+    // SIGKILL leaves the database orphaned; the next start recovers it.
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
+    wait_exit(&mut child).await;
+    let port = free_port();
+    let mut child = start(&data, port);
+    wait_ready(port, &mut child).await;
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    assert!(wait_exit(&mut child).await.success());
+    assert_eq!(processes_mentioning(&needle), Vec::<i32>::new());
+}
+
+fn run_with(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).env_remove("DATABASE_URL");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn bad_configuration_is_one_line_naming_the_setting() {
+    for (args, env, needle) in [
+        (vec!["serve", "--listen", "nope"], vec![], "--listen"),
+        (
+            vec!["serve"],
+            vec![("SIGHTLINE_LISTEN", "nope")],
+            "--listen",
+        ),
+        (
+            vec!["serve"],
+            vec![("SIGHTLINE_DB_MAX_CONNECTIONS", "0")],
+            "db_max_connections",
+        ),
+        (
+            vec!["serve"],
+            vec![("DATABASE_URL", "mysql://x/y")],
+            "database_url",
+        ),
+        (
+            vec!["serve"],
+            vec![("SIGHTLINE_ADMIN_PASSWORD", "short")],
+            "SIGHTLINE_ADMIN_PASSWORD",
+        ),
+        (
+            vec!["serve", "--public-url", "ftp://x"],
+            vec![],
+            "public_url",
+        ),
+    ] {
+        let (code, stderr) = run_with(&args, &env);
+        assert_eq!(code, 2, "{args:?} {env:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(needle), "{needle} in {stderr}");
+    }
+}
+
+#[test]
+fn help_explains_every_flag() {
+    let out = Command::new(BIN)
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--listen",
+        "--database-url",
+        "--data-dir",
+        "--public-url",
+        "--db-retry",
+        "--config",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from help");
+    }
+    assert!(help.contains("SIGHTLINE_LISTEN"));
+}
