@@ -174,66 +174,71 @@ fn KeyTable(keys: Vec<ApiKey>, revoke: Callback<i64>) -> impl IntoView {
                 <tbody>
                     {keys
                         .into_iter()
-                        .map(|k| {
-                            let id = k.id;
-                            let name = k.name.clone();
-                            let revoked = k.revoked_at.is_some();
-                            view! {
-                                <tr class:revoked=revoked>
-                                    <td data-label="Name">{k.name.clone()}</td>
-                                    <td data-label="Key"><code>{format!("{}…", k.prefix)}</code></td>
-                                    <td data-label="Created">{when(&k.created_at)}</td>
-                                    <td data-label="Last used">
-                                        {k.last_used_at.as_ref().map(when).unwrap_or_else(|| "Never".into())}
-                                    </td>
-                                    <td data-label="Status">
-                                        {if revoked {
-                                            view! { <span class="badge badge-muted">"Revoked"</span> }.into_any()
-                                        } else {
-                                            view! { <span class="badge badge-ok">"Active"</span> }.into_any()
-                                        }}
-                                    </td>
-                                    <td class="actions">
-                                        {(!revoked).then(|| {
-                                            let name = name.clone();
-                                            view! {
-                                                <Show
-                                                    when=move || confirming.get() == Some(id)
-                                                    fallback={
-                                                        let name = name.clone();
-                                                        move || view! {
-                                                            <button
-                                                                type="button"
-                                                                class="button button-danger-ghost"
-                                                                aria-label=format!("Revoke key {name}")
-                                                                on:click=move |_| confirming.set(Some(id))
-                                                            >"Revoke"</button>
-                                                        }
-                                                    }
-                                                >
-                                                    <span class="confirm">
-                                                        <button
-                                                            type="button"
-                                                            class="button button-danger"
-                                                            aria-label=format!("Confirm revoking key {name}")
-                                                            on:click=move |_| { confirming.set(None); revoke.run(id) }
-                                                        >"Confirm revoke"</button>
-                                                        <button
-                                                            type="button"
-                                                            class="button button-ghost"
-                                                            on:click=move |_| confirming.set(None)
-                                                        >"Cancel"</button>
-                                                    </span>
-                                                </Show>
-                                            }
-                                        })}
-                                    </td>
-                                </tr>
-                            }
-                        })
+                        .map(|k| view! { <KeyRow key=k confirming revoke /> })
                         .collect_view()}
                 </tbody>
             </table>
         </div>
+    }
+}
+
+/// One key: its details, and a two-step revoke (ask, then confirm) while it is active.
+#[component]
+fn KeyRow(key: ApiKey, confirming: RwSignal<Option<i64>>, revoke: Callback<i64>) -> impl IntoView {
+    let id = key.id;
+    let revoked = key.revoked_at.is_some();
+    let status = if revoked {
+        view! { <span class="badge badge-muted">"Revoked"</span> }.into_any()
+    } else {
+        view! { <span class="badge badge-ok">"Active"</span> }.into_any()
+    };
+    let actions = (!revoked).then(|| {
+        let ask_label = format!("Revoke key {}", key.name);
+        let confirm_label = format!("Confirm revoking key {}", key.name);
+        view! {
+            <Show
+                when=move || confirming.get() == Some(id)
+                fallback=move || {
+                    view! {
+                        <button
+                            type="button"
+                            class="button button-danger-ghost"
+                            aria-label=ask_label.clone()
+                            on:click=move |_| confirming.set(Some(id))
+                        >
+                            "Revoke"
+                        </button>
+                    }
+                }
+            >
+                <span class="confirm">
+                    <button
+                        type="button"
+                        class="button button-danger"
+                        aria-label=confirm_label.clone()
+                        on:click=move |_| {
+                            confirming.set(None);
+                            revoke.run(id)
+                        }
+                    >
+                        "Confirm revoke"
+                    </button>
+                    <button type="button" class="button button-ghost" on:click=move |_| confirming.set(None)>
+                        "Cancel"
+                    </button>
+                </span>
+            </Show>
+        }
+        .into_any()
+    });
+    view! {
+        <tr class:revoked=revoked>
+            <td data-label="Name">{key.name.clone()}</td>
+            <td data-label="Key"><code>{format!("{}…", key.prefix)}</code></td>
+            <td data-label="Created">{when(&key.created_at)}</td>
+            <td data-label="Last used">{key.last_used_at.as_ref().map(when).unwrap_or_else(|| "Never".into())}</td>
+            <td data-label="Status">{status}</td>
+            <td class="actions">{actions}</td>
+        </tr>
     }
 }

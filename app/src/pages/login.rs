@@ -37,7 +37,7 @@ pub fn LoginPage() -> impl IntoView {
                 <p class="muted">"Performance, cost and budgets of your AI stack."</p>
                 {move || error().map(|text| view! { <p class="alert alert-error" role="alert">{text}</p> })}
                 <form method="post" action="/auth/login" class="form">
-                    <input type="hidden" name="next" prop:value=next />
+                    <input type="hidden" name="next" value=next />
                     <label class="field">
                         <span>"Username"</span>
                         <input name="username" type="text" autocomplete="username" required autofocus />

@@ -1,0 +1,100 @@
+# shellcheck shell=bash
+# Installs what building, running and testing Sightline needs, on Debian, skipping every
+# step that is already done. Sourced by run.sh and test.sh.
+#
+#   setup_build  the wasm32 target, cargo-leptos, wasm-bindgen-cli (the Cargo.lock version),
+#                binaryen 132 from npm (Debian's breaks release WASM), PostgreSQL binaries
+#   setup_test   Chromium, the Playwright packages in end2end/
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS="$ROOT/.tools"
+CARGO_LEPTOS_VERSION="0.3.10"
+BINARYEN_VERSION="132"
+export PATH="$TOOLS/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+APT_UPDATED=""
+apt_install() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "apt-get install ${missing[*]}"
+  if [ -z "$APT_UPDATED" ]; then as_root apt-get update -qq; APT_UPDATED=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+have_pg_server() {
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null
+}
+
+wasm_bindgen_version() {
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"
+}
+
+setup_build() {
+  local pkgs=(ca-certificates curl)
+  command -v npm >/dev/null || pkgs+=(nodejs npm)
+  command -v cc >/dev/null || pkgs+=(gcc libc6-dev)
+  have_pg_server || pkgs+=(postgresql)
+  apt_install "${pkgs[@]}"
+
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    log "rustup target add wasm32-unknown-unknown"
+    rustup target add wasm32-unknown-unknown
+  fi
+
+  if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
+    # 0.3.11+ needs a newer rustc; no_downloads makes it use the tools on PATH.
+    log "cargo install cargo-leptos $CARGO_LEPTOS_VERSION (takes 15-25 minutes once)"
+    cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
+  fi
+
+  local wbg
+  wbg="$(wasm_bindgen_version)"
+  if ! wasm-bindgen --version 2>/dev/null | grep -q " $wbg\$"; then
+    # Must equal the wasm-bindgen crate in Cargo.lock; --locked fails on this registry.
+    log "cargo install wasm-bindgen-cli $wbg"
+    cargo install wasm-bindgen-cli --version "$wbg" --force
+  fi
+
+  if ! "$TOOLS/node_modules/.bin/wasm-opt" --version 2>/dev/null | grep -q "version $BINARYEN_VERSION"; then
+    log "npm install binaryen@$BINARYEN_VERSION into .tools/"
+    mkdir -p "$TOOLS"
+    npm install --silent --no-audit --no-fund --prefix "$TOOLS" "binaryen@$BINARYEN_VERSION"
+  fi
+}
+
+setup_test() {
+  local pkgs=()
+  [ -x /usr/bin/chromium ] || pkgs+=(chromium)
+  command -v pg_isready >/dev/null || pkgs+=(postgresql-client)
+  command -v pgrep >/dev/null || pkgs+=(procps)
+  apt_install "${pkgs[@]}"
+  local stamp="$ROOT/end2end/node_modules/.installed-lock"
+  if [ ! -f "$stamp" ] || ! cmp -s "$ROOT/end2end/package-lock.json" "$stamp"; then
+    log "npm ci in end2end/ (Playwright, using Debian's Chromium; no browser download)"
+    (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund)
+    cp "$ROOT/end2end/package-lock.json" "$stamp"
+  fi
+}
+
+# Builds the release binary and site unless nothing changed since the last build.
+build_release() {
+  local bin="$ROOT/target/release/sightline"
+  if [ -x "$bin" ] && [ -f "$ROOT/target/site/pkg/sightline.wasm" ] &&
+     [ -z "$(find "$ROOT/app" "$ROOT/frontend" "$ROOT/server" "$ROOT/style" "$ROOT/public" \
+            "$ROOT/Cargo.toml" "$ROOT/Cargo.lock" -newer "$bin" -print -quit)" ]; then
+    log "release build is up to date"
+    return 0
+  fi
+  log "cargo leptos build --release"
+  (cd "$ROOT" && cargo leptos build --release)
+  touch "$bin"
+}
