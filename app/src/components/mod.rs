@@ -1,4 +1,5 @@
 //! Building blocks shared by pages.
 
+pub mod brand;
 pub mod layout;
 pub mod theme;

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::components::theme::ThemeToggle;
+use crate::components::{brand::Brand, theme::ThemeToggle};
 
 fn error_text(code: &str) -> &'static str {
     match code {
@@ -26,13 +26,7 @@ pub fn LoginPage() -> impl IntoView {
         <div class="login-screen">
             <div class="login-theme"><ThemeToggle /></div>
             <main class="login-card" id="main">
-                <div class="brand brand-large">
-                    <svg class="brand-mark" viewBox="0 0 24 24" aria-hidden="true">
-                        <path d="M2 12s3.6-7 10-7 10 7 10 7-3.6 7-10 7S2 12 2 12z" fill="none" stroke="currentColor" stroke-width="2" />
-                        <circle cx="12" cy="12" r="3" fill="currentColor" />
-                    </svg>
-                    <span>"Sightline"</span>
-                </div>
+                <Brand large=true />
                 <h1>"Log in"</h1>
                 <p class="muted">"Performance, cost and budgets of your AI stack."</p>
                 {move || error().map(|text| view! { <p class="alert alert-error" role="alert">{text}</p> })}
