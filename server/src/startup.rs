@@ -1,7 +1,12 @@
 //! Start-up and shutdown: bind, bring up the database (external or embedded), migrate,
 //! make sure the admin account exists, serve until SIGINT/SIGTERM, then stop in order.
 
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    net::SocketAddr,
+    sync::{Arc, RwLock},
+    time::Duration,
+};
 
 use anyhow::Context;
 use leptos::config::{Env, LeptosOptions};
@@ -12,6 +17,8 @@ use crate::{
     auth::{limiter::LoginLimiter, password, token, ADMIN_USERNAME},
     config::{Config, DatabaseSource, Secret},
     http,
+    ingest::pipeline::Pipeline,
+    pricing,
     state::AppState,
     store::{self, embedded::EmbeddedPostgres},
 };
@@ -28,6 +35,7 @@ pub struct Application {
     state: AppState,
     embedded: Option<EmbeddedPostgres>,
     housekeeping: JoinHandle<()>,
+    writer: JoinHandle<()>,
 }
 
 impl Application {
@@ -47,10 +55,13 @@ impl Application {
             }
         };
         match Self::connect(&config, url.expose()).await {
-            Ok(pool) => {
+            Ok((pool, prices)) => {
                 let actual = listener.local_addr()?;
+                let (pipeline, writer) = Pipeline::start(pool.clone());
                 let state = AppState {
                     pool: pool.clone(),
+                    pipeline,
+                    prices: Arc::new(RwLock::new(Arc::new(prices))),
                     login_limiter: Arc::new(LoginLimiter::per_minute(
                         config.login_attempts_per_minute,
                     )),
@@ -63,6 +74,7 @@ impl Application {
                     state,
                     embedded,
                     housekeeping,
+                    writer,
                 })
             }
             Err(e) => {
@@ -74,13 +86,17 @@ impl Application {
         }
     }
 
-    async fn connect(config: &Config, url: &str) -> anyhow::Result<PgPool> {
+    /// Connects, migrates, and prepares what the server needs from the database.
+    async fn connect(config: &Config, url: &str) -> anyhow::Result<(PgPool, Vec<pricing::Price>)> {
         let pool = store::connect(url, config.db_max_connections, config.db_retry).await?;
         store::migrate(&pool)
             .await
             .context("database migrations failed")?;
         ensure_admin(&pool, config.admin_password.as_ref()).await?;
-        Ok(pool)
+        store::prices::seed_if_empty(&pool, &pricing::bundled_prices()).await?;
+        let prices = store::prices::load(&pool).await?;
+        ensure_partitions(&pool).await?;
+        Ok((pool, prices))
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -108,8 +124,13 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown)
         .await;
+        // In-flight requests have been answered; let the writer finish what is queued.
         self.housekeeping.abort();
-        self.state.pool.close().await;
+        let _ = self.housekeeping.await;
+        let AppState { pool, pipeline, .. } = self.state;
+        drop(pipeline);
+        let _ = self.writer.await;
+        pool.close().await;
         if let Some(pg) = self.embedded {
             pg.stop().await;
         }
@@ -190,11 +211,25 @@ async fn hash_blocking(pw: &str) -> anyhow::Result<String> {
         .map_err(|e| anyhow::anyhow!("cannot hash password: {e}"))
 }
 
-/// Every 10 minutes: drop expired sessions and idle rate-limit entries.
+/// Daily partitions for calls from yesterday to a week ahead (UTC).
+async fn ensure_partitions(pool: &PgPool) -> sqlx::Result<()> {
+    let today = chrono::Utc::now().date_naive();
+    store::calls::ensure_partitions(
+        pool,
+        today - chrono::Duration::days(1),
+        today + chrono::Duration::days(7),
+    )
+    .await
+}
+
+/// Every 10 minutes: partitions ahead, expired sessions and idle rate-limit entries.
 async fn housekeeping(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
         tick.tick().await;
+        if let Err(e) = ensure_partitions(&state.pool).await {
+            tracing::warn!(error = %e, "cannot create partitions");
+        }
         state.login_limiter.prune();
         match store::sessions::delete_expired(&state.pool).await {
             Ok(n) if n > 0 => tracing::debug!(removed = n, "expired sessions removed"),

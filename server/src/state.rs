@@ -1,13 +1,15 @@
 //! The state every handler shares. Everything that matters lives in PostgreSQL; this holds
 //! handles only, so replicas stay interchangeable.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sqlx::PgPool;
 
-use crate::{auth::limiter::LoginLimiter, config::Config};
+use crate::{
+    auth::limiter::LoginLimiter, config::Config, ingest::pipeline::Pipeline, pricing::Price,
+};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -17,8 +19,22 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Login attempts per client address.
     pub login_limiter: Arc<LoginLimiter>,
+    /// The write path for calls.
+    pub pipeline: Pipeline,
+    /// The price table, reloaded when prices change.
+    pub prices: Arc<RwLock<Arc<Vec<Price>>>>,
     /// Where the built site lives, for server-side rendering and static files.
     pub leptos_options: LeptosOptions,
+}
+
+impl AppState {
+    /// The current price table (a cheap clone of an `Arc`).
+    pub fn prices(&self) -> Arc<Vec<Price>> {
+        self.prices
+            .read()
+            .map(|p| Arc::clone(&p))
+            .unwrap_or_else(|poisoned| Arc::clone(&poisoned.into_inner()))
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {

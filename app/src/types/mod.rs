@@ -62,3 +62,6 @@ pub struct Readiness {
     pub reason: Option<String>,
     pub version: String,
 }
+
+mod llm;
+pub use llm::*;

@@ -1,6 +1,7 @@
 //! The HTTP surface: one router for the versioned JSON API, form posts, probes and the
 //! server-rendered UI. Handlers parse and authorise, then call `store` or domain modules.
 
+pub mod calls;
 pub mod error;
 pub mod health;
 pub mod keys;
@@ -35,6 +36,12 @@ fn api() -> Router<AppState> {
         .route("/auth/me", get(login::me))
         .route("/keys", get(keys::list).post(keys::create))
         .route("/keys/{id}", delete(keys::revoke))
+        .route(
+            "/llm/calls",
+            get(calls::list)
+                .post(calls::ingest)
+                .layer(DefaultBodyLimit::max(calls::MAX_INGEST_BODY_BYTES)),
+        )
         .fallback(api_not_found)
 }
 

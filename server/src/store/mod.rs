@@ -2,7 +2,9 @@
 //! This is the only module that speaks SQL; every query binds its parameters.
 
 pub mod api_keys;
+pub mod calls;
 pub mod embedded;
+pub mod prices;
 pub mod sessions;
 pub mod users;
 

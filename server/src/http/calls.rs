@@ -1,0 +1,182 @@
+//! `POST /api/v1/llm/calls` (report completed calls) and `GET /api/v1/llm/calls` (list them).
+//!
+//! A batch is accepted or rejected whole: the first invalid call is named as
+//! `calls[i].field` with the reason (422), and nothing of that batch is stored.
+
+use std::collections::HashMap;
+
+use app::types::{BatchAccepted, CallBatch, CallPage, CallStatus};
+use axum::{
+    extract::{Query, State},
+    http::StatusCode,
+    Json,
+};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use chrono::{DateTime, Utc};
+
+use super::{
+    error::{ApiError, ApiJson},
+    principal::Principal,
+};
+use crate::{
+    ingest::{call, pipeline::SubmitError},
+    state::AppState,
+    store::{self, calls::CallFilter},
+};
+
+/// Calls in one request at most (413 beyond).
+pub const MAX_BATCH: usize = 1000;
+/// Body limit of the ingest route: a full batch with metadata.
+pub const MAX_INGEST_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+pub async fn ingest(
+    principal: Principal,
+    State(state): State<AppState>,
+    ApiJson(batch): ApiJson<CallBatch>,
+) -> Result<Json<BatchAccepted>, ApiError> {
+    if batch.calls.len() > MAX_BATCH {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "batch_too_large",
+            format!("at most {MAX_BATCH} calls per request; split the batch"),
+        )
+        .with_field("calls"));
+    }
+    let api_key_id = match principal {
+        Principal::ApiKey { id, .. } => Some(id),
+        Principal::User(_) => None,
+    };
+    let now = Utc::now();
+    let prices = state.prices();
+    let mut calls = Vec::with_capacity(batch.calls.len());
+    for (i, input) in batch.calls.into_iter().enumerate() {
+        let c = call::validate(input, now, &prices, api_key_id, || {
+            uuid::Uuid::now_v7().to_string()
+        })
+        .map_err(|e| {
+            ApiError::invalid(
+                &format!("calls[{i}].{}", e.field),
+                format!("calls[{i}].{} {}", e.field, e.message),
+            )
+        })?;
+        calls.push(c);
+    }
+    match state.pipeline.submit(calls).await {
+        Ok(stored) => Ok(Json(BatchAccepted {
+            accepted: stored.inserted,
+            duplicates: stored.duplicates,
+        })),
+        Err(SubmitError::Busy) => Err(ApiError {
+            retry_after_secs: Some(1),
+            ..ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "the ingest queue is full; retry shortly",
+            )
+        }),
+        Err(e) => Err(ApiError {
+            retry_after_secs: Some(5),
+            ..ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_unavailable",
+                format!("nothing of this batch was stored ({e}); retry later"),
+            )
+        }),
+    }
+}
+
+fn encode_cursor(time: DateTime<Utc>, id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}|{id}", time.timestamp_micros()))
+}
+
+fn decode_cursor(raw: &str) -> Option<(DateTime<Utc>, String)> {
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(raw).ok()?).ok()?;
+    let (micros, id) = text.split_once('|')?;
+    Some((
+        DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+        id.to_owned(),
+    ))
+}
+
+fn parse_time(field: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
+    DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_field",
+                format!("{field} must be an RFC 3339 time"),
+            )
+            .with_field(field)
+        })
+}
+
+/// `GET /api/v1/llm/calls?model=&provider=&status=&session_id=&user_id=&feature=&from=&to=&limit=&cursor=`
+pub async fn list(
+    _principal: Principal,
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<CallPage>, ApiError> {
+    let bad = |field: &str, msg: &str| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_field", msg.to_owned()).with_field(field)
+    };
+    let text = |k: &str| {
+        q.get(k)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let limit = match q.get("limit") {
+        Some(raw) => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=500).contains(n))
+            .ok_or_else(|| bad("limit", "limit must be an integer from 1 to 500"))?,
+        None => 50,
+    };
+    let filter =
+        CallFilter {
+            model: text("model"),
+            provider: text("provider"),
+            status: match text("status") {
+                Some(s) => Some(CallStatus::parse(&s).ok_or_else(|| {
+                    bad("status", "status must be ok, error, timeout or cancelled")
+                })?),
+                None => None,
+            },
+            session_id: text("session_id"),
+            user_id: text("user_id"),
+            feature: text("feature"),
+            from: text("from").map(|v| parse_time("from", &v)).transpose()?,
+            to: text("to").map(|v| parse_time("to", &v)).transpose()?,
+            before: match text("cursor") {
+                Some(c) => Some(
+                    decode_cursor(&c)
+                        .ok_or_else(|| bad("cursor", "cursor is not one this API returned"))?,
+                ),
+                None => None,
+            },
+        };
+    // One extra row tells whether another page exists.
+    let mut calls = store::calls::list(&state.pool, &filter, limit + 1).await?;
+    let next = if calls.len() as i64 > limit {
+        calls.truncate(limit as usize);
+        calls.last().map(|c| encode_cursor(c.time, &c.id))
+    } else {
+        None
+    };
+    Ok(Json(CallPage { calls, next }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let t = DateTime::from_timestamp_micros(1_763_000_000_123_456).unwrap();
+        let c = encode_cursor(t, "id|with|bars");
+        assert_eq!(decode_cursor(&c), Some((t, "id|with|bars".to_owned())));
+        assert_eq!(decode_cursor("!!!"), None);
+        assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode("nope")), None);
+    }
+}

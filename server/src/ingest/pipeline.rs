@@ -1,0 +1,123 @@
+//! The write path shared by every source: a bounded queue in front of one batch writer.
+//!
+//! A request hands its validated calls to [`Pipeline::submit`] and waits. The writer takes
+//! what is queued (up to [`MAX_ROWS_PER_COMMIT`] rows), inserts each request's calls with one
+//! statement, commits once, and only then answers every waiting request: what was
+//! acknowledged is stored, and a failed commit is reported to every request in it. A full
+//! queue answers at once with [`SubmitError::Busy`] (the API turns it into 503 +
+//! Retry-After) instead of letting memory grow.
+
+use sqlx::PgPool;
+use tokio::sync::{mpsc, oneshot};
+
+use super::call::NewCall;
+use crate::store;
+
+/// Requests waiting for the writer before new ones are refused.
+pub const QUEUE_REQUESTS: usize = 256;
+/// Rows written in one transaction at most.
+pub const MAX_ROWS_PER_COMMIT: usize = 20_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error("the ingest queue is full")]
+    Busy,
+    #[error("the ingest writer has stopped")]
+    Stopped,
+    #[error("storing the batch failed: {0}")]
+    Storage(String),
+}
+
+/// What happened to one submitted batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    pub inserted: u64,
+    pub duplicates: u64,
+}
+
+struct Job {
+    calls: Vec<NewCall>,
+    done: oneshot::Sender<Result<Stored, String>>,
+}
+
+/// Handle to the writer; cheap to clone. The writer stops when every handle is dropped,
+/// after writing what was queued.
+#[derive(Clone)]
+pub struct Pipeline {
+    tx: mpsc::Sender<Job>,
+}
+
+impl Pipeline {
+    /// Starts the writer task.
+    pub fn start(pool: PgPool) -> (Self, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(QUEUE_REQUESTS);
+        let handle = tokio::spawn(writer(pool, rx));
+        (Self { tx }, handle)
+    }
+
+    /// Queues `calls` and waits until they are committed.
+    pub async fn submit(&self, calls: Vec<NewCall>) -> Result<Stored, SubmitError> {
+        if calls.is_empty() {
+            return Ok(Stored {
+                inserted: 0,
+                duplicates: 0,
+            });
+        }
+        let (done, answer) = oneshot::channel();
+        self.tx.try_send(Job { calls, done }).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => SubmitError::Busy,
+            mpsc::error::TrySendError::Closed(_) => SubmitError::Stopped,
+        })?;
+        answer
+            .await
+            .map_err(|_| SubmitError::Stopped)?
+            .map_err(SubmitError::Storage)
+    }
+}
+
+async fn writer(pool: PgPool, mut rx: mpsc::Receiver<Job>) {
+    while let Some(first) = rx.recv().await {
+        let mut rows = first.calls.len();
+        let mut jobs = vec![first];
+        while rows < MAX_ROWS_PER_COMMIT {
+            match rx.try_recv() {
+                Ok(job) => {
+                    rows += job.calls.len();
+                    jobs.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        write_jobs(&pool, jobs).await;
+    }
+}
+
+async fn write_jobs(pool: &PgPool, jobs: Vec<Job>) {
+    let outcome: Result<Vec<u64>, sqlx::Error> = async {
+        let mut tx = pool.begin().await?;
+        let mut inserted = Vec::with_capacity(jobs.len());
+        for job in &jobs {
+            inserted.push(store::calls::insert_batch(&mut tx, &job.calls).await?);
+        }
+        tx.commit().await?;
+        Ok(inserted)
+    }
+    .await;
+    match outcome {
+        Ok(counts) => {
+            for (job, inserted) in jobs.into_iter().zip(counts) {
+                let duplicates = job.calls.len() as u64 - inserted;
+                let _ = job.done.send(Ok(Stored {
+                    inserted,
+                    duplicates,
+                }));
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, requests = jobs.len(), "ingest commit failed");
+            for job in jobs {
+                let _ = job.done.send(Err(e.to_string()));
+            }
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! The `llm_calls` table: bulk inserts, daily partitions, filtered keyset listing.
+
+use app::types::{Call, CallStatus};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use sqlx::{PgPool, Postgres, QueryBuilder, Transaction};
+
+use crate::ingest::call::NewCall;
+
+/// Inserts calls with one statement (arrays unnested server-side); calls already stored
+/// (same time and id) are skipped. Returns how many rows were new.
+pub async fn insert_batch(
+    tx: &mut Transaction<'_, Postgres>,
+    calls: &[NewCall],
+) -> sqlx::Result<u64> {
+    macro_rules! col {
+        ($f:expr) => {
+            calls.iter().map($f).collect::<Vec<_>>()
+        };
+    }
+    let result = sqlx::query(
+        "INSERT INTO llm_calls (id, time, trace_id, session_id, user_id, feature, provider, model,
+            response_model, status, error_type, error_message, http_status, ttft_ms, streaming_ms,
+            duration_ms, input_tokens, output_tokens, cached_tokens, reasoning_tokens,
+            tokens_per_second, cost_input_micros, cost_output_micros, cost_total_micros,
+            tool_calls, quality_score, user_rating, metadata, api_key_id)
+         SELECT id, time, trace_id, session_id, user_id, feature, provider, model,
+            response_model, status, error_type, error_message, http_status, ttft_ms, streaming_ms,
+            duration_ms, input_tokens, output_tokens, cached_tokens, reasoning_tokens,
+            tokens_per_second, cost_input_micros, cost_output_micros, cost_total_micros,
+            tool_calls, quality_score, user_rating, metadata::jsonb, api_key_id
+         FROM UNNEST($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[],
+            $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
+            $13::smallint[], $14::float8[], $15::float8[], $16::float8[], $17::int8[], $18::int8[],
+            $19::int8[], $20::int8[], $21::float8[], $22::int8[], $23::int8[], $24::int8[],
+            $25::int4[], $26::float8[], $27::smallint[], $28::text[], $29::int8[])
+         AS t(id, time, trace_id, session_id, user_id, feature, provider, model,
+            response_model, status, error_type, error_message, http_status, ttft_ms, streaming_ms,
+            duration_ms, input_tokens, output_tokens, cached_tokens, reasoning_tokens,
+            tokens_per_second, cost_input_micros, cost_output_micros, cost_total_micros,
+            tool_calls, quality_score, user_rating, metadata, api_key_id)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(col!(|c| c.id.clone()))
+    .bind(col!(|c| c.time))
+    .bind(col!(|c| c.trace_id.clone()))
+    .bind(col!(|c| c.session_id.clone()))
+    .bind(col!(|c| c.user_id.clone()))
+    .bind(col!(|c| c.feature.clone()))
+    .bind(col!(|c| c.provider.clone()))
+    .bind(col!(|c| c.model.clone()))
+    .bind(col!(|c| c.response_model.clone()))
+    .bind(col!(|c| c.status.as_str().to_owned()))
+    .bind(col!(|c| c.error_type.clone()))
+    .bind(col!(|c| c.error_message.clone()))
+    .bind(col!(|c| c.http_status))
+    .bind(col!(|c| c.ttft_ms))
+    .bind(col!(|c| c.streaming_ms))
+    .bind(col!(|c| c.duration_ms))
+    .bind(col!(|c| c.input_tokens))
+    .bind(col!(|c| c.output_tokens))
+    .bind(col!(|c| c.cached_tokens))
+    .bind(col!(|c| c.reasoning_tokens))
+    .bind(col!(|c| c.tokens_per_second))
+    .bind(col!(|c| c.cost_input_micros))
+    .bind(col!(|c| c.cost_output_micros))
+    .bind(col!(|c| c.cost_total_micros))
+    .bind(col!(|c| c.tool_calls))
+    .bind(col!(|c| c.quality_score))
+    .bind(col!(|c| c.user_rating))
+    .bind(col!(|c| c.metadata.as_ref().map(|m| m.to_string())))
+    .bind(col!(|c| c.api_key_id))
+    .execute(&mut **tx)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+fn partition_name(day: NaiveDate) -> String {
+    format!("llm_calls_p{}", day.format("%Y%m%d"))
+}
+
+/// Creates the daily partitions from `from` to `to` (inclusive) that do not exist yet.
+/// A day whose rows already sit in the default partition is left there.
+pub async fn ensure_partitions(pool: &PgPool, from: NaiveDate, to: NaiveDate) -> sqlx::Result<()> {
+    let mut day = from;
+    while day <= to {
+        let next = day + Duration::days(1);
+        // Identifiers and bounds come from dates we format ourselves, never from input.
+        let sql = format!(
+            "CREATE TABLE IF NOT EXISTS {} PARTITION OF llm_calls FOR VALUES FROM ('{}') TO ('{}')",
+            partition_name(day),
+            day.format("%Y-%m-%d"),
+            next.format("%Y-%m-%d")
+        );
+        if let Err(e) = sqlx::query(&sql).execute(pool).await {
+            tracing::debug!(day = %day, error = %e, "partition not created");
+        }
+        day = next;
+    }
+    Ok(())
+}
+
+/// Filters of the calls list; all optional, combined with AND.
+#[derive(Debug, Default, Clone)]
+pub struct CallFilter {
+    pub model: Option<String>,
+    pub provider: Option<String>,
+    pub status: Option<CallStatus>,
+    pub session_id: Option<String>,
+    pub user_id: Option<String>,
+    pub feature: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    /// Keyset cursor: calls strictly before this (time, id), newest first.
+    pub before: Option<(DateTime<Utc>, String)>,
+}
+
+#[derive(sqlx::FromRow)]
+struct CallRow {
+    id: String,
+    time: DateTime<Utc>,
+    trace_id: Option<String>,
+    session_id: Option<String>,
+    user_id: Option<String>,
+    feature: Option<String>,
+    provider: String,
+    model: String,
+    response_model: Option<String>,
+    status: String,
+    error_type: Option<String>,
+    error_message: Option<String>,
+    http_status: Option<i16>,
+    ttft_ms: Option<f64>,
+    streaming_ms: Option<f64>,
+    duration_ms: f64,
+    input_tokens: i64,
+    output_tokens: i64,
+    cached_tokens: i64,
+    reasoning_tokens: i64,
+    tokens_per_second: Option<f64>,
+    cost_input_micros: Option<i64>,
+    cost_output_micros: Option<i64>,
+    cost_total_micros: Option<i64>,
+    tool_calls: i32,
+    quality_score: Option<f64>,
+    user_rating: Option<i16>,
+    metadata: Option<String>,
+}
+
+impl From<CallRow> for Call {
+    fn from(r: CallRow) -> Self {
+        Call {
+            id: r.id,
+            time: r.time,
+            trace_id: r.trace_id,
+            session_id: r.session_id,
+            user_id: r.user_id,
+            feature: r.feature,
+            provider: r.provider,
+            model: r.model,
+            response_model: r.response_model,
+            status: CallStatus::parse(&r.status).unwrap_or(CallStatus::Error),
+            error_type: r.error_type,
+            error_message: r.error_message,
+            http_status: r.http_status.map(|s| s as u16),
+            ttft_ms: r.ttft_ms,
+            streaming_ms: r.streaming_ms,
+            duration_ms: r.duration_ms,
+            input_tokens: r.input_tokens,
+            output_tokens: r.output_tokens,
+            cached_tokens: r.cached_tokens,
+            reasoning_tokens: r.reasoning_tokens,
+            tokens_per_second: r.tokens_per_second,
+            cost_input_micros: r.cost_input_micros,
+            cost_output_micros: r.cost_output_micros,
+            cost_total_micros: r.cost_total_micros,
+            tool_calls: r.tool_calls,
+            quality_score: r.quality_score,
+            user_rating: r.user_rating,
+            metadata: r.metadata.and_then(|m| serde_json::from_str(&m).ok()),
+        }
+    }
+}
+
+/// Calls matching `filter`, newest first, at most `limit`.
+pub async fn list(pool: &PgPool, filter: &CallFilter, limit: i64) -> sqlx::Result<Vec<Call>> {
+    let mut q = QueryBuilder::<Postgres>::new(
+        "SELECT id, time, trace_id, session_id, user_id, feature, provider, model, response_model,
+            status, error_type, error_message, http_status, ttft_ms, streaming_ms, duration_ms,
+            input_tokens, output_tokens, cached_tokens, reasoning_tokens, tokens_per_second,
+            cost_input_micros, cost_output_micros, cost_total_micros, tool_calls, quality_score,
+            user_rating, metadata::text AS metadata
+         FROM llm_calls WHERE true",
+    );
+    let text_filters = [
+        ("model", &filter.model),
+        ("provider", &filter.provider),
+        ("session_id", &filter.session_id),
+        ("user_id", &filter.user_id),
+        ("feature", &filter.feature),
+    ];
+    for (column, value) in text_filters {
+        if let Some(v) = value {
+            q.push(format_args!(" AND {column} = "))
+                .push_bind(v.clone());
+        }
+    }
+    if let Some(s) = filter.status {
+        q.push(" AND status = ").push_bind(s.as_str());
+    }
+    if let Some(from) = filter.from {
+        q.push(" AND time >= ").push_bind(from);
+    }
+    if let Some(to) = filter.to {
+        q.push(" AND time < ").push_bind(to);
+    }
+    if let Some((t, id)) = &filter.before {
+        q.push(" AND (time, id) < (")
+            .push_bind(*t)
+            .push(", ")
+            .push_bind(id.clone())
+            .push(")");
+    }
+    q.push(" ORDER BY time DESC, id DESC LIMIT ")
+        .push_bind(limit);
+    let rows: Vec<CallRow> = q.build_query_as().fetch_all(pool).await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_are_named_by_day() {
+        let d = NaiveDate::from_ymd_opt(2026, 3, 7).unwrap();
+        assert_eq!(partition_name(d), "llm_calls_p20260307");
+    }
+}

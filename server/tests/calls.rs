@@ -1,0 +1,351 @@
+//! Native call ingestion through the pipeline, and the calls list, against PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::spawn_app;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+fn call(id: &str, model: &str) -> Value {
+    json!({
+        "id": id,
+        "provider": "openai",
+        "model": model,
+        "duration_ms": 850.0,
+        "ttft_ms": 120.0,
+        "input_tokens": 1000,
+        "cached_tokens": 200,
+        "output_tokens": 300,
+        "session_id": "sess-1",
+        "user_id": "u-7",
+        "feature": "chat",
+        "tool_calls": 2,
+        "metadata": { "tenant": "acme" }
+    })
+}
+
+/// An RFC 3339 time `secs` seconds ago, whole seconds.
+fn ago_secs(secs: i64) -> String {
+    let t = chrono::Utc::now() - chrono::Duration::seconds(secs);
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+async fn count(app: &common::TestApp) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM llm_calls")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_batch_is_stored_priced_and_acknowledged_after_commit() {
+    let app = spawn_app().await;
+    app.login().await;
+    let (key_id, key) = app.create_key("ingest").await;
+    let c = app.bare_client();
+    let body = json!({ "calls": [call("a", "gpt-4o-mini"), call("b", "unknown-model")] });
+    let r = c
+        .post(app.url("/api/v1/llm/calls"))
+        .bearer_auth(&key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"accepted": 2, "duplicates": 0})
+    );
+    // Acknowledged means stored: visible at once.
+    assert_eq!(count(&app).await, 2);
+
+    let row: (Option<i64>, Option<i64>, Option<i64>, Option<i64>, String) = sqlx::query_as(
+        "SELECT cost_input_micros, cost_output_micros, cost_total_micros, api_key_id, metadata->>'tenant'
+         FROM llm_calls WHERE id = 'a'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    // 800 uncached * $0.15/M = 120, 200 cached * $0.075/M = 15; 300 out * $0.60/M = 180.
+    assert_eq!(
+        row,
+        (
+            Some(135),
+            Some(180),
+            Some(315),
+            Some(key_id),
+            "acme".to_owned()
+        )
+    );
+    let unpriced: Option<i64> =
+        sqlx::query_scalar("SELECT cost_total_micros FROM llm_calls WHERE id = 'b'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(unpriced, None, "unknown models are unpriced, never 0");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_same_id_and_time_sent_twice_is_stored_once() {
+    let app = spawn_app().await;
+    app.login().await;
+    let (_, key) = app.create_key("retry").await;
+    let c = app.bare_client();
+    let mut one = call("dup", "gpt-4o");
+    one["time"] = json!(ago_secs(86_400));
+    let body = json!({ "calls": [one.clone(), one.clone()] });
+    let r: Value = c
+        .post(app.url("/api/v1/llm/calls"))
+        .bearer_auth(&key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r, json!({"accepted": 1, "duplicates": 1}));
+    let r: Value = c
+        .post(app.url("/api/v1/llm/calls"))
+        .bearer_auth(&key)
+        .json(&json!({ "calls": [one] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r, json!({"accepted": 0, "duplicates": 1}));
+    assert_eq!(count(&app).await, 1);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_invalid_call_rejects_the_whole_batch_naming_it() {
+    let app = spawn_app().await;
+    app.login().await;
+    let (_, key) = app.create_key("bad").await;
+    let c = app.bare_client();
+    let mut bad = call("x", "gpt-4o");
+    bad["cached_tokens"] = json!(5000);
+    let r = c
+        .post(app.url("/api/v1/llm/calls"))
+        .bearer_auth(&key)
+        .json(&json!({ "calls": [call("ok", "gpt-4o"), bad] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["field"], "calls[1].cached_tokens");
+    assert_eq!(
+        count(&app).await,
+        0,
+        "nothing of a rejected batch is stored"
+    );
+
+    let r = c
+        .post(app.url("/api/v1/llm/calls"))
+        .bearer_auth(&key)
+        .json(&json!({ "calls": [{ "provider": "openai", "model": "m", "duration_ms": 1, "colour": "red" }] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_field");
+
+    let many: Vec<Value> = (0..1001)
+        .map(|i| call(&format!("m{i}"), "gpt-4o"))
+        .collect();
+    let r = c
+        .post(app.url("/api/v1/llm/calls"))
+        .bearer_auth(&key)
+        .json(&json!({ "calls": many }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "batch_too_large");
+
+    let r = c
+        .post(app.url("/api/v1/llm/calls"))
+        .json(&json!({ "calls": [] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "ingest needs credentials");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn calls_are_listed_newest_first_with_filters_and_keyset_pages() {
+    let app = spawn_app().await;
+    app.login().await;
+    let (_, key) = app.create_key("list").await;
+    let c = app.bare_client();
+    let base = ago_secs(3600);
+    let at = |i: i64| {
+        (chrono::DateTime::parse_from_rfc3339(&base).unwrap() + chrono::Duration::seconds(i))
+            .to_rfc3339()
+    };
+    let calls: Vec<Value> = (0..25i64)
+        .map(|i| {
+            let mut v = call(
+                &format!("c{i:02}"),
+                if i % 2 == 0 {
+                    "gpt-4o"
+                } else {
+                    "claude-sonnet-4"
+                },
+            );
+            v["time"] = json!(at(i));
+            if i == 3 {
+                v["status"] = json!("error");
+                v["error_message"] = json!("upstream 500");
+            }
+            v
+        })
+        .collect();
+    let r = c
+        .post(app.url("/api/v1/llm/calls"))
+        .bearer_auth(&key)
+        .json(&json!({ "calls": calls }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    let mut seen = vec![];
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = app.url("/api/v1/llm/calls?limit=10");
+        if let Some(cur) = &cursor {
+            url.push_str(&format!("&cursor={cur}"));
+        }
+        let page: Value = c
+            .get(url)
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for call in page["calls"].as_array().unwrap() {
+            seen.push(call["id"].as_str().unwrap().to_owned());
+        }
+        match page["next"].as_str() {
+            Some(n) => cursor = Some(n.to_owned()),
+            None => break,
+        }
+    }
+    let expected: Vec<String> = (0..25).rev().map(|i| format!("c{i:02}")).collect();
+    assert_eq!(
+        seen, expected,
+        "every call once, newest first, across pages"
+    );
+
+    let page: Value = c
+        .get(app.url(&format!(
+            "/api/v1/llm/calls?model=gpt-4o&from={}",
+            urlencode(&at(10))
+        )))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = page["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        vec!["c24", "c22", "c20", "c18", "c16", "c14", "c12", "c10"]
+    );
+
+    let page: Value = c
+        .get(app.url("/api/v1/llm/calls?status=error"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["calls"][0]["id"], "c03");
+    assert_eq!(page["calls"][0]["error_message"], "upstream 500");
+    assert_eq!(page["calls"].as_array().unwrap().len(), 1);
+
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("status=meh", "status"),
+        ("from=yesterday", "from"),
+        ("cursor=zzz", "cursor"),
+    ] {
+        let r = c
+            .get(app.url(&format!("/api/v1/llm/calls?{query}")))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{query}");
+        assert_eq!(r.json::<Value>().await.unwrap()["field"], field);
+    }
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn concurrent_batches_all_land_exactly_once() {
+    let app = spawn_app().await;
+    app.login().await;
+    let (_, key) = app.create_key("load").await;
+    let c = app.bare_client();
+    let mut tasks = vec![];
+    for b in 0..20 {
+        let c = c.clone();
+        let url = app.url("/api/v1/llm/calls");
+        let key = key.clone();
+        tasks.push(tokio::spawn(async move {
+            let calls: Vec<Value> = (0..100)
+                .map(|i| call(&format!("b{b}-{i}"), "gpt-4o"))
+                .collect();
+            loop {
+                let r = c
+                    .post(&url)
+                    .bearer_auth(&key)
+                    .json(&json!({ "calls": calls }))
+                    .send()
+                    .await
+                    .unwrap();
+                match r.status().as_u16() {
+                    200 => {
+                        return r.json::<Value>().await.unwrap()["accepted"]
+                            .as_u64()
+                            .unwrap()
+                    }
+                    503 => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+                    s => panic!("unexpected {s}"),
+                }
+            }
+        }));
+    }
+    let mut accepted = 0;
+    for t in tasks {
+        accepted += t.await.unwrap();
+    }
+    assert_eq!(accepted, 2000);
+    assert_eq!(count(&app).await, 2000);
+    app.shutdown().await;
+}
