@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod ingest;
+pub mod live;
 pub mod pricing;
 pub mod startup;
 pub mod state;

@@ -18,6 +18,7 @@ use crate::{
     config::{Config, DatabaseSource, Secret},
     http,
     ingest::pipeline::Pipeline,
+    live::LiveHub,
     pricing,
     state::AppState,
     store::{self, embedded::EmbeddedPostgres},
@@ -36,6 +37,7 @@ pub struct Application {
     embedded: Option<EmbeddedPostgres>,
     housekeeping: JoinHandle<()>,
     writer: JoinHandle<()>,
+    shutdown_tx: tokio::sync::watch::Sender<bool>,
 }
 
 impl Application {
@@ -57,8 +59,12 @@ impl Application {
         match Self::connect(&config, url.expose()).await {
             Ok((pool, prices)) => {
                 let actual = listener.local_addr()?;
-                let (pipeline, writer) = Pipeline::start(pool.clone());
+                let live = LiveHub::new();
+                let (pipeline, writer) = Pipeline::start(pool.clone(), live.clone());
+                let (shutdown_tx, shutdown) = tokio::sync::watch::channel(false);
                 let state = AppState {
+                    live,
+                    shutdown,
                     pool: pool.clone(),
                     pipeline,
                     prices: Arc::new(RwLock::new(Arc::new(prices))),
@@ -75,6 +81,7 @@ impl Application {
                     embedded,
                     housekeeping,
                     writer,
+                    shutdown_tx,
                 })
             }
             Err(e) => {
@@ -118,6 +125,12 @@ impl Application {
         let addr = self.local_addr();
         tracing::info!(%addr, "Sightline listening on http://{addr}");
         let router = http::router(self.state.clone());
+        // Tell endless streams (SSE) to end, or graceful shutdown would wait for them.
+        let shutdown_tx = self.shutdown_tx;
+        let shutdown = async move {
+            shutdown.await;
+            let _ = shutdown_tx.send(true);
+        };
         let served = axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),

@@ -8,7 +8,8 @@ use leptos::config::LeptosOptions;
 use sqlx::PgPool;
 
 use crate::{
-    auth::limiter::LoginLimiter, config::Config, ingest::pipeline::Pipeline, pricing::Price,
+    auth::limiter::LoginLimiter, config::Config, ingest::pipeline::Pipeline, live::LiveHub,
+    pricing::Price,
 };
 
 #[derive(Clone)]
@@ -21,6 +22,10 @@ pub struct AppState {
     pub login_limiter: Arc<LoginLimiter>,
     /// The write path for calls.
     pub pipeline: Pipeline,
+    /// Fan-out of committed changes to SSE subscribers.
+    pub live: LiveHub,
+    /// Turns true when the server begins shutting down, so endless streams end.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// The price table, reloaded when prices change.
     pub prices: Arc<RwLock<Arc<Vec<Price>>>>,
     /// Where the built site lives, for server-side rendering and static files.

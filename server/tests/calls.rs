@@ -349,3 +349,76 @@ async fn concurrent_batches_all_land_exactly_once() {
     assert_eq!(count(&app).await, 2000);
     app.shutdown().await;
 }
+
+/// Reads the SSE body until `needle` shows up (or fails after 10 s).
+async fn read_until(
+    body: &mut (impl futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin),
+    seen: &mut String,
+    needle: &str,
+) {
+    use futures_util::StreamExt;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !seen.contains(needle) {
+        let chunk = tokio::time::timeout_at(deadline, body.next())
+            .await
+            .unwrap_or_else(|_| panic!("no {needle:?} in: {seen}"))
+            .expect("stream ended")
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+#[tokio::test]
+async fn committed_calls_are_streamed_live_and_streams_end_on_shutdown() {
+    let app = spawn_app().await;
+    app.login().await;
+    let (_, key) = app.create_key("live").await;
+    let c = app.bare_client();
+
+    let r = c
+        .get(app.url("/api/v1/stream?topics=nope"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = c
+        .get(app.url("/api/v1/stream?topics=calls"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    let r = c
+        .get(app.url("/api/v1/stream?topics=calls"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "text/event-stream");
+    let mut body = Box::pin(r.bytes_stream());
+    let mut seen = String::new();
+    read_until(&mut body, &mut seen, "event: ready").await;
+
+    let sent = tokio::time::Instant::now();
+    let r = c
+        .post(app.url("/api/v1/llm/calls"))
+        .bearer_auth(&key)
+        .json(&json!({ "calls": [call("live-1", "gpt-4o")] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    read_until(&mut body, &mut seen, "\"id\":\"live-1\"").await;
+    assert!(seen.contains("event: calls"), "{seen}");
+    assert!(
+        sent.elapsed() < std::time::Duration::from_millis(500),
+        "live within 500 ms"
+    );
+
+    // An open stream must not hold up shutdown.
+    tokio::time::timeout(std::time::Duration::from_secs(10), app.shutdown())
+        .await
+        .expect("shutdown waited for the SSE stream");
+}

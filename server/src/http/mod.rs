@@ -8,6 +8,7 @@ pub mod keys;
 pub mod login;
 pub mod pages;
 pub mod principal;
+pub mod stream;
 
 use axum::{
     extract::DefaultBodyLimit,
@@ -42,6 +43,7 @@ fn api() -> Router<AppState> {
                 .post(calls::ingest)
                 .layer(DefaultBodyLimit::max(calls::MAX_INGEST_BODY_BYTES)),
         )
+        .route("/stream", get(stream::stream))
         .fallback(api_not_found)
 }
 

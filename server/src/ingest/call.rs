@@ -41,6 +41,41 @@ pub struct NewCall {
     pub api_key_id: Option<i64>,
 }
 
+impl From<&NewCall> for app::types::Call {
+    fn from(c: &NewCall) -> Self {
+        app::types::Call {
+            id: c.id.clone(),
+            time: c.time,
+            trace_id: c.trace_id.clone(),
+            session_id: c.session_id.clone(),
+            user_id: c.user_id.clone(),
+            feature: c.feature.clone(),
+            provider: c.provider.clone(),
+            model: c.model.clone(),
+            response_model: c.response_model.clone(),
+            status: c.status,
+            error_type: c.error_type.clone(),
+            error_message: c.error_message.clone(),
+            http_status: c.http_status.map(|s| s as u16),
+            ttft_ms: c.ttft_ms,
+            streaming_ms: c.streaming_ms,
+            duration_ms: c.duration_ms,
+            input_tokens: c.input_tokens,
+            output_tokens: c.output_tokens,
+            cached_tokens: c.cached_tokens,
+            reasoning_tokens: c.reasoning_tokens,
+            tokens_per_second: c.tokens_per_second,
+            cost_input_micros: c.cost_input_micros,
+            cost_output_micros: c.cost_output_micros,
+            cost_total_micros: c.cost_total_micros,
+            tool_calls: c.tool_calls,
+            quality_score: c.quality_score,
+            user_rating: c.user_rating,
+            metadata: c.metadata.clone(),
+        }
+    }
+}
+
 /// Why a call was refused: the field (relative to the call) and the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {

@@ -11,7 +11,7 @@ use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 
 use super::call::NewCall;
-use crate::store;
+use crate::{live::LiveHub, store};
 
 /// Requests waiting for the writer before new ones are refused.
 pub const QUEUE_REQUESTS: usize = 256;
@@ -49,9 +49,9 @@ pub struct Pipeline {
 
 impl Pipeline {
     /// Starts the writer task.
-    pub fn start(pool: PgPool) -> (Self, tokio::task::JoinHandle<()>) {
+    pub fn start(pool: PgPool, live: LiveHub) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE_REQUESTS);
-        let handle = tokio::spawn(writer(pool, rx));
+        let handle = tokio::spawn(writer(pool, live, rx));
         (Self { tx }, handle)
     }
 
@@ -75,7 +75,7 @@ impl Pipeline {
     }
 }
 
-async fn writer(pool: PgPool, mut rx: mpsc::Receiver<Job>) {
+async fn writer(pool: PgPool, live: LiveHub, mut rx: mpsc::Receiver<Job>) {
     while let Some(first) = rx.recv().await {
         let mut rows = first.calls.len();
         let mut jobs = vec![first];
@@ -88,11 +88,11 @@ async fn writer(pool: PgPool, mut rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        write_jobs(&pool, jobs).await;
+        write_jobs(&pool, &live, jobs).await;
     }
 }
 
-async fn write_jobs(pool: &PgPool, jobs: Vec<Job>) {
+async fn write_jobs(pool: &PgPool, live: &LiveHub, jobs: Vec<Job>) {
     let outcome: Result<Vec<u64>, sqlx::Error> = async {
         let mut tx = pool.begin().await?;
         let mut inserted = Vec::with_capacity(jobs.len());
@@ -107,6 +107,12 @@ async fn write_jobs(pool: &PgPool, jobs: Vec<Job>) {
         Ok(counts) => {
             for (job, inserted) in jobs.into_iter().zip(counts) {
                 let duplicates = job.calls.len() as u64 - inserted;
+                if inserted > 0 {
+                    // A batch mixing new and retried calls is published whole; clients key
+                    // rows by (time, id).
+                    let calls: Vec<app::types::Call> = job.calls.iter().map(Into::into).collect();
+                    live.publish("calls", &calls);
+                }
                 let _ = job.done.send(Ok(Stored {
                     inserted,
                     duplicates,

@@ -1,0 +1,57 @@
+//! `GET /api/v1/stream?topics=calls`: server-sent events from the live hub.
+//!
+//! The stream opens with a `ready` event naming the topics, then sends each committed change
+//! as an event named after its topic. A client that fell behind gets `resync` (reload what
+//! it shows). Keep-alive comments every 15 s; the stream ends when the server shuts down.
+
+use std::{collections::HashMap, convert::Infallible, time::Duration};
+
+use axum::{
+    extract::{Query, State},
+    http::StatusCode,
+    response::sse::{Event, KeepAlive, Sse},
+};
+use futures_util::{stream, Stream, StreamExt};
+use tokio_stream::wrappers::{errors::BroadcastStreamRecvError, BroadcastStream};
+
+use super::{error::ApiError, principal::Principal};
+use crate::{live, state::AppState};
+
+pub async fn stream(
+    _principal: Principal,
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let topics =
+        live::parse_topics(q.get("topics").map(String::as_str).unwrap_or("")).map_err(|m| {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_field", m).with_field("topics")
+        })?;
+    let ready = Event::default()
+        .event("ready")
+        .data(serde_json::json!({ "topics": topics }).to_string());
+    let events = BroadcastStream::new(state.live.subscribe()).filter_map(move |item| {
+        let topics = topics.clone();
+        async move {
+            match item {
+                Ok(ev) if topics.contains(&ev.topic) => {
+                    Some(Event::default().event(ev.topic).data(&*ev.data))
+                }
+                Ok(_) => None,
+                Err(BroadcastStreamRecvError::Lagged(n)) => Some(
+                    Event::default()
+                        .event("resync")
+                        .data(format!("{{\"missed\":{n}}}")),
+                ),
+            }
+        }
+    });
+    let mut shutdown = state.shutdown.clone();
+    let until_shutdown = async move {
+        let _ = shutdown.wait_for(|stop| *stop).await;
+    };
+    let body = stream::once(async { ready })
+        .chain(events)
+        .take_until(until_shutdown)
+        .map(Ok);
+    Ok(Sse::new(body).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
