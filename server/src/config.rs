@@ -14,6 +14,9 @@ use std::{
 use serde::Deserialize;
 use url::Url;
 
+/// Default log filter: info, without sqlx's notices about migrations already applied.
+pub const DEFAULT_LOG: &str = "info,sqlx::postgres::notice=warn";
+
 /// Settings for `sightline serve`, as given on the command line or in the environment.
 /// Every field is optional here; defaults are applied in [`ServeArgs::resolve`].
 #[derive(clap::Args, Debug, Default, Clone)]
@@ -237,7 +240,10 @@ impl ServeArgs {
             .or(file.site_root)
             .or(env_leptos_site_root.map(PathBuf::from))
             .unwrap_or_else(|| PathBuf::from("target/site"));
-        let log = self.log.or(file.log).unwrap_or_else(|| "info".to_owned());
+        let log = self
+            .log
+            .or(file.log)
+            .unwrap_or_else(|| DEFAULT_LOG.to_owned());
         tracing_subscriber::EnvFilter::try_new(&log)
             .map_err(|e| ConfigError::new("log", e.to_string()))?;
         Ok(Config {
