@@ -1,79 +1,17 @@
 //! Validation of a reported call, free of IO: from the wire [`CallInput`] to a [`NewCall`]
 //! ready to store, with its cost computed from the price table in force at the call's time.
 
-use app::types::{CallInput, CallStatus};
+use app::types::{Call, CallInput};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::pricing::{self, Price, Usage};
 
-/// A call that passed validation, as it will be stored.
+/// A call that passed validation, as it will be stored: the wire record plus who sent it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewCall {
-    pub id: String,
-    pub time: DateTime<Utc>,
-    pub trace_id: Option<String>,
-    pub session_id: Option<String>,
-    pub user_id: Option<String>,
-    pub feature: Option<String>,
-    pub provider: String,
-    pub model: String,
-    pub response_model: Option<String>,
-    pub status: CallStatus,
-    pub error_type: Option<String>,
-    pub error_message: Option<String>,
-    pub http_status: Option<i16>,
-    pub ttft_ms: Option<f64>,
-    pub streaming_ms: Option<f64>,
-    pub duration_ms: f64,
-    pub input_tokens: i64,
-    pub output_tokens: i64,
-    pub cached_tokens: i64,
-    pub reasoning_tokens: i64,
-    pub tokens_per_second: Option<f64>,
-    pub cost_input_micros: Option<i64>,
-    pub cost_output_micros: Option<i64>,
-    pub cost_total_micros: Option<i64>,
-    pub tool_calls: i32,
-    pub quality_score: Option<f64>,
-    pub user_rating: Option<i16>,
-    pub metadata: Option<serde_json::Value>,
+    pub call: Call,
     /// The API key that reported it, for per-key spend.
     pub api_key_id: Option<i64>,
-}
-
-impl From<&NewCall> for app::types::Call {
-    fn from(c: &NewCall) -> Self {
-        app::types::Call {
-            id: c.id.clone(),
-            time: c.time,
-            trace_id: c.trace_id.clone(),
-            session_id: c.session_id.clone(),
-            user_id: c.user_id.clone(),
-            feature: c.feature.clone(),
-            provider: c.provider.clone(),
-            model: c.model.clone(),
-            response_model: c.response_model.clone(),
-            status: c.status,
-            error_type: c.error_type.clone(),
-            error_message: c.error_message.clone(),
-            http_status: c.http_status.map(|s| s as u16),
-            ttft_ms: c.ttft_ms,
-            streaming_ms: c.streaming_ms,
-            duration_ms: c.duration_ms,
-            input_tokens: c.input_tokens,
-            output_tokens: c.output_tokens,
-            cached_tokens: c.cached_tokens,
-            reasoning_tokens: c.reasoning_tokens,
-            tokens_per_second: c.tokens_per_second,
-            cost_input_micros: c.cost_input_micros,
-            cost_output_micros: c.cost_output_micros,
-            cost_total_micros: c.cost_total_micros,
-            tool_calls: c.tool_calls,
-            quality_score: c.quality_score,
-            user_rating: c.user_rating,
-            metadata: c.metadata.clone(),
-        }
-    }
 }
 
 /// Why a call was refused: the field (relative to the call) and the reason.
@@ -221,7 +159,7 @@ pub fn validate(
         Some(s) if !(100..=599).contains(&s) => {
             return Err(err("http_status", "must be between 100 and 599"))
         }
-        other => other.map(|s| s as i16),
+        other => other,
     };
     let metadata = match input.metadata {
         None | Some(serde_json::Value::Null) => None,
@@ -277,7 +215,7 @@ pub fn validate(
             }
         };
 
-    Ok(NewCall {
+    let call = Call {
         id,
         time,
         trace_id: label("trace_id", input.trace_id)?,
@@ -306,14 +244,14 @@ pub fn validate(
         quality_score: input.quality_score,
         user_rating: input.user_rating.map(i16::from),
         metadata,
-        api_key_id,
-    })
+    };
+    Ok(NewCall { call, api_key_id })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::types::CostInput;
+    use app::types::{CallStatus, CostInput};
 
     fn base() -> CallInput {
         CallInput {
@@ -326,10 +264,11 @@ mod tests {
         }
     }
 
-    fn check(input: CallInput) -> Result<NewCall, FieldError> {
+    fn check(input: CallInput) -> Result<Call, FieldError> {
         validate(input, Utc::now(), &pricing::bundled_prices(), None, || {
             "generated".into()
         })
+        .map(|n| n.call)
     }
 
     #[test]

@@ -110,7 +110,7 @@ async fn write_jobs(pool: &PgPool, live: &LiveHub, jobs: Vec<Job>) {
                 if inserted > 0 {
                     // A batch mixing new and retried calls is published whole; clients key
                     // rows by (time, id).
-                    let calls: Vec<app::types::Call> = job.calls.iter().map(Into::into).collect();
+                    let calls: Vec<&app::types::Call> = job.calls.iter().map(|n| &n.call).collect();
                     live.publish("calls", &calls);
                 }
                 let _ = job.done.send(Ok(Stored {

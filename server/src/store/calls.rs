@@ -14,7 +14,7 @@ pub async fn insert_batch(
 ) -> sqlx::Result<u64> {
     macro_rules! col {
         ($f:expr) => {
-            calls.iter().map($f).collect::<Vec<_>>()
+            calls.iter().map(|n| &n.call).map($f).collect::<Vec<_>>()
         };
     }
     let result = sqlx::query(
@@ -52,7 +52,7 @@ pub async fn insert_batch(
     .bind(col!(|c| c.status.as_str().to_owned()))
     .bind(col!(|c| c.error_type.clone()))
     .bind(col!(|c| c.error_message.clone()))
-    .bind(col!(|c| c.http_status))
+    .bind(col!(|c| c.http_status.map(|s| s as i16)))
     .bind(col!(|c| c.ttft_ms))
     .bind(col!(|c| c.streaming_ms))
     .bind(col!(|c| c.duration_ms))
@@ -68,7 +68,7 @@ pub async fn insert_batch(
     .bind(col!(|c| c.quality_score))
     .bind(col!(|c| c.user_rating))
     .bind(col!(|c| c.metadata.as_ref().map(|m| m.to_string())))
-    .bind(col!(|c| c.api_key_id))
+    .bind(calls.iter().map(|n| n.api_key_id).collect::<Vec<_>>())
     .execute(&mut **tx)
     .await?;
     Ok(result.rows_affected())
