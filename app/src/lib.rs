@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod components;
+pub mod format;
 pub mod pages;
 pub mod types;
 
@@ -14,7 +15,9 @@ use leptos_router::{
 };
 
 use components::layout::Layout;
-use pages::{api_keys::ApiKeysPage, home::HomePage, login::LoginPage, not_found::NotFound};
+use pages::{
+    api_keys::ApiKeysPage, calls::CallsPage, home::HomePage, login::LoginPage, not_found::NotFound,
+};
 
 /// Applies the saved theme before the first paint, so a dark-mode user never sees a flash
 /// of light. Mirrors `components::theme`.
@@ -64,6 +67,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <Layout><NotFound /></Layout> }>
                 <Route path=path!("/login") view=LoginPage />
                 <Route path=path!("/") view=|| view! { <Layout><HomePage /></Layout> } />
+                <Route path=path!("/calls") view=|| view! { <Layout><CallsPage /></Layout> } />
                 <Route
                     path=path!("/settings/api-keys")
                     view=|| view! { <Layout><ApiKeysPage /></Layout> }

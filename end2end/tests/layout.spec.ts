@@ -21,7 +21,7 @@ for (const vp of viewports) {
       await hydrated(page);
       await expect(page.getByRole("heading", { level: 2, name: "Keys" })).toBeVisible();
       await expect(page.getByText("Loading API keys…")).toHaveCount(0);
-      for (const path of ["/settings/api-keys", "/"]) {
+      for (const path of ["/settings/api-keys", "/", "/calls"]) {
         await page.goto(path);
         await hydrated(page);
         await page.waitForLoadState("networkidle");
@@ -29,7 +29,7 @@ for (const vp of viewports) {
           () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
         );
         expect(overflow, `${path} overflows horizontally`).toBeLessThanOrEqual(0);
-        const file = path === "/" ? "home" : "api-keys";
+        const file = path === "/" ? "home" : path.split("/").pop();
         await page.screenshot({ path: `screenshots/${file}-${vp.name}-${scheme}.png`, fullPage: true });
       }
     });

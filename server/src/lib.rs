@@ -3,6 +3,9 @@
 //! Data flows from `http` (edge: parse, authorise) into the domain modules and `store`
 //! (the only module that speaks SQL). See docs/ARCHITECTURE.md for the map.
 
+// Rendering the UI instantiates deeply nested view types.
+#![recursion_limit = "256"]
+
 pub mod auth;
 pub mod cli;
 pub mod config;

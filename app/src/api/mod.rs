@@ -2,7 +2,9 @@
 //! browser it calls `/api/v1` with gloo-net; these functions are only called from the
 //! browser (through `LocalResource` and event handlers), so the server build has stubs.
 
-use crate::types::{ApiKey, CreateApiKey, CreatedApiKey, ErrorBody, Readiness};
+use crate::types::{ApiKey, CallPage, CreateApiKey, CreatedApiKey, ErrorBody, Readiness};
+
+pub mod live;
 
 /// A failed call: the HTTP status (0 when the request never got an answer) and the body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +34,40 @@ pub async fn create_api_key(name: String) -> ApiResult<CreatedApiKey> {
 
 pub async fn revoke_api_key(id: i64) -> ApiResult<ApiKey> {
     client::delete(&format!("/api/v1/keys/{id}")).await
+}
+
+/// Filters of the calls list, as query parameters (empty values are left out).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallQuery {
+    pub model: String,
+    pub provider: String,
+    pub status: String,
+    pub session_id: String,
+    pub cursor: Option<String>,
+}
+
+impl CallQuery {
+    pub fn params(&self) -> Vec<(&'static str, String)> {
+        let mut out: Vec<(&'static str, String)> = [
+            ("model", &self.model),
+            ("provider", &self.provider),
+            ("status", &self.status),
+            ("session_id", &self.session_id),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| (k, v.trim().to_owned()))
+        .collect();
+        if let Some(c) = &self.cursor {
+            out.push(("cursor", c.clone()));
+        }
+        out.push(("limit", "50".to_owned()));
+        out
+    }
+}
+
+pub async fn list_calls(query: CallQuery) -> ApiResult<CallPage> {
+    client::get_with("/api/v1/llm/calls", query.params()).await
 }
 
 pub async fn readiness() -> ApiResult<Readiness> {
@@ -78,6 +114,14 @@ mod client {
         decode(Request::get(url).send().await.map_err(network)?).await
     }
 
+    pub async fn get_with<T: DeserializeOwned>(
+        url: &str,
+        params: Vec<(&'static str, String)>,
+    ) -> ApiResult<T> {
+        let req = Request::get(url).query(params.iter().map(|(k, v)| (*k, v.as_str())));
+        decode(req.send().await.map_err(network)?).await
+    }
+
     pub async fn post<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> ApiResult<T> {
         let req = Request::post(url).json(body).map_err(network)?;
         decode(req.send().await.map_err(network)?).await
@@ -107,10 +151,38 @@ mod client {
     pub async fn get<T>(_url: &str) -> ApiResult<T> {
         unavailable()
     }
+    pub async fn get_with<T>(_url: &str, _params: Vec<(&'static str, String)>) -> ApiResult<T> {
+        unavailable()
+    }
     pub async fn post<B, T>(_url: &str, _body: &B) -> ApiResult<T> {
         unavailable()
     }
     pub async fn delete<T>(_url: &str) -> ApiResult<T> {
         unavailable()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CallQuery;
+
+    #[test]
+    fn call_query_leaves_out_empty_filters() {
+        let q = CallQuery {
+            model: " gpt-4o ".into(),
+            status: "error".into(),
+            cursor: Some("abc".into()),
+            ..Default::default()
+        };
+        let p = q.params();
+        assert_eq!(
+            p,
+            vec![
+                ("model", "gpt-4o".to_owned()),
+                ("status", "error".to_owned()),
+                ("cursor", "abc".to_owned()),
+                ("limit", "50".to_owned()),
+            ]
+        );
     }
 }

@@ -6,7 +6,11 @@ use leptos_router::components::A;
 use super::{brand::Brand, theme::ThemeToggle};
 
 /// Pages in the header. Only pages that work are listed; each feature adds its own.
-const NAV: &[(&str, &str)] = &[("/", "Home"), ("/settings/api-keys", "API keys")];
+const NAV: &[(&str, &str)] = &[
+    ("/", "Home"),
+    ("/calls", "Calls"),
+    ("/settings/api-keys", "API keys"),
+];
 
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {

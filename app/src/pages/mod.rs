@@ -1,6 +1,7 @@
 //! One module per page.
 
 pub mod api_keys;
+pub mod calls;
 pub mod home;
 pub mod login;
 pub mod not_found;
