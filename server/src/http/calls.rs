@@ -101,14 +101,7 @@ fn decode_cursor(raw: &str) -> Option<(DateTime<Utc>, String)> {
 fn parse_time(field: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
     DateTime::parse_from_rfc3339(raw)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_field",
-                format!("{field} must be an RFC 3339 time"),
-            )
-            .with_field(field)
-        })
+        .map_err(|_| ApiError::bad_param(field, format!("{field} must be an RFC 3339 time")))
 }
 
 /// `GET /api/v1/llm/calls?model=&provider=&status=&session_id=&user_id=&feature=&from=&to=&limit=&cursor=`
@@ -117,9 +110,7 @@ pub async fn list(
     State(state): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<CallPage>, ApiError> {
-    let bad = |field: &str, msg: &str| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_field", msg.to_owned()).with_field(field)
-    };
+    let bad = ApiError::bad_param;
     let text = |k: &str| {
         q.get(k)
             .map(|v| v.trim().to_owned())

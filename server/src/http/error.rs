@@ -35,6 +35,11 @@ impl ApiError {
         self
     }
 
+    /// 400 for a malformed path or query parameter.
+    pub fn bad_param(field: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_field", message).with_field(field)
+    }
+
     /// 422 for a value that parsed but is not acceptable.
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         Self {

@@ -77,14 +77,9 @@ pub async fn revoke(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<ApiKey>, ApiError> {
-    let id: i64 = id.parse().map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_field",
-            "id must be an integer",
-        )
-        .with_field("id")
-    })?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::bad_param("id", "id must be an integer"))?;
     match store::api_keys::revoke(&state.pool, id).await? {
         Some(key) => {
             tracing::info!(key_id = id, by = %user.username, "API key revoked");

@@ -8,7 +8,6 @@ use std::{collections::HashMap, convert::Infallible, time::Duration};
 
 use axum::{
     extract::{Query, State},
-    http::StatusCode,
     response::sse::{Event, KeepAlive, Sse},
 };
 use futures_util::{stream, Stream, StreamExt};
@@ -22,10 +21,8 @@ pub async fn stream(
     State(state): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let topics =
-        live::parse_topics(q.get("topics").map(String::as_str).unwrap_or("")).map_err(|m| {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_field", m).with_field("topics")
-        })?;
+    let topics = live::parse_topics(q.get("topics").map(String::as_str).unwrap_or(""))
+        .map_err(|m| ApiError::bad_param("topics", m))?;
     let ready = Event::default()
         .event("ready")
         .data(serde_json::json!({ "topics": topics }).to_string());

@@ -4,7 +4,7 @@
 
 use chrono::{TimeZone, Utc};
 
-use super::Price;
+use super::{usd_to_micros, Price};
 
 /// (provider or "" for any, model pattern, input, output, cached input or -1 for none)
 const TABLE: &[(&str, &str, f64, f64, f64)] = &[
@@ -83,10 +83,6 @@ const TABLE: &[(&str, &str, f64, f64, f64)] = &[
     ("local", "*", 0.0, 0.0, -1.0),
 ];
 
-fn micros(usd: f64) -> i64 {
-    (usd * 1_000_000.0).round() as i64
-}
-
 pub fn bundled_prices() -> Vec<Price> {
     let from = Utc
         .with_ymd_and_hms(2024, 1, 1, 0, 0, 0)
@@ -97,9 +93,9 @@ pub fn bundled_prices() -> Vec<Price> {
         .map(|&(provider, pattern, input, output, cached)| Price {
             provider: (!provider.is_empty()).then(|| provider.to_owned()),
             model_pattern: pattern.to_owned(),
-            input_per_mtok_micros: micros(input),
-            output_per_mtok_micros: micros(output),
-            cached_input_per_mtok_micros: (cached >= 0.0).then(|| micros(cached)),
+            input_per_mtok_micros: usd_to_micros(input),
+            output_per_mtok_micros: usd_to_micros(output),
+            cached_input_per_mtok_micros: (cached >= 0.0).then(|| usd_to_micros(cached)),
             effective_from: from,
         })
         .collect()
