@@ -4,7 +4,9 @@
 #
 #   setup_build  the wasm32 target, cargo-leptos, wasm-bindgen-cli (the Cargo.lock version),
 #                binaryen 132 from npm (Debian's breaks release WASM), PostgreSQL binaries
-#   setup_test   Chromium, the Playwright packages in end2end/
+#   setup_test   Chromium, the Playwright packages in end2end/, and a Python virtual
+#                environment in .tools/py with the real clients the integration tests drive
+#                (OpenTelemetry SDK, openai, anthropic)
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="$ROOT/.tools"
@@ -77,12 +79,26 @@ setup_test() {
   command -v pg_isready >/dev/null || pkgs+=(postgresql-client)
   command -v pgrep >/dev/null || pkgs+=(procps)
   apt_install "${pkgs[@]}"
+  setup_python
   local stamp="$ROOT/end2end/node_modules/.installed-lock"
   if [ ! -f "$stamp" ] || ! cmp -s "$ROOT/end2end/package-lock.json" "$stamp"; then
     log "npm ci in end2end/ (Playwright, using Debian's Chromium; no browser download)"
     (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund)
     cp "$ROOT/end2end/package-lock.json" "$stamp"
   fi
+}
+
+PY_PACKAGES=(opentelemetry-sdk==1.45.2 opentelemetry-exporter-otlp-proto-http==1.45.2
+  openai==3.54.0 anthropic==2.12.0)
+
+setup_python() {
+  local venv="$TOOLS/py" stamp="$TOOLS/py/.installed"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "${PY_PACKAGES[*]}" ]; then return 0; fi
+  if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then apt_install python3 python3-venv; fi
+  log "python venv in .tools/py: ${PY_PACKAGES[*]}"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "${PY_PACKAGES[@]}"
+  echo "${PY_PACKAGES[*]}" >"$stamp"
 }
 
 # Builds the release binary and site unless nothing changed since the last build.

@@ -70,6 +70,39 @@ pub struct ServeArgs {
     /// Log filter in tracing's EnvFilter syntax [default: info].
     #[arg(long, env = "SIGHTLINE_LOG", value_name = "FILTER")]
     pub log: Option<String>,
+
+    /// Seconds a call reported as `started` may wait for its `completed` or `failed` event
+    /// before it is stored as a timeout [default: 600].
+    #[arg(long, env = "SIGHTLINE_EVENT_TIMEOUT_SECS", value_name = "SECS")]
+    pub event_timeout_secs: Option<u64>,
+}
+
+/// An upstream for the proxy, from the `[[providers]]` tables of the config file. The key is
+/// read from the environment variable `api_key_env` names, never from the file itself.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+struct ProviderSetting {
+    name: String,
+    #[serde(default = "default_provider_kind")]
+    kind: String,
+    base_url: String,
+    api_key_env: Option<String>,
+    #[serde(default)]
+    pass_through: bool,
+}
+
+fn default_provider_kind() -> String {
+    "openai".to_owned()
+}
+
+/// A validated provider setting.
+#[derive(Debug, Clone)]
+pub struct ProviderSpec {
+    pub name: String,
+    pub kind: crate::proxy::ProviderKind,
+    pub base_url: Url,
+    pub api_key: Option<Secret>,
+    pub pass_through: bool,
 }
 
 /// The same settings as they appear in the TOML file (plus the admin password, which is
@@ -88,6 +121,9 @@ struct FileSettings {
     site_root: Option<PathBuf>,
     log: Option<String>,
     admin_password: Option<String>,
+    event_timeout_secs: Option<u64>,
+    #[serde(default)]
+    providers: Vec<ProviderSetting>,
 }
 
 /// A setting that failed validation: which one and why. Displays as one line.
@@ -149,6 +185,8 @@ pub struct Config {
     pub site_root: PathBuf,
     pub log: String,
     pub admin_password: Option<Secret>,
+    pub event_timeout: Duration,
+    pub providers: Vec<ProviderSpec>,
 }
 
 impl Config {
@@ -246,7 +284,24 @@ impl ServeArgs {
             .unwrap_or_else(|| DEFAULT_LOG.to_owned());
         tracing_subscriber::EnvFilter::try_new(&log)
             .map_err(|e| ConfigError::new("log", e.to_string()))?;
+        let event_timeout_secs = self
+            .event_timeout_secs
+            .or(file.event_timeout_secs)
+            .unwrap_or(600);
+        if !(1..=86_400).contains(&event_timeout_secs) {
+            return Err(ConfigError::new(
+                "event_timeout_secs",
+                "must be between 1 and 86400",
+            ));
+        }
+        let providers = file
+            .providers
+            .into_iter()
+            .map(resolve_provider)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Config {
+            event_timeout: Duration::from_secs(event_timeout_secs),
+            providers,
             listen,
             public_url,
             database,
@@ -285,6 +340,39 @@ fn load_file(path: &Path) -> Result<FileSettings, ConfigError> {
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| "config".to_owned());
         ConfigError::new(&setting, format!("{msg} (in {})", path.display()))
+    })
+}
+
+fn resolve_provider(p: ProviderSetting) -> Result<ProviderSpec, ConfigError> {
+    use crate::proxy::{parse_base_url, valid_name, ProviderKind};
+    let at = |field: &str| format!("providers.{}.{field}", p.name);
+    if !valid_name(&p.name) {
+        return Err(ConfigError::new(
+            "providers.name",
+            format!("'{}' must be lowercase letters, digits, '-' or '_'", p.name),
+        ));
+    }
+    let kind = ProviderKind::parse(&p.kind)
+        .ok_or_else(|| ConfigError::new(&at("kind"), "must be openai or anthropic"))?;
+    let base_url = parse_base_url(&p.base_url).map_err(|e| ConfigError::new(&at("base_url"), e))?;
+    let api_key = match &p.api_key_env {
+        Some(var) => match std::env::var(var) {
+            Ok(v) if !v.trim().is_empty() => Some(Secret::new(v.trim())),
+            _ => {
+                return Err(ConfigError::new(
+                    &at("api_key_env"),
+                    format!("the environment variable {var} is not set"),
+                ))
+            }
+        },
+        None => None,
+    };
+    Ok(ProviderSpec {
+        name: p.name,
+        kind,
+        base_url,
+        api_key,
+        pass_through: p.pass_through,
     })
 }
 

@@ -13,6 +13,7 @@ pub mod http;
 pub mod ingest;
 pub mod live;
 pub mod pricing;
+pub mod proxy;
 pub mod startup;
 pub mod state;
 pub mod store;

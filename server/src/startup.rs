@@ -57,7 +57,7 @@ impl Application {
             }
         };
         match Self::connect(&config, url.expose()).await {
-            Ok((pool, prices)) => {
+            Ok((pool, prices, providers, http_client)) => {
                 let actual = listener.local_addr()?;
                 let live = LiveHub::new();
                 let (pipeline, writer) = Pipeline::start(pool.clone(), live.clone());
@@ -68,6 +68,13 @@ impl Application {
                     pool: pool.clone(),
                     pipeline,
                     prices: Arc::new(RwLock::new(Arc::new(prices))),
+                    providers: Arc::new(RwLock::new(
+                        providers
+                            .into_iter()
+                            .map(|p| (p.name.clone(), Arc::new(p)))
+                            .collect(),
+                    )),
+                    http_client,
                     login_limiter: Arc::new(LoginLimiter::per_minute(
                         config.login_attempts_per_minute,
                     )),
@@ -75,6 +82,7 @@ impl Application {
                     config: Arc::new(config),
                 };
                 let housekeeping = tokio::spawn(housekeeping(state.clone()));
+                tokio::spawn(sweep_event_timeouts(state.clone()));
                 Ok(Self {
                     listener,
                     state,
@@ -94,7 +102,15 @@ impl Application {
     }
 
     /// Connects, migrates, and prepares what the server needs from the database.
-    async fn connect(config: &Config, url: &str) -> anyhow::Result<(PgPool, Vec<pricing::Price>)> {
+    async fn connect(
+        config: &Config,
+        url: &str,
+    ) -> anyhow::Result<(
+        PgPool,
+        Vec<pricing::Price>,
+        Vec<crate::proxy::Provider>,
+        reqwest::Client,
+    )> {
         let pool = store::connect(url, config.db_max_connections, config.db_retry).await?;
         store::migrate(&pool)
             .await
@@ -103,7 +119,19 @@ impl Application {
         store::prices::seed_if_empty(&pool, &pricing::bundled_prices()).await?;
         let prices = store::prices::load(&pool).await?;
         ensure_partitions(&pool).await?;
-        Ok((pool, prices))
+        for p in &config.providers {
+            let provider = crate::proxy::Provider {
+                name: p.name.clone(),
+                kind: p.kind,
+                base_url: p.base_url.clone(),
+                api_key: None,
+                pass_through: p.pass_through,
+            };
+            let key = p.api_key.as_ref().map(|k| k.expose()).unwrap_or("");
+            store::providers::upsert(&pool, &provider, Some(key), "config").await?;
+        }
+        let providers = store::providers::load(&pool).await?;
+        Ok((pool, prices, providers, proxy_client()?))
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -244,10 +272,43 @@ async fn housekeeping(state: AppState) {
             tracing::warn!(error = %e, "cannot create partitions");
         }
         state.login_limiter.prune();
+        if let Err(e) = store::pending_calls::prune_timed_out(&state.pool).await {
+            tracing::warn!(error = %e, "cannot prune timed-out starts");
+        }
         match store::sessions::delete_expired(&state.pool).await {
             Ok(n) if n > 0 => tracing::debug!(removed = n, "expired sessions removed"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "cannot remove expired sessions"),
         }
     }
+}
+
+/// Started calls whose end never came become timeouts, checked a few times per timeout.
+async fn sweep_event_timeouts(state: AppState) {
+    let every =
+        (state.config.event_timeout / 4).clamp(Duration::from_millis(250), Duration::from_secs(30));
+    let mut tick = tokio::time::interval(every);
+    let mut shutdown = state.shutdown.clone();
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        match http::events::sweep_timeouts(&state).await {
+            Ok(n) if n > 0 => tracing::debug!(calls = n, "started calls timed out"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e.message, "cannot sweep timed-out calls"),
+        }
+    }
+}
+
+/// The proxy's upstream client: keep-alive pools and no overall timeout (streams may run
+/// for minutes); connecting must not hang.
+fn proxy_client() -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .pool_idle_timeout(std::time::Duration::from_secs(90))
+        .tcp_nodelay(true)
+        .build()
+        .context("cannot build the HTTP client")
 }

@@ -1,7 +1,10 @@
 //! The state every handler shares. Everything that matters lives in PostgreSQL; this holds
 //! handles only, so replicas stay interchangeable.
 
-use std::sync::{Arc, RwLock};
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+};
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -9,7 +12,7 @@ use sqlx::PgPool;
 
 use crate::{
     auth::limiter::LoginLimiter, config::Config, ingest::pipeline::Pipeline, live::LiveHub,
-    pricing::Price,
+    pricing::Price, proxy::Provider, store,
 };
 
 #[derive(Clone)]
@@ -28,6 +31,10 @@ pub struct AppState {
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// The price table, reloaded when prices change.
     pub prices: Arc<RwLock<Arc<Vec<Price>>>>,
+    /// The proxy's upstreams by name, reloaded when they change.
+    pub providers: Arc<RwLock<HashMap<String, Arc<Provider>>>>,
+    /// Pooled HTTP client for the proxy's upstream requests.
+    pub http_client: reqwest::Client,
     /// Where the built site lives, for server-side rendering and static files.
     pub leptos_options: LeptosOptions,
 }
@@ -39,6 +46,36 @@ impl AppState {
             .read()
             .map(|p| Arc::clone(&p))
             .unwrap_or_else(|poisoned| Arc::clone(&poisoned.into_inner()))
+    }
+}
+
+impl AppState {
+    pub fn provider(&self, name: &str) -> Option<Arc<Provider>> {
+        let map = self.providers.read().unwrap_or_else(|p| p.into_inner());
+        map.get(name).cloned()
+    }
+
+    pub fn all_providers(&self) -> Vec<Arc<Provider>> {
+        let map = self.providers.read().unwrap_or_else(|p| p.into_inner());
+        map.values().cloned().collect()
+    }
+
+    /// Re-reads the providers from the database.
+    pub async fn reload_providers(&self) -> sqlx::Result<()> {
+        let loaded = store::providers::load(&self.pool).await?;
+        let map = loaded
+            .into_iter()
+            .map(|p| (p.name.clone(), Arc::new(p)))
+            .collect();
+        *self.providers.write().unwrap_or_else(|p| p.into_inner()) = map;
+        Ok(())
+    }
+
+    /// Re-reads the price table from the database.
+    pub async fn reload_prices(&self) -> sqlx::Result<()> {
+        let loaded = store::prices::load(&self.pool).await?;
+        *self.prices.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(loaded);
+        Ok(())
     }
 }
 

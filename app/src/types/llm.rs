@@ -143,3 +143,199 @@ pub struct CallPage {
     pub calls: Vec<Call>,
     pub next: Option<String>,
 }
+
+/// One event of `POST /api/v1/llm/events`: a call reported in steps, tied by `id` (the
+/// correlation id). A `started` call with no `completed` or `failed` within the server's
+/// event timeout is stored as a timeout.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CallEvent {
+    Started(StartedEvent),
+    Completed(EndEvent),
+    Failed(EndEvent),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct StartedEvent {
+    pub id: String,
+    /// Defaults to the time it is received.
+    pub time: Option<DateTime<Utc>>,
+    pub provider: String,
+    pub model: String,
+    pub trace_id: Option<String>,
+    pub session_id: Option<String>,
+    pub user_id: Option<String>,
+    pub feature: Option<String>,
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// The end of a call. Without a matching `started` it must carry `provider`, `model` and
+/// `duration_ms` itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct EndEvent {
+    pub id: String,
+    /// When the call ended; defaults to the time it is received.
+    pub time: Option<DateTime<Utc>>,
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    pub response_model: Option<String>,
+    /// `failed` defaults to `error`; `timeout` and `cancelled` may be given.
+    pub status: Option<CallStatus>,
+    pub error_type: Option<String>,
+    pub error_message: Option<String>,
+    pub http_status: Option<u16>,
+    pub ttft_ms: Option<f64>,
+    pub streaming_ms: Option<f64>,
+    /// Defaults to the time between the two events.
+    pub duration_ms: Option<f64>,
+    #[serde(default)]
+    pub input_tokens: u64,
+    #[serde(default)]
+    pub output_tokens: u64,
+    #[serde(default)]
+    pub cached_tokens: u64,
+    #[serde(default)]
+    pub reasoning_tokens: u64,
+    pub cost: Option<CostInput>,
+    #[serde(default)]
+    pub tool_calls: u32,
+    pub quality_score: Option<f64>,
+    pub user_rating: Option<u8>,
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// `POST /api/v1/llm/events`
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct EventBatch {
+    pub events: Vec<CallEvent>,
+}
+
+/// What became of one event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventResult {
+    pub index: usize,
+    pub id: String,
+    /// `pending` (a start, waiting for its end), `stored`, `duplicate` or `rejected`.
+    pub outcome: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// The answer to `POST /api/v1/llm/events`: 200 when every event was taken, 207 when some
+/// were rejected (the others are stored).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventResults {
+    pub results: Vec<EventResult>,
+}
+
+/// A price version. Money is in micro-USD per million tokens: $2.50 per million is
+/// `2500000`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelPrice {
+    pub id: i64,
+    /// None: any provider serving a model that matches.
+    pub provider: Option<String>,
+    /// Anchored glob on the model name: `gpt-4o-mini*` matches `gpt-4o-mini-2024-07-18`.
+    pub model_pattern: String,
+    pub input_per_mtok_micros: i64,
+    pub output_per_mtok_micros: i64,
+    /// None: cached input is charged as input.
+    pub cached_input_per_mtok_micros: Option<i64>,
+    pub effective_from: DateTime<Utc>,
+    /// `bundled` or `api`.
+    pub source: String,
+}
+
+/// `POST /api/v1/prices`: a new price version. Earlier calls keep their cost until a
+/// re-cost is asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NewModelPrice {
+    pub provider: Option<String>,
+    pub model_pattern: String,
+    pub input_per_mtok_micros: i64,
+    pub output_per_mtok_micros: i64,
+    pub cached_input_per_mtok_micros: Option<i64>,
+    /// Defaults to now.
+    pub effective_from: Option<DateTime<Utc>>,
+}
+
+/// A model seen in calls without a known price.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnpricedModel {
+    pub provider: String,
+    pub model: String,
+    pub calls: i64,
+    pub last_seen: DateTime<Utc>,
+}
+
+/// `POST /api/v1/prices/recost`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecostRequest {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+/// One re-cost as audited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recost {
+    pub id: i64,
+    pub requested_by: String,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// Calls whose cost came from the price table (client-given costs are never touched).
+    pub calls_examined: i64,
+    pub calls_changed: i64,
+    pub cost_before_micros: i64,
+    pub cost_after_micros: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A session's totals (seed 004's session metrics).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionSummary {
+    pub session_id: String,
+    /// The user of the session's latest call.
+    pub user_id: Option<String>,
+    pub first_call: DateTime<Utc>,
+    pub last_call: DateTime<Utc>,
+    pub calls: i64,
+    pub errors: i64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    /// Sum over priced calls; None when no call was priced.
+    pub cost_micros: Option<i64>,
+    pub unpriced_calls: i64,
+    pub avg_duration_ms: f64,
+    pub avg_ttft_ms: Option<f64>,
+    pub avg_tokens_per_second: Option<f64>,
+    pub tool_calls: i64,
+    pub models: Vec<String>,
+}
+
+/// `GET /api/v1/sessions`: newest activity first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionPage {
+    pub sessions: Vec<SessionSummary>,
+    pub next: Option<String>,
+}
+
+/// `GET /api/v1/sessions/{id}`: totals and the calls, oldest first (at most 1000; `truncated`
+/// says when there were more).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionDetail {
+    pub summary: SessionSummary,
+    pub calls: Vec<Call>,
+    pub truncated: bool,
+}
+
+/// `DELETE /api/v1/sessions/{id}`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionDeleted {
+    pub calls_deleted: u64,
+}

@@ -65,3 +65,6 @@ pub struct Readiness {
 
 mod llm;
 pub use llm::*;
+
+mod proxy;
+pub use proxy::*;

@@ -19,7 +19,10 @@ use super::{
     principal::Principal,
 };
 use crate::{
-    ingest::{call, pipeline::SubmitError},
+    ingest::{
+        call::{self, NewCall},
+        pipeline::{Stored, SubmitError},
+    },
     state::AppState,
     store::{self, calls::CallFilter},
 };
@@ -42,10 +45,7 @@ pub async fn ingest(
         )
         .with_field("calls"));
     }
-    let api_key_id = match principal {
-        Principal::ApiKey { id, .. } => Some(id),
-        Principal::User(_) => None,
-    };
+    let api_key_id = principal.api_key_id();
     let now = Utc::now();
     let prices = state.prices();
     let mut calls = Vec::with_capacity(batch.calls.len());
@@ -61,35 +61,41 @@ pub async fn ingest(
         })?;
         calls.push(c);
     }
-    match state.pipeline.submit(calls).await {
-        Ok(stored) => Ok(Json(BatchAccepted {
-            accepted: stored.inserted,
-            duplicates: stored.duplicates,
-        })),
-        Err(SubmitError::Busy) => Err(ApiError {
+    let stored = store_calls(&state, calls).await?;
+    Ok(Json(BatchAccepted {
+        accepted: stored.inserted,
+        duplicates: stored.duplicates,
+    }))
+}
+
+/// Hands validated calls to the pipeline and waits for the commit; every ingest route
+/// answers a full queue or a failed commit the same way (503 + Retry-After).
+pub async fn store_calls(state: &AppState, calls: Vec<NewCall>) -> Result<Stored, ApiError> {
+    state.pipeline.submit(calls).await.map_err(|e| match e {
+        SubmitError::Busy => ApiError {
             retry_after_secs: Some(1),
             ..ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "busy",
                 "the ingest queue is full; retry shortly",
             )
-        }),
-        Err(e) => Err(ApiError {
+        },
+        e => ApiError {
             retry_after_secs: Some(5),
             ..ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "storage_unavailable",
                 format!("nothing of this batch was stored ({e}); retry later"),
             )
-        }),
-    }
+        },
+    })
 }
 
-fn encode_cursor(time: DateTime<Utc>, id: &str) -> String {
+pub fn encode_cursor(time: DateTime<Utc>, id: &str) -> String {
     URL_SAFE_NO_PAD.encode(format!("{}|{id}", time.timestamp_micros()))
 }
 
-fn decode_cursor(raw: &str) -> Option<(DateTime<Utc>, String)> {
+pub fn decode_cursor(raw: &str) -> Option<(DateTime<Utc>, String)> {
     let text = String::from_utf8(URL_SAFE_NO_PAD.decode(raw).ok()?).ok()?;
     let (micros, id) = text.split_once('|')?;
     Some((
@@ -98,7 +104,7 @@ fn decode_cursor(raw: &str) -> Option<(DateTime<Utc>, String)> {
     ))
 }
 
-fn parse_time(field: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
+pub fn parse_time(field: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
     DateTime::parse_from_rfc3339(raw)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|_| ApiError::bad_param(field, format!("{field} must be an RFC 3339 time")))

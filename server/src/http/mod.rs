@@ -3,18 +3,23 @@
 
 pub mod calls;
 pub mod error;
+pub mod events;
 pub mod health;
 pub mod keys;
 pub mod login;
+pub mod otlp;
 pub mod pages;
+pub mod prices;
 pub mod principal;
+pub mod providers;
+pub mod sessions;
 pub mod stream;
 
 use axum::{
     extract::DefaultBodyLimit,
     http::{header, HeaderValue},
     middleware,
-    routing::{delete, get, post},
+    routing::{any, delete, get, post},
     Router,
 };
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -43,6 +48,24 @@ fn api() -> Router<AppState> {
                 .post(calls::ingest)
                 .layer(DefaultBodyLimit::max(calls::MAX_INGEST_BODY_BYTES)),
         )
+        .route("/prices", get(prices::list).post(prices::create))
+        .route("/prices/unpriced", get(prices::unpriced))
+        .route("/prices/recost", post(prices::recost))
+        .route("/prices/recosts", get(prices::recosts))
+        .route("/sessions", get(sessions::list))
+        .route(
+            "/sessions/{id}",
+            get(sessions::detail).delete(sessions::delete),
+        )
+        .route("/providers", get(providers::list))
+        .route(
+            "/providers/{name}",
+            axum::routing::put(providers::put).delete(providers::delete),
+        )
+        .route(
+            "/llm/events",
+            post(events::ingest).layer(DefaultBodyLimit::max(calls::MAX_INGEST_BODY_BYTES)),
+        )
         .route("/stream", get(stream::stream))
         .fallback(api_not_found)
 }
@@ -55,6 +78,15 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/auth/login", post(login::login_form))
         .route("/auth/logout", post(login::logout_form))
+        .route(
+            "/v1/traces",
+            post(otlp::traces).layer(DefaultBodyLimit::max(otlp::MAX_WIRE_BYTES)),
+        )
+        .route(
+            "/proxy/{provider}/{*path}",
+            any(crate::proxy::forward::forward)
+                .layer(DefaultBodyLimit::max(crate::proxy::forward::MAX_BODY_BYTES)),
+        )
         .nest("/api/v1", api())
         .leptos_routes(&state, routes, move || app::shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(

@@ -13,7 +13,7 @@ use crate::state::AppState;
 
 /// Paths that are not pages: the API, form posts, built assets, probes and static files.
 fn is_public(path: &str) -> bool {
-    const PREFIXES: [&str; 3] = ["/api/", "/auth/", "/pkg/"];
+    const PREFIXES: [&str; 5] = ["/api/", "/auth/", "/pkg/", "/proxy/", "/v1/"];
     PREFIXES.iter().any(|p| path.starts_with(p))
         || matches!(path, "/healthz" | "/readyz")
         || path
@@ -63,5 +63,6 @@ mod tests {
         assert!(is_public("/pkg/sightline.wasm"));
         assert!(is_public("/favicon.svg"));
         assert!(is_public("/readyz"));
+        assert!(is_public("/proxy/openai/v1/models"));
     }
 }

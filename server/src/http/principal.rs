@@ -29,6 +29,16 @@ pub enum Principal {
     ApiKey { id: i64, name: String },
 }
 
+impl Principal {
+    /// The API key behind the request, for per-key spend; None for a person in the UI.
+    pub fn api_key_id(&self) -> Option<i64> {
+        match self {
+            Principal::ApiKey { id, .. } => Some(*id),
+            Principal::User(_) => None,
+        }
+    }
+}
+
 /// The API key a request presents: `Authorization: Bearer <key>` or `x-sightline-key`.
 pub fn presented_api_key(headers: &HeaderMap) -> Option<&str> {
     if let Some(v) = headers.get("x-sightline-key").and_then(|v| v.to_str().ok()) {

@@ -12,6 +12,23 @@ pub struct NewCall {
     pub call: Call,
     /// The API key that reported it, for per-key spend.
     pub api_key_id: Option<i64>,
+    /// Where the cost came from; a re-cost only touches costs from the table.
+    pub cost_source: Option<CostSource>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CostSource {
+    Table,
+    Client,
+}
+
+impl CostSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CostSource::Table => "table",
+            CostSource::Client => "client",
+        }
+    }
 }
 
 /// Why a call was refused: the field (relative to the call) and the reason.
@@ -186,34 +203,31 @@ pub fn validate(
     let given_in = usd("cost.input_usd", given.input_usd)?;
     let given_out = usd("cost.output_usd", given.output_usd)?;
     let given_total = usd("cost.total_usd", given.total_usd)?;
-    let (cost_input_micros, cost_output_micros, cost_total_micros) =
-        if given_in.is_some() || given_out.is_some() || given_total.is_some() {
-            let total =
-                given_total.or_else(|| Some(given_in.unwrap_or(0) + given_out.unwrap_or(0)));
-            (given_in, given_out, total)
-        } else {
-            let priced_model = input.response_model.as_deref().unwrap_or(&model);
-            match pricing::find_price(prices, &provider, priced_model, time)
-                .or_else(|| pricing::find_price(prices, &provider, &model, time))
-            {
-                Some(price) => {
-                    let c = pricing::cost(
-                        price,
-                        Usage {
-                            input: input_tokens as u64,
-                            output: output_tokens as u64,
-                            cached: cached_tokens as u64,
-                        },
-                    );
-                    (
-                        Some(c.input_micros),
-                        Some(c.output_micros),
-                        Some(c.total_micros),
-                    )
-                }
-                None => (None, None, None),
-            }
-        };
+    let client_cost = given_in.is_some() || given_out.is_some() || given_total.is_some();
+    let (cost_input_micros, cost_output_micros, cost_total_micros) = if client_cost {
+        let total = given_total.or_else(|| Some(given_in.unwrap_or(0) + given_out.unwrap_or(0)));
+        (given_in, given_out, total)
+    } else {
+        match pricing::price_call(
+            prices,
+            &provider,
+            &model,
+            input.response_model.as_deref(),
+            time,
+            Usage {
+                input: input_tokens as u64,
+                output: output_tokens as u64,
+                cached: cached_tokens as u64,
+            },
+        ) {
+            Some(c) => (
+                Some(c.input_micros),
+                Some(c.output_micros),
+                Some(c.total_micros),
+            ),
+            None => (None, None, None),
+        }
+    };
 
     let call = Call {
         id,
@@ -245,7 +259,16 @@ pub fn validate(
         user_rating: input.user_rating.map(i16::from),
         metadata,
     };
-    Ok(NewCall { call, api_key_id })
+    let cost_source = match (client_cost, call.cost_total_micros) {
+        (true, _) => Some(CostSource::Client),
+        (false, Some(_)) => Some(CostSource::Table),
+        (false, None) => None,
+    };
+    Ok(NewCall {
+        call,
+        api_key_id,
+        cost_source,
+    })
 }
 
 #[cfg(test)]

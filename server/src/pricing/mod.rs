@@ -115,6 +115,22 @@ pub fn cost(price: &Price, usage: Usage) -> Cost {
 }
 
 /// USD (as a client sends it) to micro-USD, rounded half away from zero.
+/// The cost of a call from the table in force at its time: the answering model's price
+/// first, then the requested model's; None when neither has one.
+pub fn price_call(
+    prices: &[Price],
+    provider: &str,
+    model: &str,
+    response_model: Option<&str>,
+    at: DateTime<Utc>,
+    usage: Usage,
+) -> Option<Cost> {
+    response_model
+        .and_then(|m| find_price(prices, provider, m, at))
+        .or_else(|| find_price(prices, provider, model, at))
+        .map(|p| cost(p, usage))
+}
+
 pub fn usd_to_micros(usd: f64) -> i64 {
     (usd * 1_000_000.0).round() as i64
 }

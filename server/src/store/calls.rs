@@ -22,22 +22,22 @@ pub async fn insert_batch(
             response_model, status, error_type, error_message, http_status, ttft_ms, streaming_ms,
             duration_ms, input_tokens, output_tokens, cached_tokens, reasoning_tokens,
             tokens_per_second, cost_input_micros, cost_output_micros, cost_total_micros,
-            tool_calls, quality_score, user_rating, metadata, api_key_id)
+            tool_calls, quality_score, user_rating, metadata, api_key_id, cost_source)
          SELECT id, time, trace_id, session_id, user_id, feature, provider, model,
             response_model, status, error_type, error_message, http_status, ttft_ms, streaming_ms,
             duration_ms, input_tokens, output_tokens, cached_tokens, reasoning_tokens,
             tokens_per_second, cost_input_micros, cost_output_micros, cost_total_micros,
-            tool_calls, quality_score, user_rating, metadata::jsonb, api_key_id
+            tool_calls, quality_score, user_rating, metadata::jsonb, api_key_id, cost_source
          FROM UNNEST($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[],
             $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
             $13::smallint[], $14::float8[], $15::float8[], $16::float8[], $17::int8[], $18::int8[],
             $19::int8[], $20::int8[], $21::float8[], $22::int8[], $23::int8[], $24::int8[],
-            $25::int4[], $26::float8[], $27::smallint[], $28::text[], $29::int8[])
+            $25::int4[], $26::float8[], $27::smallint[], $28::text[], $29::int8[], $30::text[])
          AS t(id, time, trace_id, session_id, user_id, feature, provider, model,
             response_model, status, error_type, error_message, http_status, ttft_ms, streaming_ms,
             duration_ms, input_tokens, output_tokens, cached_tokens, reasoning_tokens,
             tokens_per_second, cost_input_micros, cost_output_micros, cost_total_micros,
-            tool_calls, quality_score, user_rating, metadata, api_key_id)
+            tool_calls, quality_score, user_rating, metadata, api_key_id, cost_source)
          ON CONFLICT DO NOTHING",
     )
     .bind(col!(|c| c.id.clone()))
@@ -69,6 +69,12 @@ pub async fn insert_batch(
     .bind(col!(|c| c.user_rating))
     .bind(col!(|c| c.metadata.as_ref().map(|m| m.to_string())))
     .bind(calls.iter().map(|n| n.api_key_id).collect::<Vec<_>>())
+    .bind(
+        calls
+            .iter()
+            .map(|n| n.cost_source.map(|s| s.as_str()))
+            .collect::<Vec<_>>(),
+    )
     .execute(&mut **tx)
     .await?;
     Ok(result.rows_affected())

@@ -4,7 +4,10 @@
 pub mod api_keys;
 pub mod calls;
 pub mod embedded;
+pub mod llm_sessions;
+pub mod pending_calls;
 pub mod prices;
+pub mod providers;
 pub mod sessions;
 pub mod users;
 

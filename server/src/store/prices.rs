@@ -3,7 +3,9 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-use crate::pricing::Price;
+use app::types::{ModelPrice, Recost, UnpricedModel};
+
+use crate::pricing::{self, Price};
 
 #[derive(sqlx::FromRow)]
 struct PriceRow {
@@ -62,4 +64,242 @@ pub async fn seed_if_empty(pool: &PgPool, prices: &[Price]) -> sqlx::Result<u64>
     }
     tx.commit().await?;
     Ok(prices.len() as u64)
+}
+
+type PriceListRow = (
+    i64,
+    Option<String>,
+    String,
+    i64,
+    i64,
+    Option<i64>,
+    DateTime<Utc>,
+    String,
+);
+
+pub async fn list(pool: &PgPool) -> sqlx::Result<Vec<ModelPrice>> {
+    let rows: Vec<PriceListRow> = sqlx::query_as(
+        "SELECT id, provider, model_pattern, input_per_mtok_micros, output_per_mtok_micros,
+                    cached_input_per_mtok_micros, effective_from, source
+             FROM model_prices ORDER BY model_pattern, provider NULLS FIRST, effective_from DESC",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| ModelPrice {
+            id: r.0,
+            provider: r.1,
+            model_pattern: r.2,
+            input_per_mtok_micros: r.3,
+            output_per_mtok_micros: r.4,
+            cached_input_per_mtok_micros: r.5,
+            effective_from: r.6,
+            source: r.7,
+        })
+        .collect())
+}
+
+/// Adds a price version; None when that pattern already has a version at that instant.
+pub async fn insert(pool: &PgPool, p: &Price) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "INSERT INTO model_prices (provider, model_pattern, input_per_mtok_micros,
+             output_per_mtok_micros, cached_input_per_mtok_micros, effective_from, source)
+         VALUES ($1, $2, $3, $4, $5, $6, 'api')
+         ON CONFLICT DO NOTHING RETURNING id",
+    )
+    .bind(&p.provider)
+    .bind(&p.model_pattern)
+    .bind(p.input_per_mtok_micros)
+    .bind(p.output_per_mtok_micros)
+    .bind(p.cached_input_per_mtok_micros)
+    .bind(p.effective_from)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Models with calls in the range that have no price.
+pub async fn unpriced(
+    pool: &PgPool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> sqlx::Result<Vec<UnpricedModel>> {
+    let rows: Vec<(String, String, i64, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT provider, model, count(*), max(time) FROM llm_calls
+         WHERE cost_total_micros IS NULL AND time >= $1 AND time < $2
+         GROUP BY provider, model ORDER BY count(*) DESC LIMIT 500",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(provider, model, calls, last_seen)| UnpricedModel {
+            provider,
+            model,
+            calls,
+            last_seen,
+        })
+        .collect())
+}
+
+type RecostRow = (
+    String,
+    DateTime<Utc>,
+    String,
+    String,
+    Option<String>,
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+);
+
+/// Recomputes the cost of every call in `[from, to)` whose cost did not come from the
+/// client, with `prices`, in one transaction that also writes the audit row.
+pub async fn recost(
+    pool: &PgPool,
+    prices: &[Price],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    requested_by: &str,
+) -> sqlx::Result<Recost> {
+    let mut tx = pool.begin().await?;
+    let (mut examined, mut before, mut after) = (0i64, 0i64, 0i64);
+    let mut changed: Vec<(String, DateTime<Utc>, Option<pricing::Cost>)> = Vec::new();
+    let mut cursor: Option<(DateTime<Utc>, String)> = None;
+    loop {
+        // Keyset pages keep memory flat over long ranges.
+        let rows: Vec<RecostRow> = sqlx::query_as(
+            "SELECT id, time, provider, model, response_model, input_tokens, output_tokens,
+                    cached_tokens, cost_total_micros
+             FROM llm_calls
+             WHERE time >= $1 AND time < $2 AND cost_source IS DISTINCT FROM 'client'
+               AND ($3::timestamptz IS NULL OR (time, id) > ($3, $4))
+             ORDER BY time, id LIMIT 5000 FOR UPDATE",
+        )
+        .bind(from)
+        .bind(to)
+        .bind(cursor.as_ref().map(|c| c.0))
+        .bind(cursor.as_ref().map(|c| c.1.clone()))
+        .fetch_all(&mut *tx)
+        .await?;
+        let Some(last) = rows.last() else { break };
+        cursor = Some((last.1, last.0.clone()));
+        for (id, time, provider, model, response_model, input, output, cached, old) in rows {
+            examined += 1;
+            let new = pricing::price_call(
+                prices,
+                &provider,
+                &model,
+                response_model.as_deref(),
+                time,
+                pricing::Usage {
+                    input: input.max(0) as u64,
+                    output: output.max(0) as u64,
+                    cached: cached.max(0) as u64,
+                },
+            );
+            before += old.unwrap_or(0);
+            after += new.map_or(0, |c| c.total_micros);
+            if new.map(|c| c.total_micros) != old {
+                changed.push((id, time, new));
+            }
+        }
+    }
+    for chunk in changed.chunks(5000) {
+        sqlx::query(
+            "UPDATE llm_calls c SET cost_input_micros = u.ci, cost_output_micros = u.co,
+                 cost_total_micros = u.ct,
+                 cost_source = CASE WHEN u.ct IS NULL THEN NULL ELSE 'table' END
+             FROM UNNEST($1::text[], $2::timestamptz[], $3::int8[], $4::int8[], $5::int8[])
+                  AS u(id, time, ci, co, ct)
+             WHERE c.id = u.id AND c.time = u.time",
+        )
+        .bind(chunk.iter().map(|c| c.0.clone()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|c| c.1).collect::<Vec<_>>())
+        .bind(
+            chunk
+                .iter()
+                .map(|c| c.2.map(|x| x.input_micros))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            chunk
+                .iter()
+                .map(|c| c.2.map(|x| x.output_micros))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            chunk
+                .iter()
+                .map(|c| c.2.map(|x| x.total_micros))
+                .collect::<Vec<_>>(),
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    let (id, created_at): (i64, DateTime<Utc>) = sqlx::query_as(
+        "INSERT INTO price_recosts (requested_by, range_from, range_to, calls_examined,
+             calls_changed, cost_before_micros, cost_after_micros)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, created_at",
+    )
+    .bind(requested_by)
+    .bind(from)
+    .bind(to)
+    .bind(examined)
+    .bind(changed.len() as i64)
+    .bind(before)
+    .bind(after)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Recost {
+        id,
+        requested_by: requested_by.to_owned(),
+        from,
+        to,
+        calls_examined: examined,
+        calls_changed: changed.len() as i64,
+        cost_before_micros: before,
+        cost_after_micros: after,
+        created_at,
+    })
+}
+
+type RecostListRow = (
+    i64,
+    String,
+    DateTime<Utc>,
+    DateTime<Utc>,
+    i64,
+    i64,
+    i64,
+    i64,
+    DateTime<Utc>,
+);
+
+pub async fn recosts(pool: &PgPool) -> sqlx::Result<Vec<Recost>> {
+    let rows: Vec<RecostListRow> = sqlx::query_as(
+        "SELECT id, requested_by, range_from, range_to, calls_examined, calls_changed,
+                    cost_before_micros, cost_after_micros, created_at
+             FROM price_recosts ORDER BY id DESC LIMIT 200",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Recost {
+            id: r.0,
+            requested_by: r.1,
+            from: r.2,
+            to: r.3,
+            calls_examined: r.4,
+            calls_changed: r.5,
+            cost_before_micros: r.6,
+            cost_after_micros: r.7,
+            created_at: r.8,
+        })
+        .collect())
 }

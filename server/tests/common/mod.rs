@@ -15,6 +15,8 @@ use server::{config::ServeArgs, startup::Application};
 use sqlx::{Connection, PgConnection, PgPool};
 use tokio::sync::oneshot;
 
+pub mod upstream;
+
 pub const ADMIN_PASSWORD: &str = "correct-horse-battery";
 
 pub fn server_url() -> String {
@@ -167,5 +169,60 @@ pub async fn spawn_on(
         client,
         stop: Some(tx),
         handle: Some(handle),
+    }
+}
+
+/// The Python interpreter with the OpenTelemetry SDK and the openai and anthropic SDKs:
+/// `SIGHTLINE_TEST_PYTHON`, or the virtual environment scripts/test.sh makes in .tools/py.
+pub fn python() -> std::path::PathBuf {
+    if let Ok(p) = std::env::var("SIGHTLINE_TEST_PYTHON") {
+        return p.into();
+    }
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/py/bin/python");
+    assert!(
+        p.exists(),
+        "the Python clients are missing: run scripts/test.sh once (it creates .tools/py) or set SIGHTLINE_TEST_PYTHON"
+    );
+    p
+}
+
+/// Runs a script from tests/py with arguments; panics with its output when it fails.
+pub async fn run_python(script: &str, args: &[&str]) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/py")
+        .join(script);
+    let out = tokio::process::Command::new(python())
+        .arg(path)
+        .args(args)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{script} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+impl TestApp {
+    /// Calls stored so far.
+    pub async fn call_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM llm_calls")
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
+    }
+
+    /// Waits until `n` calls are stored (the proxy records in the background).
+    pub async fn wait_for_calls(&self, n: i64) {
+        for _ in 0..200 {
+            if self.call_count().await >= n {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("expected {n} calls, found {}", self.call_count().await);
     }
 }

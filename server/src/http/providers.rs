@@ -1,0 +1,104 @@
+//! `/api/v1/providers`: the proxy's upstreams. Reading and changing them needs a logged-in
+//! user: an API key must not be able to read where keys go or redirect traffic.
+
+use app::types::{ProviderInfo, ProviderUpsert};
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    Json,
+};
+
+use super::{
+    error::{ApiError, ApiJson},
+    principal::SessionUser,
+};
+use crate::{
+    proxy::{self, Provider, ProviderKind},
+    state::AppState,
+    store,
+};
+
+fn info(p: &Provider) -> ProviderInfo {
+    ProviderInfo {
+        name: p.name.clone(),
+        kind: p.kind.as_str().to_owned(),
+        base_url: p.base_url.to_string(),
+        key_hint: p.api_key.as_deref().map(|k| {
+            let tail: String = k
+                .chars()
+                .rev()
+                .take(4)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            format!("…{tail}")
+        }),
+        pass_through: p.pass_through,
+        proxy_path: format!("/proxy/{}/v1", p.name),
+    }
+}
+
+/// `GET /api/v1/providers`
+pub async fn list(_user: SessionUser, State(state): State<AppState>) -> Json<Vec<ProviderInfo>> {
+    let mut all: Vec<ProviderInfo> = state.all_providers().iter().map(|p| info(p)).collect();
+    all.sort_by(|a, b| a.name.cmp(&b.name));
+    Json(all)
+}
+
+/// `PUT /api/v1/providers/{name}`: create or replace.
+pub async fn put(
+    _user: SessionUser,
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    ApiJson(req): ApiJson<ProviderUpsert>,
+) -> Result<Json<ProviderInfo>, ApiError> {
+    if !proxy::valid_name(&name) {
+        return Err(ApiError::invalid(
+            "name",
+            "name must be 1 to 63 lowercase letters, digits, '-' or '_', starting with a letter or digit",
+        ));
+    }
+    let kind = ProviderKind::parse(&req.kind)
+        .ok_or_else(|| ApiError::invalid("kind", "kind must be openai or anthropic"))?;
+    let base_url = proxy::parse_base_url(&req.base_url)
+        .map_err(|e| ApiError::invalid("base_url", format!("base_url {e}")))?;
+    if let Some(k) = &req.api_key {
+        if k.len() > 4096 || k.chars().any(char::is_control) {
+            return Err(ApiError::invalid(
+                "api_key",
+                "api_key must be at most 4096 characters without control characters",
+            ));
+        }
+    }
+    let provider = Provider {
+        name: name.clone(),
+        kind,
+        base_url,
+        api_key: None,
+        pass_through: req.pass_through,
+    };
+    store::providers::upsert(
+        &state.pool,
+        &provider,
+        req.api_key.as_deref().map(str::trim),
+        "api",
+    )
+    .await?;
+    state.reload_providers().await?;
+    let stored = state.provider(&name).ok_or_else(ApiError::internal)?;
+    Ok(Json(info(&stored)))
+}
+
+/// `DELETE /api/v1/providers/{name}`
+pub async fn delete(
+    _user: SessionUser,
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if !store::providers::delete(&state.pool, &name).await? {
+        return Err(ApiError::not_found(format!("no provider named '{name}'")));
+    }
+    state.reload_providers().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

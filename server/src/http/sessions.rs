@@ -1,0 +1,120 @@
+//! `/api/v1/sessions`: calls grouped by `session_id` — list, one session's totals and
+//! calls, and deleting a session's data (a logged-in user only).
+
+use std::collections::HashMap;
+
+use app::types::{SessionDeleted, SessionDetail, SessionPage};
+use axum::{
+    extract::{Path, Query, State},
+    Json,
+};
+use chrono::{Duration, Utc};
+
+use super::{
+    calls::{decode_cursor, encode_cursor, parse_time},
+    error::ApiError,
+    principal::{Principal, SessionUser},
+};
+use crate::{
+    state::AppState,
+    store::{self, calls::CallFilter, llm_sessions::SessionFilter},
+};
+
+/// Calls returned with one session at most.
+const MAX_SESSION_CALLS: i64 = 1000;
+
+/// `GET /api/v1/sessions?from=&to=&user_id=&limit=&cursor=` (default: the last 7 days).
+pub async fn list(
+    _p: Principal,
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<SessionPage>, ApiError> {
+    let to = q
+        .get("to")
+        .map(|v| parse_time("to", v))
+        .transpose()?
+        .unwrap_or_else(Utc::now);
+    let from = q
+        .get("from")
+        .map(|v| parse_time("from", v))
+        .transpose()?
+        .unwrap_or(to - Duration::days(7));
+    let limit = match q.get("limit") {
+        Some(raw) => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=200).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_param("limit", "limit must be an integer from 1 to 200")
+            })?,
+        None => 50,
+    };
+    let before =
+        match q.get("cursor") {
+            Some(c) => Some(decode_cursor(c).ok_or_else(|| {
+                ApiError::bad_param("cursor", "cursor is not one this API returned")
+            })?),
+            None => None,
+        };
+    let filter = SessionFilter {
+        from,
+        to,
+        user_id: q
+            .get("user_id")
+            .map(|u| u.trim().to_owned())
+            .filter(|u| !u.is_empty()),
+        before,
+    };
+    let mut sessions = store::llm_sessions::list(&state.pool, &filter, limit + 1).await?;
+    let next = if sessions.len() as i64 > limit {
+        sessions.truncate(limit as usize);
+        sessions
+            .last()
+            .map(|s| encode_cursor(s.last_call, &s.session_id))
+    } else {
+        None
+    };
+    Ok(Json(SessionPage { sessions, next }))
+}
+
+/// `GET /api/v1/sessions/{id}`
+pub async fn detail(
+    _p: Principal,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<SessionDetail>, ApiError> {
+    let Some(summary) = store::llm_sessions::summary(&state.pool, &id).await? else {
+        return Err(ApiError::not_found(format!(
+            "no calls with session_id '{id}'"
+        )));
+    };
+    let filter = CallFilter {
+        session_id: Some(id),
+        ..CallFilter::default()
+    };
+    let mut calls = store::calls::list(&state.pool, &filter, MAX_SESSION_CALLS + 1).await?;
+    let truncated = calls.len() as i64 > MAX_SESSION_CALLS;
+    calls.truncate(MAX_SESSION_CALLS as usize);
+    calls.reverse();
+    Ok(Json(SessionDetail {
+        summary,
+        calls,
+        truncated,
+    }))
+}
+
+/// `DELETE /api/v1/sessions/{id}`
+pub async fn delete(
+    user: SessionUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<SessionDeleted>, ApiError> {
+    let n = store::llm_sessions::delete(&state.pool, &id).await?;
+    if n == 0 {
+        return Err(ApiError::not_found(format!(
+            "no calls with session_id '{id}'"
+        )));
+    }
+    tracing::info!(by = %user.username, calls = n, "session data deleted");
+    Ok(Json(SessionDeleted { calls_deleted: n }))
+}
