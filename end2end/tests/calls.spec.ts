@@ -64,5 +64,17 @@ test("reported calls appear live, open to details, and filter", async ({ page })
   await page.getByRole("button", { name: "Apply" }).click();
   await expect(page.getByRole("row").filter({ hasText: session })).toHaveCount(1);
   await expect(page.getByRole("row").filter({ hasText: "claude-sonnet-4" })).toHaveCount(1);
+  // The filters are in the URL: a reload (or a shared link) shows the same view.
+  await expect(page).toHaveURL(new RegExp(`status=error`));
+  await expect(page).toHaveURL(new RegExp(`session_id=${session}`));
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByLabel("Session")).toHaveValue(session);
+  await expect(page.getByLabel("Status")).toHaveValue("error");
+  await expect(page.getByRole("row").filter({ hasText: session })).toHaveCount(1);
+  // A recent time window still holds both calls of the session.
+  await page.goto(`/calls?session_id=${session}&since=1m`);
+  await hydrated(page);
+  await expect(page.getByRole("row").filter({ hasText: session })).toHaveCount(2);
   expect(errors).toEqual([]);
 });

@@ -137,7 +137,10 @@ async fn a_new_price_applies_forward_and_a_recost_rewrites_only_table_costs() {
     assert_eq!(report["calls_examined"], 3);
     assert_eq!(report["calls_changed"], 2);
     assert_eq!(report["cost_before_micros"], table_before + 3_000_000);
-    assert_eq!(report["cost_after_micros"], 3_000_000 + 30_000_000 + 3_000_000);
+    assert_eq!(
+        report["cost_after_micros"],
+        3_000_000 + 30_000_000 + 3_000_000
+    );
     assert_eq!(cost(&app, "mine").await, Some(3_000_000));
     assert_eq!(cost(&app, "table").await, Some(30_000_000));
     assert_eq!(cost(&app, "given").await, Some(1_500_000));

@@ -43,27 +43,81 @@ pub struct CallQuery {
     pub provider: String,
     pub status: String,
     pub session_id: String,
+    pub user_id: String,
+    pub feature: String,
+    /// How far back: `15m`, `1h`, `24h`, `7d`, `30d`, or empty for all time.
+    pub since: String,
     pub cursor: Option<String>,
 }
 
 impl CallQuery {
-    pub fn params(&self) -> Vec<(&'static str, String)> {
-        let mut out: Vec<(&'static str, String)> = [
+    /// The filters that are set, as (name, value) pairs: the API's and the page URL's.
+    pub fn filters(&self) -> Vec<(&'static str, String)> {
+        [
             ("model", &self.model),
             ("provider", &self.provider),
             ("status", &self.status),
             ("session_id", &self.session_id),
+            ("user_id", &self.user_id),
+            ("feature", &self.feature),
+            ("since", &self.since),
         ]
         .into_iter()
         .filter(|(_, v)| !v.trim().is_empty())
         .map(|(k, v)| (k, v.trim().to_owned()))
-        .collect();
+        .collect()
+    }
+
+    pub fn params(&self) -> Vec<(&'static str, String)> {
+        let mut out = self.filters();
         if let Some(c) = &self.cursor {
             out.push(("cursor", c.clone()));
         }
         out.push(("limit", "50".to_owned()));
         out
     }
+
+    /// Reads the filters from a page URL's query.
+    pub fn from_pairs<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Self {
+        let v = |k: &str| get(k).unwrap_or("").to_owned();
+        CallQuery {
+            model: v("model"),
+            provider: v("provider"),
+            status: v("status"),
+            session_id: v("session_id"),
+            user_id: v("user_id"),
+            feature: v("feature"),
+            since: v("since"),
+            cursor: None,
+        }
+    }
+
+    /// The query string of the page URL that shows these filters.
+    pub fn url_query(&self) -> String {
+        let mut s = url_encode_pairs(&self.filters());
+        if !s.is_empty() {
+            s.insert(0, '?');
+        }
+        s
+    }
+}
+
+fn url_encode_pairs(pairs: &[(&str, String)]) -> String {
+    fn enc(s: &str) -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 pub async fn list_calls(query: CallQuery) -> ApiResult<CallPage> {
@@ -184,5 +238,20 @@ mod tests {
                 ("limit", "50".to_owned()),
             ]
         );
+    }
+
+    #[test]
+    fn filters_round_trip_through_the_page_url() {
+        let q = CallQuery {
+            model: "gpt-4o".into(),
+            user_id: "a b&c".into(),
+            since: "24h".into(),
+            ..Default::default()
+        };
+        assert_eq!(q.url_query(), "?model=gpt-4o&user_id=a%20b%26c&since=24h");
+        let pairs = [("model", "gpt-4o"), ("user_id", "a b&c"), ("since", "24h")];
+        let back = CallQuery::from_pairs(|k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| *v));
+        assert_eq!(back, q);
+        assert_eq!(CallQuery::default().url_query(), "");
     }
 }

@@ -2,6 +2,10 @@
 
 use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
 use leptos_meta::Title;
+use leptos_router::{
+    hooks::{use_navigate, use_query_map},
+    NavigateOptions,
+};
 
 use crate::{
     api::{self, live, CallQuery},
@@ -26,6 +30,8 @@ fn matches(q: &CallQuery, c: &Call) -> bool {
         && eq(&q.provider, Some(&c.provider))
         && eq(&q.status, Some(c.status.as_str()))
         && eq(&q.session_id, c.session_id.as_deref())
+        && eq(&q.user_id, c.user_id.as_deref())
+        && eq(&q.feature, c.feature.as_deref())
 }
 
 /// Puts live calls on top, newest first, without duplicates, keeping at most MAX_ROWS.
@@ -42,8 +48,12 @@ pub fn CallsPage() -> impl IntoView {
     let rows = RwSignal::new(Vec::<Call>::new());
     let next = RwSignal::new(None::<String>);
     let load = RwSignal::new(Load::Loading);
-    let applied = RwSignal::new(CallQuery::default());
-    let draft = RwSignal::new(CallQuery::default());
+    // The filters live in the URL, so a filtered view can be shared and survives reloads.
+    let url = use_query_map();
+    let from_url = move || url.with(|m| CallQuery::from_pairs(|k| m.get_str(k)));
+    let applied = RwSignal::new(from_url());
+    let draft = RwSignal::new(from_url());
+    let navigate = use_navigate();
     let open = RwSignal::new(None::<(String, i64)>);
 
     let fetch_first = move || {
@@ -59,9 +69,15 @@ pub fn CallsPage() -> impl IntoView {
             }
         });
     };
-    // Runs in the browser only: the first page, then live updates.
+    // Runs in the browser only: a first page whenever the URL's filters change...
     Effect::new(move |_| {
+        let q = from_url();
+        draft.set(q.clone());
+        applied.set(q);
         fetch_first();
+    });
+    // ...and one live subscription for the page's lifetime.
+    Effect::new(move |_| {
         live::subscribe("calls", move |msg| match msg {
             live::LiveMessage::Data(text) => {
                 if let Ok(calls) = serde_json::from_str::<Vec<Call>>(&text) {
@@ -78,8 +94,8 @@ pub fn CallsPage() -> impl IntoView {
 
     let apply = move |ev: SubmitEvent| {
         ev.prevent_default();
-        applied.set(draft.get_untracked());
-        fetch_first();
+        let target = format!("/calls{}", draft.get_untracked().url_query());
+        navigate(&target, NavigateOptions::default());
     };
     let load_more = move |_| {
         let Some(cursor) = next.get_untracked() else {
@@ -129,7 +145,10 @@ pub fn CallsPage() -> impl IntoView {
             {field("Provider", |q| q.provider.clone(), |q, v| q.provider = v)}
             <label class="field">
                 <span>"Status"</span>
-                <select on:change=move |ev| draft.update(|d| d.status = event_target_value(&ev))>
+                <select
+                    prop:value=move || draft.with(|d| d.status.clone())
+                    on:change=move |ev| draft.update(|d| d.status = event_target_value(&ev))
+                >
                     <option value="">"Any"</option>
                     <option value="ok">"OK"</option>
                     <option value="error">"Error"</option>
@@ -138,6 +157,22 @@ pub fn CallsPage() -> impl IntoView {
                 </select>
             </label>
             {field("Session", |q| q.session_id.clone(), |q, v| q.session_id = v)}
+            {field("User", |q| q.user_id.clone(), |q, v| q.user_id = v)}
+            {field("Feature", |q| q.feature.clone(), |q, v| q.feature = v)}
+            <label class="field">
+                <span>"Time"</span>
+                <select
+                    prop:value=move || draft.with(|d| d.since.clone())
+                    on:change=move |ev| draft.update(|d| d.since = event_target_value(&ev))
+                >
+                    <option value="">"All time"</option>
+                    <option value="15m">"Last 15 minutes"</option>
+                    <option value="1h">"Last hour"</option>
+                    <option value="24h">"Last 24 hours"</option>
+                    <option value="7d">"Last 7 days"</option>
+                    <option value="30d">"Last 30 days"</option>
+                </select>
+            </label>
             <button type="submit" class="button button-primary">"Apply"</button>
         </form>
 

@@ -104,13 +104,26 @@ pub fn decode_cursor(raw: &str) -> Option<(DateTime<Utc>, String)> {
     ))
 }
 
+/// A look-back like `15m`, `24h` or `7d` (at most 400 days).
+pub fn parse_since(raw: &str) -> Option<chrono::Duration> {
+    let (n, unit) = raw.split_at(raw.len().checked_sub(1)?);
+    let n: i64 = n.parse().ok().filter(|n| *n > 0)?;
+    let d = match unit {
+        "m" => chrono::Duration::minutes(n),
+        "h" => chrono::Duration::hours(n),
+        "d" => chrono::Duration::days(n),
+        _ => return None,
+    };
+    (d <= chrono::Duration::days(400)).then_some(d)
+}
+
 pub fn parse_time(field: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
     DateTime::parse_from_rfc3339(raw)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|_| ApiError::bad_param(field, format!("{field} must be an RFC 3339 time")))
 }
 
-/// `GET /api/v1/llm/calls?model=&provider=&status=&session_id=&user_id=&feature=&from=&to=&limit=&cursor=`
+/// `GET /api/v1/llm/calls?model=&provider=&status=&session_id=&user_id=&feature=&from=&to=&since=&limit=&cursor=`
 pub async fn list(
     _principal: Principal,
     State(state): State<AppState>,
@@ -143,7 +156,19 @@ pub async fn list(
             session_id: text("session_id"),
             user_id: text("user_id"),
             feature: text("feature"),
-            from: text("from").map(|v| parse_time("from", &v)).transpose()?,
+            from: match (text("from"), text("since")) {
+                (Some(v), _) => Some(parse_time("from", &v)?),
+                (None, Some(v)) => Some(
+                    Utc::now()
+                        - parse_since(&v).ok_or_else(|| {
+                            bad(
+                                "since",
+                                "since must be a number and m, h or d, like 15m or 7d",
+                            )
+                        })?,
+                ),
+                (None, None) => None,
+            },
             to: text("to").map(|v| parse_time("to", &v)).transpose()?,
             before: match text("cursor") {
                 Some(c) => Some(
@@ -175,5 +200,14 @@ mod tests {
         assert_eq!(decode_cursor(&c), Some((t, "id|with|bars".to_owned())));
         assert_eq!(decode_cursor("!!!"), None);
         assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode("nope")), None);
+    }
+
+    #[test]
+    fn look_backs_parse() {
+        assert_eq!(parse_since("15m"), Some(chrono::Duration::minutes(15)));
+        assert_eq!(parse_since("7d"), Some(chrono::Duration::days(7)));
+        for bad in ["", "h", "0h", "-1h", "3w", "1000d", "1.5h"] {
+            assert_eq!(parse_since(bad), None, "{bad}");
+        }
     }
 }

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs the ingest, OTLP, nothing-lost and proxy benchmarks of docs/BENCHMARKS.md against a
+# release build of Sightline on loopback, with PostgreSQL on 127.0.0.1:5432 (or
+# BENCH_DATABASE_URL, a server where a `sightline_bench` database may be created).
+#
+#   ./scripts/bench.sh                 # all of them, about two minutes
+#   SECONDS_PER_RUN=30 ./scripts/bench.sh
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+cd "$ROOT"
+
+ADMIN_URL="${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+DB_URL="${ADMIN_URL%/*}/sightline_bench"
+PORT="${BENCH_PORT:-3299}"
+URL="http://127.0.0.1:$PORT"
+SECS="${SECONDS_PER_RUN:-10}"
+PASSWORD="bench-admin-password"
+
+log "cargo build --release (server and load generator)"
+cargo build --release -p server --bin sightline --example load
+LOAD="$ROOT/target/release/examples/load"
+
+psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS sightline_bench WITH (FORCE)" -c "CREATE DATABASE sightline_bench"
+DATA="$(mktemp -d /tmp/sightline-bench.XXXXXX)"
+SIGHTLINE_ADMIN_PASSWORD="$PASSWORD" SIGHTLINE_LOG=warn \
+  "$ROOT/target/release/sightline" serve --listen "127.0.0.1:$PORT" --database-url "$DB_URL" \
+  --data-dir "$DATA" >"$DATA/server.log" 2>&1 &
+PID=$!
+trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DATA"' EXIT
+for _ in $(seq 1 100); do curl -fs "$URL/readyz" >/dev/null && break; sleep 0.1; done
+
+JAR="$DATA/cookies"
+curl -fs -c "$JAR" -H 'content-type: application/json' \
+  -d "{\"username\":\"admin\",\"password\":\"$PASSWORD\"}" "$URL/api/v1/auth/login" >/dev/null
+KEY="$(curl -fs -b "$JAR" -H 'content-type: application/json' -d '{"name":"bench"}' \
+  "$URL/api/v1/keys" | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')"
+echo "server pid $PID; $(nproc) cores; PostgreSQL at ${DB_URL%%@*}@…"
+
+"$LOAD" ingest --url "$URL" --key "$KEY" --batch 100 --concurrency 4 --seconds "$SECS"
+"$LOAD" ingest --url "$URL" --key "$KEY" --batch 1000 --concurrency 4 --seconds "$SECS"
+"$LOAD" otlp --url "$URL" --key "$KEY" --batch 500 --concurrency 4 --seconds "$SECS"
+"$LOAD" lost --url "$URL" --key "$KEY" --total 200000 --batch 500 --concurrency 8 --database-url "$DB_URL"
+"$LOAD" proxy --url "$URL" --key "$KEY" --admin-password "$PASSWORD" --requests 5000
+echo "server: $(ps -o rss=,time= -p $PID | awk '{printf "RSS %.0f MiB, CPU time %s", $1/1024, $2}')"
+# For the OTLP comparison with Arize Phoenix (same spans, same client), see BENCHMARKS.md.
+echo "BENCH_KEY=$KEY (valid while this server runs)"
+if [ -n "${BENCH_OTLP_PY:-}" ]; then
+  LOAD_HEADERS="authorization=Bearer $KEY" "$BENCH_OTLP_PY" "${BENCH_OTLP_TOOL:-../shared/tools/otlp_load.py}" \
+    "$URL/v1/traces" "${BENCH_OTLP_N:-5000}" 100 4 bench none "$PID"
+fi

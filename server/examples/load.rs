@@ -1,0 +1,457 @@
+//! Load generator for the benchmarks in docs/BENCHMARKS.md (run by scripts/bench.sh).
+//!
+//! ```text
+//! cargo run --release -p server --example load -- ingest --url URL --key KEY --batch 100
+//! cargo run --release -p server --example load -- otlp   --url URL --key KEY --batch 500
+//! cargo run --release -p server --example load -- lost   --url URL --key KEY --total 200000 --database-url DB
+//! cargo run --release -p server --example load -- proxy  --url URL --key KEY --admin-password PW
+//! ```
+//!
+//! Every figure counts only what the server acknowledged, and Sightline acknowledges after
+//! the commit, so acknowledged calls are stored and queryable.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use clap::{Parser, Subcommand};
+use opentelemetry_proto::tonic::{
+    collector::trace::v1::ExportTraceServiceRequest,
+    common::v1::{any_value::Value as AnyV, AnyValue, KeyValue},
+    resource::v1::Resource,
+    trace::v1::{ResourceSpans, ScopeSpans, Span},
+};
+use prost::Message;
+use serde_json::{json, Value};
+
+#[derive(Parser)]
+struct Args {
+    #[command(subcommand)]
+    mode: Mode,
+}
+
+#[derive(clap::Args, Clone)]
+struct Common {
+    /// Sightline's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:3000")]
+    url: String,
+    /// An API key.
+    #[arg(long)]
+    key: String,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+}
+
+#[derive(Subcommand)]
+enum Mode {
+    /// Native batches to POST /api/v1/llm/calls for a while.
+    Ingest {
+        #[command(flatten)]
+        c: Common,
+        #[arg(long, default_value_t = 100)]
+        batch: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+    /// GenAI spans as OTLP protobuf to POST /v1/traces for a while.
+    Otlp {
+        #[command(flatten)]
+        c: Common,
+        #[arg(long, default_value_t = 500)]
+        batch: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+    /// Exactly `total` calls, retrying on 503, then counts the rows stored.
+    Lost {
+        #[command(flatten)]
+        c: Common,
+        #[arg(long, default_value_t = 100_000)]
+        total: usize,
+        #[arg(long, default_value_t = 500)]
+        batch: usize,
+        /// Where to count the rows.
+        #[arg(long)]
+        database_url: String,
+    },
+    /// Added latency of the proxy: the same local upstream called directly and through
+    /// Sightline, one request at a time, interleaved.
+    Proxy {
+        #[command(flatten)]
+        c: Common,
+        #[arg(long)]
+        admin_password: String,
+        #[arg(long, default_value_t = 5000)]
+        requests: usize,
+    },
+}
+
+const MODELS: [(&str, &str); 4] = [
+    ("openai", "gpt-4o-mini"),
+    ("openai", "gpt-4.1"),
+    ("anthropic", "claude-sonnet-4-5"),
+    ("local", "llama-3.1-8b"),
+];
+
+fn call(run: &str, n: u64) -> Value {
+    let (provider, model) = MODELS[(n % 4) as usize];
+    json!({
+        "id": format!("{run}-{n}"),
+        "provider": provider,
+        "model": model,
+        "duration_ms": 200.0 + (n % 1000) as f64,
+        "ttft_ms": 50.0 + (n % 100) as f64,
+        "input_tokens": 100 + n % 2000,
+        "output_tokens": 10 + n % 800,
+        "session_id": format!("{run}-s{}", n / 20),
+        "user_id": format!("u{}", n % 50),
+        "feature": "load",
+    })
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+struct Totals {
+    items: AtomicU64,
+    busy: AtomicU64,
+    latencies: std::sync::Mutex<Vec<Duration>>,
+}
+
+fn report(what: &str, t: &Totals, elapsed: Duration) {
+    let mut l = t.latencies.lock().unwrap().clone();
+    l.sort();
+    let items = t.items.load(Ordering::Relaxed);
+    println!(
+        "{what}: {items} acknowledged in {:.2} s = {:.0}/s; request latency p50 {:.2} ms, p99 {:.2} ms ({} requests, {} answered 503 and retried)",
+        elapsed.as_secs_f64(),
+        items as f64 / elapsed.as_secs_f64(),
+        percentile(&l, 0.5),
+        percentile(&l, 0.99),
+        l.len(),
+        t.busy.load(Ordering::Relaxed),
+    );
+}
+
+/// Posts until accepted: a 503 is retried after a short pause, anything else is fatal.
+async fn post_until_accepted(req: impl Fn() -> reqwest::RequestBuilder, t: &Totals) -> Duration {
+    loop {
+        let start = Instant::now();
+        let r = req().send().await.expect("request failed");
+        let status = r.status();
+        let _ = r.bytes().await;
+        let took = start.elapsed();
+        match status.as_u16() {
+            200 => return took,
+            503 => {
+                t.busy.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            other => panic!("unexpected status {other}"),
+        }
+    }
+}
+
+/// Builds request number `n`.
+type MakeRequest = Arc<dyn Fn(&reqwest::Client, u64) -> reqwest::RequestBuilder + Send + Sync>;
+
+async fn run_for(
+    c: &Common,
+    seconds: u64,
+    per_request: u64,
+    make: MakeRequest,
+) -> (Arc<Totals>, Duration) {
+    let client = reqwest::Client::new();
+    let totals = Arc::new(Totals {
+        items: AtomicU64::new(0),
+        busy: AtomicU64::new(0),
+        latencies: Default::default(),
+    });
+    let seq = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for _ in 0..c.concurrency {
+        let (client, totals, seq, make) =
+            (client.clone(), totals.clone(), seq.clone(), make.clone());
+        tasks.push(tokio::spawn(async move {
+            while Instant::now() < deadline {
+                let n = seq.fetch_add(1, Ordering::Relaxed);
+                let took = post_until_accepted(|| make(&client, n), &totals).await;
+                totals.items.fetch_add(per_request, Ordering::Relaxed);
+                totals.latencies.lock().unwrap().push(took);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    (totals, start.elapsed())
+}
+
+fn kv(key: &str, v: AnyV) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue { value: Some(v) }),
+    }
+}
+
+fn otlp_request(run: u64, n: u64, batch: usize) -> Vec<u8> {
+    let now = chrono::Utc::now().timestamp_nanos_opt().unwrap() as u64;
+    let spans = (0..batch as u64)
+        .map(|i| {
+            let k = n * batch as u64 + i;
+            let (provider, model) = MODELS[(k % 4) as usize];
+            let mut span_id = [0u8; 8];
+            span_id.copy_from_slice(&(k ^ (run << 40)).to_be_bytes());
+            Span {
+                trace_id: [run.to_be_bytes(), k.to_be_bytes()].concat(),
+                span_id: span_id.to_vec(),
+                name: format!("chat {model}"),
+                kind: 3,
+                start_time_unix_nano: now - 500_000_000,
+                end_time_unix_nano: now,
+                attributes: vec![
+                    kv("gen_ai.operation.name", AnyV::StringValue("chat".into())),
+                    kv("gen_ai.provider.name", AnyV::StringValue(provider.into())),
+                    kv("gen_ai.request.model", AnyV::StringValue(model.into())),
+                    kv("gen_ai.response.model", AnyV::StringValue(model.into())),
+                    kv(
+                        "gen_ai.usage.input_tokens",
+                        AnyV::IntValue(10 + (k % 2000) as i64),
+                    ),
+                    kv(
+                        "gen_ai.usage.output_tokens",
+                        AnyV::IntValue(1 + (k % 800) as i64),
+                    ),
+                    kv(
+                        "server.address",
+                        AnyV::StringValue("api.example.invalid".into()),
+                    ),
+                ],
+                ..Default::default()
+            }
+        })
+        .collect();
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(Resource {
+                attributes: vec![kv("service.name", AnyV::StringValue("load".into()))],
+                ..Default::default()
+            }),
+            scope_spans: vec![ScopeSpans {
+                spans,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+    .encode_to_vec()
+}
+
+/// A minimal OpenAI-style upstream: the same small JSON answer to every chat request.
+async fn start_upstream() -> String {
+    use axum::{routing::post, Json, Router};
+    let app = Router::new().route(
+        "/v1/chat/completions",
+        post(|| async {
+            Json(json!({"id": "c", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
+                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "ok"}}],
+                "usage": {"prompt_tokens": 10, "completion_tokens": 1, "total_tokens": 11}}))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+async fn proxy_bench(c: &Common, admin_password: &str, requests: usize) {
+    let upstream = start_upstream().await;
+    let admin = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let r = admin
+        .post(format!("{}/api/v1/auth/login", c.url))
+        .json(&json!({"username": "admin", "password": admin_password}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "login failed: {}", r.status());
+    let r = admin
+        .put(format!("{}/api/v1/providers/bench", c.url))
+        .json(&json!({"kind": "openai", "base_url": upstream, "api_key": "sk-bench"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.status().is_success(),
+        "provider setup failed: {}",
+        r.status()
+    );
+    let client = reqwest::Client::new();
+    let body = json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "ping"}]});
+    let direct_url = format!("{upstream}/v1/chat/completions");
+    let proxy_url = format!("{}/proxy/bench/v1/chat/completions", c.url);
+    let (mut direct, mut proxied) = (Vec::new(), Vec::new());
+    for i in 0..requests + 200 {
+        for (url, into) in [(&direct_url, &mut direct), (&proxy_url, &mut proxied)] {
+            let start = Instant::now();
+            let r = client
+                .post(url.as_str())
+                .bearer_auth(&c.key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            let _ = r.bytes().await.unwrap();
+            // The first 200 rounds warm connections and caches.
+            if i >= 200 {
+                into.push(start.elapsed());
+            }
+        }
+    }
+    direct.sort();
+    proxied.sort();
+    let (d50, d99) = (percentile(&direct, 0.5), percentile(&direct, 0.99));
+    let (p50, p99) = (percentile(&proxied, 0.5), percentile(&proxied, 0.99));
+    println!(
+        "proxy: {requests} requests each; direct p50 {d50:.3} ms p99 {d99:.3} ms; through Sightline p50 {p50:.3} ms p99 {p99:.3} ms; added p50 {:.3} ms, p99 {:.3} ms",
+        p50 - d50,
+        p99 - d99
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    match Args::parse().mode {
+        Mode::Ingest { c, batch, seconds } => {
+            let run = format!("ingest{}", chrono::Utc::now().timestamp_micros());
+            let (url, key) = (format!("{}/api/v1/llm/calls", c.url), c.key.clone());
+            let make = Arc::new(move |client: &reqwest::Client, n: u64| {
+                let calls: Vec<Value> = (0..batch as u64)
+                    .map(|i| call(&run, n * batch as u64 + i))
+                    .collect();
+                client
+                    .post(&url)
+                    .bearer_auth(&key)
+                    .json(&json!({ "calls": calls }))
+            });
+            let (t, took) = run_for(&c, seconds, batch as u64, make).await;
+            report(
+                &format!("ingest batch={batch} concurrency={}", c.concurrency),
+                &t,
+                took,
+            );
+        }
+        Mode::Otlp { c, batch, seconds } => {
+            let run = chrono::Utc::now().timestamp_micros() as u64 & 0xffffff;
+            let (url, key) = (format!("{}/v1/traces", c.url), c.key.clone());
+            let make = Arc::new(move |client: &reqwest::Client, n: u64| {
+                client
+                    .post(&url)
+                    .bearer_auth(&key)
+                    .header("content-type", "application/x-protobuf")
+                    .body(otlp_request(run, n, batch))
+            });
+            let (t, took) = run_for(&c, seconds, batch as u64, make).await;
+            report(
+                &format!("otlp spans batch={batch} concurrency={}", c.concurrency),
+                &t,
+                took,
+            );
+        }
+        Mode::Lost {
+            c,
+            total,
+            batch,
+            database_url,
+        } => {
+            let run = format!("lost{}", chrono::Utc::now().timestamp_micros());
+            let client = reqwest::Client::new();
+            let totals = Arc::new(Totals {
+                items: AtomicU64::new(0),
+                busy: AtomicU64::new(0),
+                latencies: Default::default(),
+            });
+            let batches = total.div_ceil(batch) as u64;
+            let seq = Arc::new(AtomicU64::new(0));
+            let start = Instant::now();
+            let mut tasks = Vec::new();
+            for _ in 0..c.concurrency {
+                let (client, totals, seq, run, c) = (
+                    client.clone(),
+                    totals.clone(),
+                    seq.clone(),
+                    run.clone(),
+                    c.clone(),
+                );
+                tasks.push(tokio::spawn(async move {
+                    loop {
+                        let b = seq.fetch_add(1, Ordering::Relaxed);
+                        if b >= batches {
+                            return;
+                        }
+                        let lo = b * batch as u64;
+                        let hi = (lo + batch as u64).min(total as u64);
+                        let calls: Vec<Value> = (lo..hi).map(|n| call(&run, n)).collect();
+                        let body = json!({ "calls": calls });
+                        let url = format!("{}/api/v1/llm/calls", c.url);
+                        let took = post_until_accepted(
+                            || client.post(&url).bearer_auth(&c.key).json(&body),
+                            &totals,
+                        )
+                        .await;
+                        totals.items.fetch_add(hi - lo, Ordering::Relaxed);
+                        totals.latencies.lock().unwrap().push(took);
+                    }
+                }));
+            }
+            for t in tasks {
+                t.await.unwrap();
+            }
+            report(
+                &format!(
+                    "nothing-lost run batch={batch} concurrency={}",
+                    c.concurrency
+                ),
+                &totals,
+                start.elapsed(),
+            );
+            let pool = sqlx::PgPool::connect(&database_url).await.unwrap();
+            let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM llm_calls WHERE id LIKE $1")
+                .bind(format!("{run}-%"))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            println!(
+                "nothing-lost: sent {total}, rows stored {stored}: {}",
+                if stored == total as i64 {
+                    "OK"
+                } else {
+                    "MISMATCH"
+                }
+            );
+            assert_eq!(stored, total as i64);
+        }
+        Mode::Proxy {
+            c,
+            admin_password,
+            requests,
+        } => proxy_bench(&c, &admin_password, requests).await,
+    }
+}
