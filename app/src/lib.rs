@@ -17,6 +17,7 @@ use leptos_router::{
 use components::layout::Layout;
 use pages::{
     api_keys::ApiKeysPage, calls::CallsPage, home::HomePage, login::LoginPage, not_found::NotFound,
+    providers::ProvidersPage,
 };
 
 /// Applies the saved theme before the first paint, so a dark-mode user never sees a flash
@@ -71,6 +72,10 @@ pub fn App() -> impl IntoView {
                 <Route
                     path=path!("/settings/api-keys")
                     view=|| view! { <Layout><ApiKeysPage /></Layout> }
+                />
+                <Route
+                    path=path!("/settings/providers")
+                    view=|| view! { <Layout><ProvidersPage /></Layout> }
                 />
             </Routes>
         </Router>

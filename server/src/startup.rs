@@ -68,6 +68,7 @@ impl Application {
                     pool: pool.clone(),
                     pipeline,
                     prices: Arc::new(RwLock::new(Arc::new(prices))),
+                    key_cache: Arc::default(),
                     providers: Arc::new(RwLock::new(
                         providers
                             .into_iter()

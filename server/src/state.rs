@@ -31,6 +31,8 @@ pub struct AppState {
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// The price table, reloaded when prices change.
     pub prices: Arc<RwLock<Arc<Vec<Price>>>>,
+    /// API keys verified in the last seconds.
+    pub key_cache: Arc<crate::auth::key_cache::KeyCache>,
     /// The proxy's upstreams by name, reloaded when they change.
     pub providers: Arc<RwLock<HashMap<String, Arc<Provider>>>>,
     /// Pooled HTTP client for the proxy's upstream requests.
@@ -50,6 +52,20 @@ impl AppState {
 }
 
 impl AppState {
+    /// The id and name of a valid (not revoked) API key, from the cache or the database.
+    pub async fn authenticate_key(&self, key: &str) -> sqlx::Result<Option<(i64, String)>> {
+        let digest = crate::auth::token::digest(key);
+        let now = std::time::Instant::now();
+        if let Some(hit) = self.key_cache.get(&digest, now) {
+            return Ok(Some(hit));
+        }
+        let found = store::api_keys::authenticate(&self.pool, &digest).await?;
+        if let Some((id, name)) = &found {
+            self.key_cache.insert(digest, *id, name.clone(), now);
+        }
+        Ok(found)
+    }
+
     pub fn provider(&self, name: &str) -> Option<Arc<Provider>> {
         let map = self.providers.read().unwrap_or_else(|p| p.into_inner());
         map.get(name).cloned()

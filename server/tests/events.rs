@@ -128,6 +128,18 @@ async fn a_start_without_end_becomes_a_timeout() {
     ])).await;
     assert_eq!(s, 200);
     app.wait_for_calls(1).await;
+    // The sweeper marks the start once the timeout call is committed.
+    for _ in 0..100 {
+        let marked: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM pending_calls WHERE timed_out_at IS NOT NULL")
+                .fetch_one(&app.pool)
+                .await
+                .unwrap();
+        if marked == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let row: (String, Option<String>, f64, Option<String>) = sqlx::query_as(
         "SELECT status, error_type, duration_ms, user_id FROM llm_calls WHERE id = 'lost'",
     )

@@ -2,7 +2,10 @@
 //! browser it calls `/api/v1` with gloo-net; these functions are only called from the
 //! browser (through `LocalResource` and event handlers), so the server build has stubs.
 
-use crate::types::{ApiKey, CallPage, CreateApiKey, CreatedApiKey, ErrorBody, Readiness};
+use crate::types::{
+    ApiKey, CallPage, CreateApiKey, CreatedApiKey, ErrorBody, ProviderInfo, ProviderUpsert,
+    Readiness,
+};
 
 pub mod live;
 
@@ -124,6 +127,18 @@ pub async fn list_calls(query: CallQuery) -> ApiResult<CallPage> {
     client::get_with("/api/v1/llm/calls", query.params()).await
 }
 
+pub async fn list_providers() -> ApiResult<Vec<ProviderInfo>> {
+    client::get("/api/v1/providers").await
+}
+
+pub async fn save_provider(name: String, body: ProviderUpsert) -> ApiResult<ProviderInfo> {
+    client::put(&format!("/api/v1/providers/{name}"), &body).await
+}
+
+pub async fn delete_provider(name: String) -> ApiResult<ProviderInfo> {
+    client::delete(&format!("/api/v1/providers/{name}")).await
+}
+
 pub async fn readiness() -> ApiResult<Readiness> {
     client::get("/readyz").await
 }
@@ -181,6 +196,11 @@ mod client {
         decode(req.send().await.map_err(network)?).await
     }
 
+    pub async fn put<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> ApiResult<T> {
+        let req = Request::put(url).json(body).map_err(network)?;
+        decode(req.send().await.map_err(network)?).await
+    }
+
     pub async fn delete<T: DeserializeOwned>(url: &str) -> ApiResult<T> {
         decode(Request::delete(url).send().await.map_err(network)?).await
     }
@@ -209,6 +229,9 @@ mod client {
         unavailable()
     }
     pub async fn post<B, T>(_url: &str, _body: &B) -> ApiResult<T> {
+        unavailable()
+    }
+    pub async fn put<B, T>(_url: &str, _body: &B) -> ApiResult<T> {
         unavailable()
     }
     pub async fn delete<T>(_url: &str) -> ApiResult<T> {

@@ -10,6 +10,7 @@ const NAV: &[(&str, &str)] = &[
     ("/", "Home"),
     ("/calls", "Calls"),
     ("/settings/api-keys", "API keys"),
+    ("/settings/providers", "Providers"),
 ];
 
 #[component]

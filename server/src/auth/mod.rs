@@ -1,6 +1,7 @@
 //! Authentication primitives, free of IO: password hashing, random tokens and API keys,
 //! and the login rate limiter.
 
+pub mod key_cache;
 pub mod limiter;
 pub mod password;
 pub mod token;

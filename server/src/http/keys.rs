@@ -80,7 +80,10 @@ pub async fn revoke(
     let id: i64 = id
         .parse()
         .map_err(|_| ApiError::bad_param("id", "id must be an integer"))?;
-    match store::api_keys::revoke(&state.pool, id).await? {
+    let revoked = store::api_keys::revoke(&state.pool, id).await?;
+    // Revoking takes effect at once: forget every cached verification.
+    state.key_cache.clear();
+    match revoked {
         Some(key) => {
             tracing::info!(key_id = id, by = %user.username, "API key revoked");
             Ok(Json(key))

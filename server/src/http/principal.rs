@@ -89,7 +89,7 @@ impl FromRequestParts<AppState> for Principal {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         if let Some(key) = presented_api_key(&parts.headers) {
-            return match store::api_keys::authenticate(&state.pool, &digest(key)).await? {
+            return match state.authenticate_key(key).await? {
                 Some((id, name)) => Ok(Principal::ApiKey { id, name }),
                 None => Err(ApiError::unauthorized(
                     "invalid_api_key",

@@ -4,7 +4,6 @@
 use app::types::{ProviderInfo, ProviderUpsert};
 use axum::{
     extract::{Path, State},
-    http::StatusCode,
     Json,
 };
 
@@ -90,15 +89,18 @@ pub async fn put(
     Ok(Json(info(&stored)))
 }
 
-/// `DELETE /api/v1/providers/{name}`
+/// `DELETE /api/v1/providers/{name}`: answers with the provider as it was.
 pub async fn delete(
     _user: SessionUser,
     State(state): State<AppState>,
     Path(name): Path<String>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Json<ProviderInfo>, ApiError> {
+    let gone = state
+        .provider(&name)
+        .ok_or_else(|| ApiError::not_found(format!("no provider named '{name}'")))?;
     if !store::providers::delete(&state.pool, &name).await? {
         return Err(ApiError::not_found(format!("no provider named '{name}'")));
     }
     state.reload_providers().await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(Json(info(&gone)))
 }

@@ -28,7 +28,7 @@ use super::{
     usage::{self, Pass, StreamTally, Usage},
     Provider, ProviderKind,
 };
-use crate::{auth::token::digest, ingest::call, state::AppState, store};
+use crate::{ingest::call, state::AppState};
 
 /// Largest request body forwarded.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -281,7 +281,7 @@ pub async fn forward(
         };
         return proxy_error(kind, StatusCode::UNAUTHORIZED, "unauthenticated", how);
     };
-    let api_key_id = match store::api_keys::authenticate(&state.pool, &digest(key)).await {
+    let api_key_id = match state.authenticate_key(key).await {
         Ok(Some((id, _))) => id,
         Ok(None) => {
             return proxy_error(

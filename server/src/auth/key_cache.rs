@@ -1,0 +1,63 @@
+//! Recently verified API keys, so hot paths (the proxy, ingest) skip a database round trip
+//! per request. Entries live briefly and revoking any key clears this process's cache at
+//! once; another replica notices within [`TTL`].
+
+use std::{
+    collections::HashMap,
+    sync::RwLock,
+    time::{Duration, Instant},
+};
+
+pub const TTL: Duration = Duration::from_secs(10);
+/// Distinct keys remembered at most; past it the cache starts over.
+const MAX_ENTRIES: usize = 10_000;
+
+#[derive(Default)]
+pub struct KeyCache {
+    entries: RwLock<HashMap<Vec<u8>, (i64, String, Instant)>>,
+}
+
+impl KeyCache {
+    /// The key id and name for a digest verified less than [`TTL`] ago.
+    pub fn get(&self, digest: &[u8], now: Instant) -> Option<(i64, String)> {
+        let map = self.entries.read().unwrap_or_else(|p| p.into_inner());
+        map.get(digest)
+            .filter(|(_, _, at)| now.duration_since(*at) < TTL)
+            .map(|(id, name, _)| (*id, name.clone()))
+    }
+
+    pub fn insert(&self, digest: Vec<u8>, id: i64, name: String, now: Instant) {
+        let mut map = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= MAX_ENTRIES {
+            map.clear();
+        }
+        map.insert(digest, (id, name, now));
+    }
+
+    pub fn clear(&self) {
+        self.entries
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_expire_and_clear() {
+        let c = KeyCache::default();
+        let t = Instant::now();
+        c.insert(vec![1], 7, "k".into(), t);
+        assert_eq!(
+            c.get(&[1], t + Duration::from_secs(1)),
+            Some((7, "k".into()))
+        );
+        assert_eq!(c.get(&[1], t + TTL), None);
+        assert_eq!(c.get(&[2], t), None);
+        c.clear();
+        assert_eq!(c.get(&[1], t), None);
+    }
+}
