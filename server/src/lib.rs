@@ -12,6 +12,7 @@ pub mod config;
 pub mod http;
 pub mod ingest;
 pub mod live;
+pub mod metrics;
 pub mod pricing;
 pub mod proxy;
 pub mod startup;
