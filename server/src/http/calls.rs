@@ -104,6 +104,38 @@ pub fn decode_cursor(raw: &str) -> Option<(DateTime<Utc>, String)> {
     ))
 }
 
+/// The `limit` query parameter: 1 to `max`, `default` when absent.
+pub fn limit_param(q: &HashMap<String, String>, default: i64, max: i64) -> Result<i64, ApiError> {
+    match q.get("limit") {
+        Some(raw) => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_param("limit", format!("limit must be an integer from 1 to {max}"))
+            }),
+        None => Ok(default),
+    }
+}
+
+/// `from` and `to` query parameters, defaulting to the `default_days` before now.
+pub fn range_param(
+    q: &HashMap<String, String>,
+    default_days: i64,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
+    let to = q
+        .get("to")
+        .map(|v| parse_time("to", v))
+        .transpose()?
+        .unwrap_or_else(Utc::now);
+    let from = q
+        .get("from")
+        .map(|v| parse_time("from", v))
+        .transpose()?
+        .unwrap_or(to - chrono::Duration::days(default_days));
+    Ok((from, to))
+}
+
 /// A look-back like `15m`, `24h` or `7d` (at most 400 days).
 pub fn parse_since(raw: &str) -> Option<chrono::Duration> {
     let (n, unit) = raw.split_at(raw.len().checked_sub(1)?);
@@ -135,14 +167,7 @@ pub async fn list(
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
     };
-    let limit = match q.get("limit") {
-        Some(raw) => raw
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=500).contains(n))
-            .ok_or_else(|| bad("limit", "limit must be an integer from 1 to 500"))?,
-        None => 50,
-    };
+    let limit = limit_param(&q, 50, 500)?;
     let filter =
         CallFilter {
             model: text("model"),

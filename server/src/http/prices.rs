@@ -12,7 +12,7 @@ use axum::{
 use chrono::{Duration, Utc};
 
 use super::{
-    calls::parse_time,
+    calls::range_param,
     error::{ApiError, ApiJson},
     principal::{Principal, SessionUser},
 };
@@ -106,16 +106,7 @@ pub async fn unpriced(
     State(state): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Vec<UnpricedModel>>, ApiError> {
-    let to = q
-        .get("to")
-        .map(|v| parse_time("to", v))
-        .transpose()?
-        .unwrap_or_else(Utc::now);
-    let from = q
-        .get("from")
-        .map(|v| parse_time("from", v))
-        .transpose()?
-        .unwrap_or(to - Duration::days(30));
+    let (from, to) = range_param(&q, 30)?;
     Ok(Json(store::prices::unpriced(&state.pool, from, to).await?))
 }
 

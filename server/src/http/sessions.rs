@@ -8,10 +8,9 @@ use axum::{
     extract::{Path, Query, State},
     Json,
 };
-use chrono::{Duration, Utc};
 
 use super::{
-    calls::{decode_cursor, encode_cursor, parse_time},
+    calls::{decode_cursor, encode_cursor, limit_param, range_param},
     error::ApiError,
     principal::{Principal, SessionUser},
 };
@@ -29,26 +28,8 @@ pub async fn list(
     State(state): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<SessionPage>, ApiError> {
-    let to = q
-        .get("to")
-        .map(|v| parse_time("to", v))
-        .transpose()?
-        .unwrap_or_else(Utc::now);
-    let from = q
-        .get("from")
-        .map(|v| parse_time("from", v))
-        .transpose()?
-        .unwrap_or(to - Duration::days(7));
-    let limit = match q.get("limit") {
-        Some(raw) => raw
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=200).contains(n))
-            .ok_or_else(|| {
-                ApiError::bad_param("limit", "limit must be an integer from 1 to 200")
-            })?,
-        None => 50,
-    };
+    let (from, to) = range_param(&q, 7)?;
+    let limit = limit_param(&q, 50, 200)?;
     let before =
         match q.get("cursor") {
             Some(c) => Some(decode_cursor(c).ok_or_else(|| {
