@@ -404,3 +404,25 @@ async fn an_unreachable_upstream_is_a_502_and_a_recorded_error() {
     assert_eq!(r.model, "gpt-4o");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_provider_without_a_key_forwards_no_credentials() {
+    let up = upstream::start().await;
+    let app = spawn_app().await;
+    app.login().await;
+    add_provider(&app, "local", json!({"base_url": up.url()})).await;
+    let (_, key) = app.create_key("local").await;
+    let r = app
+        .bare_client()
+        .post(app.url("/proxy/local/v1/chat/completions"))
+        .bearer_auth(&key)
+        .json(&json!({"model": "llamacpp-small", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (_, headers, _) = up.seen.last();
+    assert!(headers.get("authorization").is_none());
+    app.wait_for_calls(1).await;
+    app.shutdown().await;
+}

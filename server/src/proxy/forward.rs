@@ -301,15 +301,7 @@ pub async fn forward(
             );
         }
     };
-    if !provider.pass_through && provider.api_key.is_none() {
-        return proxy_error(
-            kind,
-            StatusCode::BAD_GATEWAY,
-            "provider_key_missing",
-            &format!("provider '{name}' has no API key configured in Sightline"),
-        );
-    }
-
+    // A provider without a key (a local llama.cpp or Ollama server) gets no credentials.
     let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(b) => b,
         Err(_) => {
