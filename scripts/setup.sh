@@ -3,7 +3,8 @@
 # step that is already done. Sourced by run.sh and test.sh.
 #
 #   setup_build  the wasm32 target, cargo-leptos, wasm-bindgen-cli (the Cargo.lock version),
-#                binaryen 132 from npm (Debian's breaks release WASM), PostgreSQL binaries
+#                binaryen 132 from npm (Debian's breaks release WASM), ECharts from npm into
+#                public/vendor/, PostgreSQL binaries
 #   setup_test   Chromium, the Playwright packages in end2end/, and a Python virtual
 #                environment in .tools/py with the real clients the integration tests drive
 #                (OpenTelemetry SDK, openai, anthropic)
@@ -12,6 +13,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="$ROOT/.tools"
 CARGO_LEPTOS_VERSION="0.3.10"
 BINARYEN_VERSION="132"
+ECHARTS_VERSION="6.1.0"
 export PATH="$TOOLS/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -70,6 +72,20 @@ setup_build() {
     log "npm install binaryen@$BINARYEN_VERSION into .tools/"
     mkdir -p "$TOOLS"
     npm install --silent --no-audit --no-fund --prefix "$TOOLS" "binaryen@$BINARYEN_VERSION"
+  fi
+
+  # The charts' JavaScript library, served from public/vendor/ (not committed).
+  local echarts="$ROOT/public/vendor/echarts.min.js"
+  if ! grep -qx "$ECHARTS_VERSION" "$TOOLS/echarts/.version" 2>/dev/null; then
+    log "npm install echarts@$ECHARTS_VERSION into .tools/echarts"
+    mkdir -p "$TOOLS/echarts"
+    npm install --silent --no-audit --no-fund --prefix "$TOOLS/echarts" "echarts@$ECHARTS_VERSION"
+    echo "$ECHARTS_VERSION" >"$TOOLS/echarts/.version"
+    rm -f "$echarts"
+  fi
+  if [ ! -f "$echarts" ]; then
+    mkdir -p "$ROOT/public/vendor"
+    cp "$TOOLS/echarts/node_modules/echarts/dist/echarts.min.js" "$echarts"
   fi
 }
 

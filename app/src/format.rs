@@ -17,6 +17,44 @@ pub fn usd_micros(micros: Option<i64>) -> String {
     }
 }
 
+/// Large counts in short form: 950, 12.3k, 4.56M.
+pub fn compact(n: f64) -> String {
+    let a = n.abs();
+    if a >= 1e9 {
+        format!("{:.2}B", n / 1e9)
+    } else if a >= 1e6 {
+        format!("{:.2}M", n / 1e6)
+    } else if a >= 1e4 {
+        format!("{:.1}k", n / 1e3)
+    } else {
+        format!("{n:.0}")
+    }
+}
+
+/// A fraction as a percentage: 0.0123 -> "1.23 %".
+pub fn percent(f: f64) -> String {
+    if f != 0.0 && f.abs() < 0.001 {
+        format!("{:.3} %", f * 100.0)
+    } else {
+        format!("{:.2} %", f * 100.0)
+    }
+}
+
+/// A change against the previous period: "+12 %", "−3.4 %".
+pub fn change(f: f64) -> String {
+    let pct = f * 100.0;
+    let body = if pct.abs() >= 10.0 {
+        format!("{:.0} %", pct.abs())
+    } else {
+        format!("{:.1} %", pct.abs())
+    };
+    if pct >= 0.0 {
+        format!("+{body}")
+    } else {
+        format!("\u{2212}{body}")
+    }
+}
+
 /// Milliseconds as "850 ms" or "1.25 s".
 pub fn millis(ms: f64) -> String {
     if ms < 1000.0 {
@@ -46,6 +84,16 @@ pub fn count(n: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compact_percent_and_change() {
+        assert_eq!(compact(950.0), "950");
+        assert_eq!(compact(12_345.0), "12.3k");
+        assert_eq!(compact(4_560_000.0), "4.56M");
+        assert_eq!(percent(0.0123), "1.23 %");
+        assert_eq!(change(0.12), "+12 %");
+        assert_eq!(change(-0.034), "\u{2212}3.4 %");
+    }
 
     #[test]
     fn money_keeps_meaningful_digits() {

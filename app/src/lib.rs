@@ -1,7 +1,9 @@
 //! Sightline's UI: the HTML shell, the router and the pages. Compiled twice: with `ssr` into
 //! the server (rendering) and with `hydrate` into the WASM (interactivity).
 
+pub mod analytics;
 pub mod api;
+pub mod charts;
 pub mod components;
 pub mod format;
 pub mod pages;
@@ -16,8 +18,8 @@ use leptos_router::{
 
 use components::layout::Layout;
 use pages::{
-    api_keys::ApiKeysPage, calls::CallsPage, home::HomePage, login::LoginPage, not_found::NotFound,
-    providers::ProvidersPage,
+    api_keys::ApiKeysPage, calls::CallsPage, login::LoginPage, not_found::NotFound,
+    overview::OverviewPage, providers::ProvidersPage,
 };
 
 /// Applies the saved theme before the first paint, so a dark-mode user never sees a flash
@@ -35,6 +37,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <script>{THEME_BOOT}</script>
+                // ECharts (from the npm registry, see scripts/setup.sh) must exist before the
+                // WASM draws the first chart.
+                <script src="/vendor/echarts.min.js"></script>
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -67,7 +72,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=|| view! { <Layout><NotFound /></Layout> }>
                 <Route path=path!("/login") view=LoginPage />
-                <Route path=path!("/") view=|| view! { <Layout><HomePage /></Layout> } />
+                <Route path=path!("/") view=|| view! { <Layout><OverviewPage /></Layout> } />
                 <Route path=path!("/calls") view=|| view! { <Layout><CallsPage /></Layout> } />
                 <Route
                     path=path!("/settings/api-keys")

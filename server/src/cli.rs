@@ -1,4 +1,4 @@
-//! The command line: `sightline [serve]` and its flags. Later subcommands hang off [`Command`].
+//! The command line: `sightline [serve]`, `sightline seed-demo` and their flags. Later subcommands hang off [`Command`].
 
 use std::process::ExitCode;
 
@@ -25,6 +25,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve the web UI and the API (the default when no subcommand is given).
     Serve(ServeArgs),
+    /// Fill a running server with realistic synthetic LLM calls, for demos and benchmarks.
+    SeedDemo(crate::seed_demo::SeedArgs),
 }
 
 /// Parses arguments, runs the chosen command and maps failures to a one-line message and a
@@ -43,6 +45,15 @@ pub async fn run() -> ExitCode {
     };
     let args = match cli.command {
         Some(Command::Serve(args)) => args,
+        Some(Command::SeedDemo(args)) => {
+            return match crate::seed_demo::run(args).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("sightline seed-demo: {e:#}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         None => cli.serve,
     };
     let config = match args.resolve(

@@ -6,15 +6,18 @@
 // Rendering the UI instantiates deeply nested view types.
 #![recursion_limit = "256"]
 
+pub mod analytics;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod http;
 pub mod ingest;
 pub mod live;
 pub mod metrics;
 pub mod pricing;
 pub mod proxy;
+pub mod seed_demo;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -139,6 +139,16 @@ pub async fn delete_provider(name: String) -> ApiResult<ProviderInfo> {
     client::delete(&format!("/api/v1/providers/{name}")).await
 }
 
+/// The newest `limit` calls.
+pub async fn recent_calls(limit: u32) -> ApiResult<CallPage> {
+    client::get_with("/api/v1/llm/calls", vec![("limit", limit.to_string())]).await
+}
+
+/// `/api/v1/analytics/overview` for a range given as page-URL parameters.
+pub async fn overview(params: Vec<(&'static str, String)>) -> ApiResult<crate::types::Overview> {
+    client::get_with("/api/v1/analytics/overview", params).await
+}
+
 pub async fn readiness() -> ApiResult<Readiness> {
     client::get("/readyz").await
 }

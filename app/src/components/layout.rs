@@ -3,11 +3,11 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use super::{brand::Brand, theme::ThemeToggle};
+use super::{brand::Brand, chart::ThemeEpoch, theme::ThemeToggle};
 
 /// Pages in the header. Only pages that work are listed; each feature adds its own.
 const NAV: &[(&str, &str)] = &[
-    ("/", "Home"),
+    ("/", "Overview"),
     ("/calls", "Calls"),
     ("/settings/api-keys", "API keys"),
     ("/settings/providers", "Providers"),
@@ -15,6 +15,7 @@ const NAV: &[(&str, &str)] = &[
 
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
+    provide_context(ThemeEpoch(RwSignal::new(0)));
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="topbar">

@@ -1,5 +1,7 @@
 //! Building blocks shared by pages.
 
 pub mod brand;
+pub mod chart;
 pub mod layout;
+pub mod range;
 pub mod theme;

@@ -87,11 +87,16 @@ pub fn ThemeToggle() -> impl IntoView {
         #[cfg(feature = "hydrate")]
         set_theme.set(storage::load());
     });
+    let epoch = use_context::<super::chart::ThemeEpoch>();
     let cycle = move |_| {
         let next = theme.get_untracked().next();
         set_theme.set(next);
         #[cfg(feature = "hydrate")]
         storage::apply(next);
+        // Charts re-read the colours of the new theme.
+        if let Some(e) = epoch {
+            e.0.update(|n| *n += 1);
+        }
     };
     view! {
         <button

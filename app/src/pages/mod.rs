@@ -2,7 +2,7 @@
 
 pub mod api_keys;
 pub mod calls;
-pub mod home;
 pub mod login;
 pub mod not_found;
+pub mod overview;
 pub mod providers;

@@ -104,7 +104,7 @@ pub struct BatchAccepted {
 }
 
 /// A stored call as listed and shown.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Call {
     pub id: String,
     pub time: DateTime<Utc>,

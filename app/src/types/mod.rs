@@ -68,3 +68,6 @@ pub use llm::*;
 
 mod proxy;
 pub use proxy::*;
+
+mod analytics;
+pub use analytics::*;

@@ -1,6 +1,7 @@
 //! The HTTP surface: one router for the versioned JSON API, form posts, probes and the
 //! server-rendered UI. Handlers parse and authorise, then call `store` or domain modules.
 
+pub mod analytics;
 pub mod calls;
 pub mod error;
 pub mod events;
@@ -52,6 +53,8 @@ fn api() -> Router<AppState> {
         .route("/prices/unpriced", get(prices::unpriced))
         .route("/prices/recost", post(prices::recost))
         .route("/prices/recosts", get(prices::recosts))
+        .route("/analytics", get(analytics::aggregate))
+        .route("/analytics/overview", get(analytics::overview))
         .route("/sessions", get(sessions::list))
         .route(
             "/sessions/{id}",

@@ -11,7 +11,11 @@ use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 
 use super::call::NewCall;
-use crate::{live::LiveHub, store};
+use crate::{
+    analytics::{bucket::Tier, rollup},
+    live::LiveHub,
+    store,
+};
 
 /// Requests waiting for the writer before new ones are refused.
 pub const QUEUE_REQUESTS: usize = 256;
@@ -96,8 +100,23 @@ async fn write_jobs(pool: &PgPool, live: &LiveHub, jobs: Vec<Job>) {
     let outcome: Result<Vec<u64>, sqlx::Error> = async {
         let mut tx = pool.begin().await?;
         let mut inserted = Vec::with_capacity(jobs.len());
+        let mut new_calls: Vec<&app::types::Call> = Vec::new();
         for job in &jobs {
-            inserted.push(store::calls::insert_batch(&mut tx, &job.calls).await?);
+            let fresh = store::calls::insert_batch(&mut tx, &job.calls).await?;
+            inserted.push(fresh.iter().filter(|f| **f).count() as u64);
+            new_calls.extend(
+                job.calls
+                    .iter()
+                    .zip(&fresh)
+                    .filter(|(_, f)| **f)
+                    .map(|(n, _)| &n.call),
+            );
+        }
+        // Rollups move in the same transaction as the calls, so they never disagree; only
+        // calls that were new count, so a retried batch is not counted twice.
+        for tier in [Tier::Minute, Tier::Hour] {
+            let deltas = rollup::deltas(tier, new_calls.iter().copied());
+            store::rollups::upsert(&mut tx, tier, &deltas).await?;
         }
         tx.commit().await?;
         Ok(inserted)

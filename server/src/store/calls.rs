@@ -1,5 +1,7 @@
 //! The `llm_calls` table: bulk inserts, daily partitions, filtered keyset listing.
 
+use std::collections::HashSet;
+
 use app::types::{Call, CallStatus};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder, Transaction};
@@ -7,17 +9,17 @@ use sqlx::{PgPool, Postgres, QueryBuilder, Transaction};
 use crate::ingest::call::NewCall;
 
 /// Inserts calls with one statement (arrays unnested server-side); calls already stored
-/// (same time and id) are skipped. Returns how many rows were new.
+/// (same time and id) are skipped. Returns which of `calls` were new.
 pub async fn insert_batch(
     tx: &mut Transaction<'_, Postgres>,
     calls: &[NewCall],
-) -> sqlx::Result<u64> {
+) -> sqlx::Result<Vec<bool>> {
     macro_rules! col {
         ($f:expr) => {
             calls.iter().map(|n| &n.call).map($f).collect::<Vec<_>>()
         };
     }
-    let result = sqlx::query(
+    let inserted: Vec<(DateTime<Utc>, String)> = sqlx::query_as(
         "INSERT INTO llm_calls (id, time, trace_id, session_id, user_id, feature, provider, model,
             response_model, status, error_type, error_message, http_status, ttft_ms, streaming_ms,
             duration_ms, input_tokens, output_tokens, cached_tokens, reasoning_tokens,
@@ -38,7 +40,8 @@ pub async fn insert_batch(
             duration_ms, input_tokens, output_tokens, cached_tokens, reasoning_tokens,
             tokens_per_second, cost_input_micros, cost_output_micros, cost_total_micros,
             tool_calls, quality_score, user_rating, metadata, api_key_id, cost_source)
-         ON CONFLICT DO NOTHING",
+         ON CONFLICT DO NOTHING
+         RETURNING time, id",
     )
     .bind(col!(|c| c.id.clone()))
     .bind(col!(|c| c.time))
@@ -75,9 +78,17 @@ pub async fn insert_batch(
             .map(|n| n.cost_source.map(|s| s.as_str()))
             .collect::<Vec<_>>(),
     )
-    .execute(&mut **tx)
+    .fetch_all(&mut **tx)
     .await?;
-    Ok(result.rows_affected())
+    if inserted.len() == calls.len() {
+        return Ok(vec![true; calls.len()]);
+    }
+    // A call repeated inside the batch was inserted once: only its first copy is new.
+    let mut new: HashSet<(DateTime<Utc>, String)> = inserted.into_iter().collect();
+    Ok(calls
+        .iter()
+        .map(|n| new.remove(&(n.call.time, n.call.id.clone())))
+        .collect())
 }
 
 fn partition_name(day: NaiveDate) -> String {

@@ -1,6 +1,8 @@
 //! Sessions of LLM calls (calls sharing a `session_id`), aggregated on read.
 
 use app::types::SessionSummary;
+
+use crate::analytics::bucket::Tier;
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
@@ -104,11 +106,19 @@ pub async fn summary(pool: &PgPool, session_id: &str) -> sqlx::Result<Option<Ses
 /// Deletes every call of the session and any of its pending starts.
 pub async fn delete(pool: &PgPool, session_id: &str) -> sqlx::Result<u64> {
     let mut tx = pool.begin().await?;
-    let n = sqlx::query("DELETE FROM llm_calls WHERE session_id = $1")
-        .bind(session_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let times: Vec<(DateTime<Utc>,)> =
+        sqlx::query_as("DELETE FROM llm_calls WHERE session_id = $1 RETURNING time")
+            .bind(session_id)
+            .fetch_all(&mut *tx)
+            .await?;
+    let n = times.len() as u64;
+    // The hours the session touched are recomputed from what is left.
+    let mut hours: Vec<DateTime<Utc>> = times.iter().map(|t| Tier::Hour.truncate(t.0)).collect();
+    hours.sort();
+    hours.dedup();
+    for h in hours {
+        super::rollups::rebuild(&mut tx, h, h + chrono::Duration::hours(1)).await?;
+    }
     sqlx::query("DELETE FROM pending_calls WHERE start_event->>'session_id' = $1")
         .bind(session_id)
         .execute(&mut *tx)

@@ -8,6 +8,7 @@ pub mod llm_sessions;
 pub mod pending_calls;
 pub mod prices;
 pub mod providers;
+pub mod rollups;
 pub mod sessions;
 pub mod users;
 

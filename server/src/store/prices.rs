@@ -240,6 +240,9 @@ pub async fn recost(
         .execute(&mut *tx)
         .await?;
     }
+    if !changed.is_empty() {
+        super::rollups::rebuild(&mut tx, from, to).await?;
+    }
     let (id, created_at): (i64, DateTime<Utc>) = sqlx::query_as(
         "INSERT INTO price_recosts (requested_by, range_from, range_to, calls_examined,
              calls_changed, cost_before_micros, cost_after_micros)

@@ -1,0 +1,329 @@
+//! The Overview's chart options, built from an [`Overview`] and the theme's [`Palette`].
+//! Every axis names its unit; time axes zoom (wheel, drag, slider); legends toggle series.
+
+use charming::{
+    component::{Axis, DataZoom, DataZoomType, Grid, Legend},
+    element::{
+        AreaStyle, AxisLabel, AxisType, Color, ItemStyle, LineStyle, NameLocation, SplitLine,
+        TextStyle, Tooltip, Trigger,
+    },
+    series::{Bar, Line, Pie, Scatter},
+    Chart,
+};
+
+use crate::{
+    components::chart::Palette,
+    types::{GroupFigures, Overview},
+};
+
+fn base(p: &Palette) -> Chart {
+    Chart::new()
+        .background_color("transparent")
+        .color(p.series.iter().map(|c| Color::from(c.as_str())).collect())
+        .animation_duration(300.0)
+}
+
+/// ECharts' own tooltip box (light, dark text) stays readable on both themes.
+fn tooltip(trigger: Trigger) -> Tooltip {
+    Tooltip::new().trigger(trigger)
+}
+
+fn legend(p: &Palette) -> Legend {
+    Legend::new()
+        .top(0)
+        .text_style(TextStyle::new().color(p.muted.as_str()))
+}
+
+fn value_axis(p: &Palette, name: &str, label: &str) -> Axis {
+    Axis::new()
+        .type_(AxisType::Value)
+        .name(name)
+        .name_location(NameLocation::End)
+        .name_text_style(TextStyle::new().color(p.muted.as_str()))
+        .axis_label(AxisLabel::new().color(p.muted.as_str()).formatter(label))
+        .split_line(SplitLine::new().line_style(LineStyle::new().color(p.grid.as_str())))
+}
+
+fn time_axis(p: &Palette) -> Axis {
+    Axis::new()
+        .type_(AxisType::Time)
+        .axis_label(AxisLabel::new().color(p.muted.as_str()))
+}
+
+fn grid() -> Grid {
+    Grid::new().left(56).right(24).top(40).bottom(64)
+}
+
+/// Zoom on time axes: wheel/drag inside the plot and a slider under it.
+fn zoom(chart: Chart) -> Chart {
+    chart
+        .data_zoom(DataZoom::new().type_(DataZoomType::Inside))
+        .data_zoom(DataZoom::new().type_(DataZoomType::Slider).bottom(8))
+}
+
+fn points(ov: &Overview, value: impl Fn(&crate::types::Figures) -> f64) -> Vec<Vec<f64>> {
+    ov.series
+        .iter()
+        .map(|b| vec![b.start.timestamp_millis() as f64, value(&b.figures)])
+        .collect()
+}
+
+fn usd(micros: i64) -> f64 {
+    (micros as f64 / 10_000.0).round() / 100.0
+}
+
+/// Input and output tokens per bucket.
+pub fn tokens_over_time(ov: &Overview, p: &Palette) -> Chart {
+    zoom(
+        base(p)
+            .tooltip(tooltip(Trigger::Axis))
+            .legend(legend(p))
+            .grid(grid())
+            .x_axis(time_axis(p))
+            .y_axis(value_axis(p, "tokens", "{value}"))
+            .series(
+                Line::new()
+                    .name("Input tokens")
+                    .show_symbol(false)
+                    .data(points(ov, |f| f.input_tokens as f64)),
+            )
+            .series(
+                Line::new()
+                    .name("Output tokens")
+                    .show_symbol(false)
+                    .data(points(ov, |f| f.output_tokens as f64)),
+            ),
+    )
+}
+
+/// Cost per bucket, in USD.
+pub fn cost_over_time(ov: &Overview, p: &Palette) -> Chart {
+    zoom(
+        base(p)
+            .tooltip(tooltip(Trigger::Axis))
+            .legend(legend(p))
+            .grid(grid())
+            .x_axis(time_axis(p))
+            .y_axis(value_axis(p, "USD", "${value}"))
+            .series(
+                Line::new()
+                    .name("Cost (USD)")
+                    .show_symbol(false)
+                    .area_style(AreaStyle::new().opacity(0.25))
+                    .data(points(ov, |f| usd(f.cost_micros))),
+            ),
+    )
+}
+
+/// What the model comparison shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelMetric {
+    LatencyP95,
+    TokensPerSecond,
+    CostPer1k,
+}
+
+impl ModelMetric {
+    pub const ALL: [ModelMetric; 3] = [
+        ModelMetric::LatencyP95,
+        ModelMetric::TokensPerSecond,
+        ModelMetric::CostPer1k,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ModelMetric::LatencyP95 => "Latency p95",
+            ModelMetric::TokensPerSecond => "Tokens/s",
+            ModelMetric::CostPer1k => "Cost per 1k calls",
+        }
+    }
+
+    /// Axis name and label template (the unit).
+    fn unit(self) -> (&'static str, &'static str) {
+        match self {
+            ModelMetric::LatencyP95 => ("ms", "{value} ms"),
+            ModelMetric::TokensPerSecond => ("tokens/s", "{value}"),
+            ModelMetric::CostPer1k => ("USD", "${value}"),
+        }
+    }
+
+    pub fn value(self, g: &GroupFigures) -> f64 {
+        let f = &g.totals;
+        let v = match self {
+            ModelMetric::LatencyP95 => f.p95_latency_ms.unwrap_or(0.0),
+            ModelMetric::TokensPerSecond => f.tokens_per_second.unwrap_or(0.0),
+            ModelMetric::CostPer1k if f.requests > 0 => {
+                f.cost_micros as f64 / f.requests as f64 * 1000.0 / 1_000_000.0
+            }
+            ModelMetric::CostPer1k => 0.0,
+        };
+        (v * 100.0).round() / 100.0
+    }
+}
+
+/// One bar per model (busiest first, at most 12) for `metric`.
+pub fn model_comparison(ov: &Overview, metric: ModelMetric, p: &Palette) -> Chart {
+    let models: Vec<&GroupFigures> = ov.by_model.iter().take(12).collect();
+    let (name, label) = metric.unit();
+    base(p)
+        .tooltip(tooltip(Trigger::Axis))
+        .grid(Grid::new().left(56).right(24).top(40).bottom(72))
+        .x_axis(
+            Axis::new()
+                .type_(AxisType::Category)
+                .data(models.iter().map(|g| g.key.clone()).collect())
+                .axis_label(AxisLabel::new().color(p.muted.as_str()).rotate(20)),
+        )
+        .y_axis(value_axis(p, name, label))
+        .series(
+            Bar::new()
+                .name(metric.label())
+                .bar_width("40%")
+                .data(models.iter().map(|g| metric.value(g)).collect()),
+        )
+}
+
+/// Share of `value` per provider.
+pub fn provider_pie(
+    ov: &Overview,
+    p: &Palette,
+    name: &str,
+    value: fn(&GroupFigures) -> f64,
+) -> Chart {
+    let data: Vec<(f64, String)> = ov
+        .by_provider
+        .iter()
+        .map(|g| (value(g), g.key.clone()))
+        .filter(|(v, _)| *v > 0.0)
+        .collect();
+    base(p)
+        .tooltip(tooltip(Trigger::Item).formatter("{b}: {c} ({d}%)"))
+        .legend(legend(p))
+        .series(
+            Pie::new()
+                .name(name)
+                .radius(vec!["42%", "70%"])
+                .center(vec!["50%", "56%"])
+                .item_style(
+                    ItemStyle::new()
+                        .border_color(p.surface.as_str())
+                        .border_width(2),
+                )
+                .data(data),
+        )
+}
+
+pub fn requests_by_provider(ov: &Overview, p: &Palette) -> Chart {
+    provider_pie(ov, p, "Requests", |g| g.totals.requests as f64)
+}
+
+pub fn cost_by_provider(ov: &Overview, p: &Palette) -> Chart {
+    provider_pie(ov, p, "Cost (USD)", |g| usd(g.totals.cost_micros))
+}
+
+/// Output speed against average quality score, one point per model that has both.
+pub fn speed_vs_quality(ov: &Overview, p: &Palette) -> Chart {
+    let mut chart = base(p)
+        .tooltip(tooltip(Trigger::Item).formatter("{a}: {c}"))
+        .legend(legend(p).type_(charming::component::LegendType::Scroll))
+        .grid(Grid::new().left(56).right(32).top(56).bottom(48))
+        .x_axis(
+            value_axis(p, "tokens/s", "{value}")
+                .name_location(NameLocation::Middle)
+                .name_gap(28),
+        )
+        .y_axis(value_axis(p, "quality", "{value}").scale(true));
+    for g in ov.by_model.iter().take(12) {
+        if let (Some(tps), Some(q)) = (g.totals.tokens_per_second, g.totals.avg_quality) {
+            chart = chart.series(
+                Scatter::new()
+                    .name(g.key.as_str())
+                    .symbol_size(14)
+                    .data(vec![vec![
+                        (tps * 10.0).round() / 10.0,
+                        (q * 10.0).round() / 10.0,
+                    ]]),
+            );
+        }
+    }
+    chart
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{BucketFigures, Figures};
+    use chrono::{Duration, Utc};
+
+    fn ov() -> Overview {
+        let from = Utc::now();
+        let g = |key: &str, requests, cost, tps, q| GroupFigures {
+            key: key.into(),
+            totals: Figures {
+                requests,
+                cost_micros: cost,
+                tokens_per_second: tps,
+                avg_quality: q,
+                p95_latency_ms: Some(812.0),
+                ..Default::default()
+            },
+            previous: Figures::default(),
+            buckets: vec![],
+        };
+        Overview {
+            from,
+            to: from + Duration::hours(1),
+            previous_from: from - Duration::hours(1),
+            tz: "UTC".into(),
+            bucket: "minute".into(),
+            relative_error: 0.02,
+            totals: Figures::default(),
+            previous: Figures::default(),
+            series: vec![BucketFigures {
+                start: from,
+                figures: Figures {
+                    input_tokens: 5,
+                    output_tokens: 9,
+                    cost_micros: 1_230_000,
+                    ..Default::default()
+                },
+            }],
+            by_model: vec![
+                g("gpt-4o", 2000, 4_000_000, Some(80.0), Some(88.0)),
+                g("local", 10, 0, Some(30.0), None),
+            ],
+            by_provider: vec![g("openai", 2000, 4_000_000, None, None)],
+        }
+    }
+
+    fn json(c: &Chart) -> String {
+        serde_json::to_string(c).unwrap()
+    }
+
+    #[test]
+    fn axes_carry_units_and_time_axes_zoom() {
+        let p = Palette::default();
+        let tokens = json(&tokens_over_time(&ov(), &p));
+        assert!(tokens.contains("\"name\":\"tokens\""));
+        assert!(tokens.contains("\"type\":\"time\""));
+        assert!(tokens.contains("dataZoom"));
+        let cost = json(&cost_over_time(&ov(), &p));
+        assert!(cost.contains("${value}"));
+        assert!(cost.contains("1.23"));
+        let bars = json(&model_comparison(&ov(), ModelMetric::LatencyP95, &p));
+        assert!(bars.contains("{value} ms"));
+        assert!(bars.contains("812"));
+    }
+
+    #[test]
+    fn cost_per_thousand_calls_and_scatter_points() {
+        let o = ov();
+        assert_eq!(ModelMetric::CostPer1k.value(&o.by_model[0]), 2.0);
+        let scatter = json(&speed_vs_quality(&o, &Palette::default()));
+        assert!(scatter.contains("gpt-4o"));
+        // A model without quality scores has no point.
+        assert!(!scatter.contains("\"local\""));
+        let pie = json(&cost_by_provider(&o, &Palette::default()));
+        assert!(pie.contains("openai"));
+    }
+}

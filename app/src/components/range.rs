@@ -1,0 +1,230 @@
+//! The time range of a dashboard, kept in the page URL (`?range=24h` or
+//! `?from=2026-11-01&to=2026-11-07`) so a view can be shared and survives reloads.
+
+use leptos::prelude::*;
+use leptos_router::{
+    hooks::{use_location, use_navigate},
+    NavigateOptions,
+};
+
+pub const PRESETS: &[(&str, &str)] = &[
+    ("1h", "Last hour"),
+    ("24h", "Last 24 hours"),
+    ("7d", "Last 7 days"),
+    ("30d", "Last 30 days"),
+    ("90d", "Last 90 days"),
+];
+const DEFAULT: &str = "24h";
+
+/// A preset ending now, or whole local days from `from` to `to` inclusive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Range {
+    Preset(String),
+    Days { from: String, to: String },
+}
+
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+}
+
+impl Range {
+    /// From the page URL; anything unknown falls back to the last 24 hours.
+    pub fn from_query<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Self {
+        if let (Some(f), Some(t)) = (get("from"), get("to")) {
+            if is_date(f) && is_date(t) && f <= t {
+                return Range::Days {
+                    from: f.to_owned(),
+                    to: t.to_owned(),
+                };
+            }
+        }
+        let preset = get("range").unwrap_or(DEFAULT);
+        if PRESETS.iter().any(|(k, _)| *k == preset) {
+            Range::Preset(preset.to_owned())
+        } else {
+            Range::Preset(DEFAULT.to_owned())
+        }
+    }
+
+    pub fn url_query(&self) -> String {
+        match self {
+            Range::Preset(p) => format!("?range={p}"),
+            Range::Days { from, to } => format!("?from={from}&to={to}"),
+        }
+    }
+
+    /// Whether the range ends now (live calls extend it).
+    pub fn ends_now(&self) -> bool {
+        matches!(self, Range::Preset(_))
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Range::Preset(p) => PRESETS
+                .iter()
+                .find(|(k, _)| k == p)
+                .map_or_else(|| p.clone(), |(_, l)| (*l).to_owned()),
+            Range::Days { from, to } if from == to => from.clone(),
+            Range::Days { from, to } => format!("{from} to {to}"),
+        }
+    }
+
+    /// The analytics API's parameters, with the browser's time zone.
+    pub fn api_params(&self) -> Vec<(&'static str, String)> {
+        let mut out = match self {
+            Range::Preset(p) => vec![("range", p.clone())],
+            Range::Days { from, to } => vec![
+                ("from", local_midnight(from, 0)),
+                ("to", local_midnight(to, 1)),
+            ],
+        };
+        out.push(("tz", browser_time_zone()));
+        out
+    }
+}
+
+/// Midnight (local time) of `date` plus `days`, as RFC 3339.
+#[cfg(feature = "hydrate")]
+fn local_midnight(date: &str, days: u32) -> String {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(&format!(
+        "{date}T00:00:00"
+    )));
+    if days > 0 {
+        d.set_date(d.get_date() + days);
+    }
+    d.to_iso_string().as_string().unwrap_or_default()
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn local_midnight(date: &str, days: u32) -> String {
+    let _ = days;
+    format!("{date}T00:00:00Z")
+}
+
+/// The browser's IANA zone (`Europe/Berlin`), so days and hours are the viewer's.
+#[cfg(feature = "hydrate")]
+pub fn browser_time_zone() -> String {
+    let fmt = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new());
+    js_sys::Reflect::get(&fmt.resolved_options(), &"timeZone".into())
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_else(|| "UTC".to_owned())
+}
+
+#[cfg(not(feature = "hydrate"))]
+pub fn browser_time_zone() -> String {
+    "UTC".to_owned()
+}
+
+/// Preset links and a custom day range; changes go through the URL.
+#[component]
+pub fn RangePicker(range: Signal<Range>) -> impl IntoView {
+    let location = use_location();
+    let navigate = use_navigate();
+    let (from, set_from) = signal(String::new());
+    let (to, set_to) = signal(String::new());
+    Effect::new(move |_| {
+        if let Range::Days { from, to } = range.get() {
+            set_from.set(from);
+            set_to.set(to);
+        }
+    });
+    let apply = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let (f, t) = (from.get_untracked(), to.get_untracked());
+        let q = Range::from_query(|k| match k {
+            "from" => Some(f.as_str()),
+            "to" => Some(t.as_str()),
+            _ => None,
+        });
+        if matches!(q, Range::Days { .. }) {
+            let path = location.pathname.get_untracked();
+            navigate(
+                &format!("{path}{}", q.url_query()),
+                NavigateOptions::default(),
+            );
+        }
+    };
+    view! {
+        <div class="range-picker">
+            <nav class="segmented" aria-label="Time range">
+                {PRESETS
+                    .iter()
+                    .map(|(key, label)| {
+                        let key = *key;
+                        let current = move || range.get() == Range::Preset(key.to_owned());
+                        view! {
+                            <a
+                                href=move || format!("{}?range={key}", location.pathname.get())
+                                class:active=current
+                                aria-current=move || current().then_some("true")
+                                title=*label
+                            >
+                                {key}
+                            </a>
+                        }
+                    })
+                    .collect_view()}
+            </nav>
+            <form class="range-custom" on:submit=apply aria-label="Custom range">
+                <label>
+                    <span class="visually-hidden">"From"</span>
+                    <input
+                        type="date"
+                        name="from"
+                        required
+                        prop:value=from
+                        on:input=move |ev| set_from.set(event_target_value(&ev))
+                    />
+                </label>
+                <span class="muted" aria-hidden="true">"–"</span>
+                <label>
+                    <span class="visually-hidden">"To"</span>
+                    <input
+                        type="date"
+                        name="to"
+                        required
+                        prop:value=to
+                        on:input=move |ev| set_to.set(event_target_value(&ev))
+                    />
+                </label>
+                <button type="submit" class="button button-ghost">"Apply"</button>
+            </form>
+        </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(pairs: &[(&str, &str)]) -> Range {
+        Range::from_query(|k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| *v))
+    }
+
+    #[test]
+    fn ranges_round_trip_through_the_url_and_fall_back_safely() {
+        assert_eq!(parse(&[]), Range::Preset("24h".into()));
+        assert_eq!(parse(&[("range", "7d")]), Range::Preset("7d".into()));
+        assert_eq!(parse(&[("range", "5y")]), Range::Preset("24h".into()));
+        let days = parse(&[("from", "2026-11-01"), ("to", "2026-11-07")]);
+        assert_eq!(days.url_query(), "?from=2026-11-01&to=2026-11-07");
+        assert!(!days.ends_now());
+        // Reversed or malformed days are ignored.
+        assert_eq!(
+            parse(&[("from", "2026-11-07"), ("to", "2026-11-01")]),
+            Range::Preset("24h".into())
+        );
+        assert_eq!(
+            parse(&[("from", "yesterday"), ("to", "2026-11-01")]),
+            Range::Preset("24h".into())
+        );
+        assert_eq!(Range::Preset("30d".into()).describe(), "Last 30 days");
+    }
+}

@@ -1,0 +1,145 @@
+//! Aggregated figures on the wire: `/api/v1/analytics` and `/api/v1/analytics/overview`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Failed calls by class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ErrorCounts {
+    /// The provider refused the request (HTTP 4xx).
+    pub client_4xx: u64,
+    /// The provider failed (HTTP 5xx).
+    pub server_5xx: u64,
+    pub timeout: u64,
+    /// Errors without an HTTP status (network, parsing, cut streams).
+    pub other: u64,
+}
+
+impl ErrorCounts {
+    pub fn total(&self) -> u64 {
+        self.client_4xx + self.server_5xx + self.timeout + self.other
+    }
+}
+
+/// The figures of a set of calls. Latencies in milliseconds, money in micro-USD.
+/// Percentiles come from merged histograms (see `relative_error` on the answer).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Figures {
+    pub requests: u64,
+    pub successes: u64,
+    pub errors: ErrorCounts,
+    /// Calls the client abandoned; neither successes nor errors.
+    pub cancelled: u64,
+    /// Errors / requests (0 when there were none).
+    pub error_rate: f64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub total_tokens: i64,
+    pub cached_tokens: i64,
+    pub cost_micros: i64,
+    /// Calls with a known cost; the others have no price.
+    pub priced_requests: u64,
+    pub avg_latency_ms: Option<f64>,
+    pub p50_latency_ms: Option<f64>,
+    pub p95_latency_ms: Option<f64>,
+    pub p99_latency_ms: Option<f64>,
+    pub avg_ttft_ms: Option<f64>,
+    pub p50_ttft_ms: Option<f64>,
+    pub p95_ttft_ms: Option<f64>,
+    pub p99_ttft_ms: Option<f64>,
+    /// Mean output speed over the calls that reported one.
+    pub tokens_per_second: Option<f64>,
+    /// Requests over the length of the period (or bucket).
+    pub requests_per_second: f64,
+    pub avg_quality: Option<f64>,
+    pub tool_calls: i64,
+}
+
+/// One time bucket of a series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BucketFigures {
+    pub start: DateTime<Utc>,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+/// One group (a model, a provider, …) with its totals, the previous period's, and a series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupFigures {
+    /// The group's value; empty when the calls did not name one (or with no grouping).
+    pub key: String,
+    pub totals: Figures,
+    pub previous: Figures,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buckets: Vec<BucketFigures>,
+}
+
+/// `GET /api/v1/analytics`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Aggregation {
+    /// The range, widened to whole minutes.
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// The previous period of equal length: [previous_from, from).
+    pub previous_from: DateTime<Utc>,
+    pub tz: String,
+    pub bucket: String,
+    pub group_by: String,
+    /// Where the figures came from: `rollups` or `raw` (session and user groupings).
+    pub source: String,
+    /// Largest relative error of the percentiles.
+    pub relative_error: f64,
+    pub totals: Figures,
+    pub previous: Figures,
+    pub groups: Vec<GroupFigures>,
+}
+
+/// `GET /api/v1/analytics/overview`: everything the Overview page draws, in one answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Overview {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub previous_from: DateTime<Utc>,
+    pub tz: String,
+    pub bucket: String,
+    pub relative_error: f64,
+    pub totals: Figures,
+    pub previous: Figures,
+    pub series: Vec<BucketFigures>,
+    /// Per model, busiest first (no series).
+    pub by_model: Vec<GroupFigures>,
+    pub by_provider: Vec<GroupFigures>,
+}
+
+/// The change from `previous` to `current` as a fraction (0.12 = +12 %); None when there
+/// is nothing to compare with.
+pub fn change(current: f64, previous: f64) -> Option<f64> {
+    if previous == 0.0 || !previous.is_finite() || !current.is_finite() {
+        return None;
+    }
+    Some((current - previous) / previous)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn change_against_the_previous_period() {
+        assert_eq!(change(112.0, 100.0), Some(0.12));
+        assert_eq!(change(50.0, 100.0), Some(-0.5));
+        assert_eq!(change(5.0, 0.0), None);
+        assert_eq!(change(0.0, 4.0), Some(-1.0));
+    }
+
+    #[test]
+    fn error_totals() {
+        let e = ErrorCounts {
+            client_4xx: 1,
+            server_5xx: 2,
+            timeout: 3,
+            other: 4,
+        };
+        assert_eq!(e.total(), 10);
+    }
+}

@@ -1,0 +1,241 @@
+//! Folding summaries (rollup rows or raw calls) into totals, previous-period totals and
+//! per-group time series. Pure: the HTTP layer fetches, this decides.
+
+use std::collections::{BTreeMap, HashMap};
+
+use app::types::{BucketFigures, GroupFigures};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use super::{
+    bucket::{bucket_start, next_bucket, BucketSize},
+    stats::Stats,
+};
+
+/// What to compute: the period [from, to), the previous one [previous_from, from), and the
+/// buckets of the series.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub previous_from: DateTime<Utc>,
+    pub size: BucketSize,
+    pub tz: Tz,
+}
+
+impl Window {
+    /// The window of `[from, to)` and its previous period of equal length.
+    pub fn new(from: DateTime<Utc>, to: DateTime<Utc>, size: BucketSize, tz: Tz) -> Self {
+        Self {
+            from,
+            to,
+            previous_from: from - (to - from),
+            size,
+            tz,
+        }
+    }
+
+    fn seconds(a: DateTime<Utc>, b: DateTime<Utc>) -> f64 {
+        (b - a).num_milliseconds().max(0) as f64 / 1000.0
+    }
+}
+
+#[derive(Debug, Default)]
+struct Group {
+    totals: Stats,
+    previous: Stats,
+    buckets: HashMap<DateTime<Utc>, Stats>,
+}
+
+/// The running aggregate.
+#[derive(Debug)]
+pub struct Aggregate {
+    window: Window,
+    totals: Stats,
+    previous: Stats,
+    groups: BTreeMap<String, Group>,
+}
+
+impl Aggregate {
+    pub fn new(window: Window) -> Self {
+        Self {
+            window,
+            totals: Stats::default(),
+            previous: Stats::default(),
+            groups: BTreeMap::new(),
+        }
+    }
+
+    /// Adds the summary of calls at `time` (a rollup bucket's start or a call's time) in
+    /// `group`. Anything outside both periods is ignored.
+    pub fn add(&mut self, time: DateTime<Utc>, group: &str, stats: &Stats) {
+        let w = self.window;
+        if time >= w.from && time < w.to {
+            self.totals.merge(stats);
+            let g = self.group(group);
+            g.totals.merge(stats);
+            let b = bucket_start(time, w.size, w.tz);
+            g.buckets.entry(b).or_default().merge(stats);
+        } else if time >= w.previous_from && time < w.from {
+            self.previous.merge(stats);
+            self.group(group).previous.merge(stats);
+        }
+    }
+
+    fn group(&mut self, key: &str) -> &mut Group {
+        self.groups.entry(key.to_owned()).or_default()
+    }
+
+    pub fn totals(&self) -> app::types::Figures {
+        let w = self.window;
+        self.totals.figures(Window::seconds(w.from, w.to))
+    }
+
+    pub fn previous(&self) -> app::types::Figures {
+        let w = self.window;
+        self.previous
+            .figures(Window::seconds(w.previous_from, w.from))
+    }
+
+    /// The groups, busiest first; with `starts` each gets the full series (empty buckets
+    /// included, so charts have a continuous axis).
+    pub fn groups(&self, starts: Option<&[DateTime<Utc>]>) -> Vec<GroupFigures> {
+        let w = self.window;
+        let mut out: Vec<GroupFigures> = self
+            .groups
+            .iter()
+            .map(|(key, g)| GroupFigures {
+                key: key.clone(),
+                totals: g.totals.figures(Window::seconds(w.from, w.to)),
+                previous: g.previous.figures(Window::seconds(w.previous_from, w.from)),
+                buckets: starts
+                    .map(|s| series(&w, s, |b| g.buckets.get(&b)))
+                    .unwrap_or_default(),
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.totals
+                .requests
+                .cmp(&a.totals.requests)
+                .then_with(|| a.key.cmp(&b.key))
+        });
+        out
+    }
+
+    /// The series of all groups together.
+    pub fn series(&self, starts: &[DateTime<Utc>]) -> Vec<BucketFigures> {
+        let mut all: HashMap<DateTime<Utc>, Stats> = HashMap::new();
+        for g in self.groups.values() {
+            for (b, s) in &g.buckets {
+                all.entry(*b).or_default().merge(s);
+            }
+        }
+        series(&self.window, starts, |b| all.get(&b))
+    }
+}
+
+fn series<'a>(
+    w: &Window,
+    starts: &[DateTime<Utc>],
+    get: impl Fn(DateTime<Utc>) -> Option<&'a Stats>,
+) -> Vec<BucketFigures> {
+    let empty = Stats::default();
+    starts
+        .iter()
+        .map(|start| {
+            let end = next_bucket(*start, w.size, w.tz).min(w.to);
+            let seconds = Window::seconds((*start).max(w.from), end);
+            BucketFigures {
+                start: *start,
+                figures: get(*start).unwrap_or(&empty).figures(seconds),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{bucket, stats::CallFacts};
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn one(ms: f64, cost: i64) -> Stats {
+        let mut s = Stats::default();
+        s.add(&CallFacts {
+            status: "ok".into(),
+            http_status: Some(200),
+            duration_ms: ms,
+            ttft_ms: None,
+            input_tokens: 10,
+            output_tokens: 5,
+            cached_tokens: 0,
+            cost_total_micros: Some(cost),
+            tokens_per_second: None,
+            quality_score: None,
+            tool_calls: 0,
+        });
+        s
+    }
+
+    #[test]
+    fn current_and_previous_periods_are_split_and_compared() {
+        let w = Window::new(
+            utc("2026-05-02T00:00:00Z"),
+            utc("2026-05-03T00:00:00Z"),
+            BucketSize::Hour,
+            chrono_tz::UTC,
+        );
+        assert_eq!(w.previous_from, utc("2026-05-01T00:00:00Z"));
+        let mut a = Aggregate::new(w);
+        a.add(utc("2026-05-02T10:00:00Z"), "gpt", &one(100.0, 10));
+        a.add(utc("2026-05-02T10:01:00Z"), "gpt", &one(300.0, 10));
+        a.add(utc("2026-05-02T11:00:00Z"), "claude", &one(200.0, 30));
+        a.add(utc("2026-05-01T11:00:00Z"), "gpt", &one(200.0, 40));
+        a.add(utc("2026-04-30T11:00:00Z"), "gpt", &one(200.0, 1000)); // outside both
+        let t = a.totals();
+        let p = a.previous();
+        assert_eq!((t.requests, t.cost_micros), (3, 50));
+        assert_eq!((p.requests, p.cost_micros), (1, 40));
+        assert_eq!(
+            app::types::change(t.cost_micros as f64, p.cost_micros as f64),
+            Some(0.25)
+        );
+        assert!((t.requests_per_second - 3.0 / 86_400.0).abs() < 1e-12);
+
+        let starts = bucket::series(w.from, w.to, w.size, w.tz, 100).unwrap();
+        let groups = a.groups(Some(&starts));
+        assert_eq!(groups[0].key, "gpt");
+        assert_eq!(groups[0].totals.requests, 2);
+        assert_eq!(groups[0].previous.requests, 1);
+        assert_eq!(groups[0].buckets.len(), 24);
+        assert_eq!(groups[0].buckets[10].figures.requests, 2);
+        assert_eq!(groups[0].buckets[10].figures.avg_latency_ms, Some(200.0));
+        assert_eq!(groups[1].buckets[11].figures.requests, 1);
+        let all = a.series(&starts);
+        assert_eq!(all.iter().map(|b| b.figures.requests).sum::<u64>(), 3);
+        assert!((all[10].figures.requests_per_second - 2.0 / 3600.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn day_buckets_follow_the_time_zone() {
+        let tz = chrono_tz::America::New_York;
+        let w = Window::new(
+            utc("2026-05-01T04:00:00Z"),
+            utc("2026-05-03T04:00:00Z"),
+            BucketSize::Day,
+            tz,
+        );
+        let mut a = Aggregate::new(w);
+        // 23:30 local on May 1st is 03:30Z on May 2nd: still the first local day.
+        a.add(utc("2026-05-02T03:30:00Z"), "", &one(1.0, 1));
+        a.add(utc("2026-05-02T04:30:00Z"), "", &one(1.0, 1));
+        let starts = bucket::series(w.from, w.to, w.size, w.tz, 10).unwrap();
+        let s = a.series(&starts);
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].figures.requests, 1);
+        assert_eq!(s[1].figures.requests, 1);
+    }
+}

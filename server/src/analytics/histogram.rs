@@ -1,0 +1,206 @@
+//! A mergeable log-bucket histogram for latencies (the DDSketch bucket scheme).
+//!
+//! A value `v` (milliseconds) falls in bucket `k = ceil(ln v / ln γ)`, i.e. `γ^(k-1) < v ≤ γ^k`,
+//! and a bucket is reported as `2γ^k / (γ + 1)`. Every value in the bucket is then within
+//! [`RELATIVE_ERROR`] = (γ − 1) / (γ + 1) of the reported one, so a nearest-rank percentile
+//! read from merged buckets is within that relative error of the exact percentile of the raw
+//! values. Buckets are counts, so merging two histograms is adding counts: rollups of any
+//! range merge without touching raw rows.
+//!
+//! Stored sparse, as `BIGINT[]` whose elements pack `(key + KEY_OFFSET) << 32 | count`; the
+//! SQL function `sl_hist_merge` (migration 0005) merges two such arrays the same way.
+
+use std::collections::BTreeMap;
+
+/// Bucket growth factor.
+pub const GAMMA: f64 = 1.04;
+/// The largest relative error of a reported value: (γ − 1) / (γ + 1) ≈ 1.96 %.
+pub const RELATIVE_ERROR: f64 = (GAMMA - 1.0) / (GAMMA + 1.0);
+/// Values at or below this (ms) share the lowest bucket; nothing that fast is a network call.
+const MIN_VALUE: f64 = 0.001;
+/// Keys are shifted so the packed form stays non-negative.
+const KEY_OFFSET: i32 = 1 << 12;
+
+fn min_key() -> i32 {
+    key_of(MIN_VALUE)
+}
+
+fn key_of(v: f64) -> i32 {
+    (v.ln() / GAMMA.ln()).ceil() as i32
+}
+
+/// Counts per bucket key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Histogram {
+    buckets: BTreeMap<i32, u64>,
+    count: u64,
+}
+
+impl Histogram {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one value; negative and non-finite values are not latencies and are ignored.
+    pub fn record(&mut self, v: f64) {
+        if !v.is_finite() || v < 0.0 {
+            return;
+        }
+        let key = if v <= MIN_VALUE { min_key() } else { key_of(v) };
+        *self.buckets.entry(key).or_default() += 1;
+        self.count += 1;
+    }
+
+    pub fn merge(&mut self, other: &Histogram) {
+        for (k, c) in &other.buckets {
+            *self.buckets.entry(*k).or_default() += c;
+        }
+        self.count += other.count;
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The nearest-rank `q`-quantile (0 < q ≤ 1): the value of rank ⌈q·n⌉, within
+    /// [`RELATIVE_ERROR`]. None when empty.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        if self.count == 0 {
+            return None;
+        }
+        let rank = ((q.clamp(0.0, 1.0) * self.count as f64).ceil() as u64).max(1);
+        let mut seen = 0;
+        for (k, c) in &self.buckets {
+            seen += c;
+            if seen >= rank {
+                return Some(representative(*k));
+            }
+        }
+        self.buckets.keys().next_back().map(|k| representative(*k))
+    }
+
+    /// The packed form stored in PostgreSQL.
+    pub fn to_packed(&self) -> Vec<i64> {
+        self.buckets
+            .iter()
+            .map(|(k, c)| (i64::from(k + KEY_OFFSET) << 32) | (*c as i64 & 0xFFFF_FFFF))
+            .collect()
+    }
+
+    /// Reads the packed form; malformed elements are skipped.
+    pub fn from_packed(packed: &[i64]) -> Self {
+        let mut h = Histogram::new();
+        for e in packed {
+            let key = (e >> 32) as i32 - KEY_OFFSET;
+            let count = (e & 0xFFFF_FFFF) as u64;
+            if count > 0 {
+                *h.buckets.entry(key).or_default() += count;
+                h.count += count;
+            }
+        }
+        h
+    }
+
+    /// The packed form as a PostgreSQL array literal, for binding through `text[]`.
+    pub fn to_pg_literal(&self) -> String {
+        let parts: Vec<String> = self.to_packed().iter().map(i64::to_string).collect();
+        format!("{{{}}}", parts.join(","))
+    }
+}
+
+fn representative(key: i32) -> f64 {
+    if key <= min_key() {
+        return MIN_VALUE;
+    }
+    2.0 * GAMMA.powi(key) / (GAMMA + 1.0)
+}
+
+/// The exact nearest-rank quantile of `values` (sorted in place); the reference the
+/// histogram is held to in tests.
+pub fn exact_quantile(values: &mut [f64], q: f64) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let rank = ((q * values.len() as f64).ceil() as usize).max(1);
+    Some(values[rank.min(values.len()) - 1])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A deterministic spread of latencies over six orders of magnitude.
+    fn sample(n: usize, seed: u64) -> Vec<f64> {
+        let mut x = seed;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let u = (x % 1_000_000) as f64 / 1_000_000.0;
+                0.5 * 10f64.powf(u * 6.0)
+            })
+            .collect()
+    }
+
+    fn within(estimate: f64, exact: f64) -> bool {
+        ((estimate - exact) / exact).abs() <= RELATIVE_ERROR + 1e-9
+    }
+
+    #[test]
+    fn quantiles_are_within_the_stated_relative_error() {
+        let mut values = sample(20_000, 42);
+        let mut h = Histogram::new();
+        values.iter().for_each(|v| h.record(*v));
+        for q in [0.01, 0.5, 0.9, 0.95, 0.99, 0.999, 1.0] {
+            let exact = exact_quantile(&mut values, q).unwrap();
+            let est = h.quantile(q).unwrap();
+            assert!(within(est, exact), "q={q}: {est} vs {exact}");
+        }
+    }
+
+    #[test]
+    fn merged_histograms_equal_one_histogram_of_all_values() {
+        let a_vals = sample(5_000, 1);
+        let b_vals = sample(7_000, 2);
+        let (mut a, mut b, mut all) = (Histogram::new(), Histogram::new(), Histogram::new());
+        a_vals.iter().for_each(|v| a.record(*v));
+        b_vals.iter().for_each(|v| b.record(*v));
+        a_vals.iter().chain(&b_vals).for_each(|v| all.record(*v));
+        a.merge(&b);
+        assert_eq!(a, all);
+        let mut both: Vec<f64> = a_vals.into_iter().chain(b_vals).collect();
+        let exact = exact_quantile(&mut both, 0.95).unwrap();
+        assert!(within(a.quantile(0.95).unwrap(), exact));
+    }
+
+    #[test]
+    fn packed_form_round_trips() {
+        let mut h = Histogram::new();
+        for v in [0.0, 0.0005, 0.2, 1.0, 1.0, 250.0, 86_400_000.0] {
+            h.record(v);
+        }
+        let packed = h.to_packed();
+        assert!(packed.iter().all(|e| *e > 0));
+        assert_eq!(Histogram::from_packed(&packed), h);
+        assert_eq!(h.to_pg_literal().matches(',').count(), packed.len() - 1);
+    }
+
+    #[test]
+    fn empty_and_invalid_values() {
+        let mut h = Histogram::new();
+        assert_eq!(h.quantile(0.5), None);
+        h.record(f64::NAN);
+        h.record(-1.0);
+        assert_eq!(h.count(), 0);
+        h.record(100.0);
+        assert!(within(h.quantile(0.01).unwrap(), 100.0));
+        assert_eq!(Histogram::new().to_pg_literal(), "{}");
+    }
+
+    #[test]
+    fn stated_error_is_about_two_percent() {
+        assert!((RELATIVE_ERROR - 0.0196).abs() < 0.0001);
+    }
+}

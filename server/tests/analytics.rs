@@ -1,0 +1,334 @@
+//! The analytics API against SQL over the raw rows: totals, error classes, buckets in a time
+//! zone, the previous period, percentiles within the histogram's stated error, late data,
+//! groupings from raw rows, and rollups kept right when calls are deleted.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::type_complexity)]
+
+mod common;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use common::{spawn_app, TestApp};
+use serde_json::{json, Value};
+use server::{analytics::histogram::exact_quantile, demo::Generator};
+
+async fn ingest(app: &TestApp, key: &str, calls: &[app::types::CallInput]) {
+    for chunk in calls.chunks(1000) {
+        let r = app
+            .bare_client()
+            .post(app.url("/api/v1/llm/calls"))
+            .bearer_auth(key)
+            .json(&json!({ "calls": chunk }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    }
+}
+
+async fn get(app: &TestApp, path: &str, q: &[(&str, String)]) -> (u16, Value) {
+    let r = app.client.get(app.url(path)).query(q).send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+fn time(v: &Value) -> DateTime<Utc> {
+    v.as_str().unwrap().parse().unwrap()
+}
+
+/// Per model over [from, to): count, errors by class, tokens, cost, durations.
+async fn raw_by_model(
+    app: &TestApp,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> HashMap<String, (i64, [i64; 4], i64, i64, Vec<f64>)> {
+    let rows: Vec<(String, String, Option<i16>, i64, i64, Option<i64>, f64)> = sqlx::query_as(
+        "SELECT model, status, http_status, input_tokens, output_tokens, cost_total_micros,
+                duration_ms
+         FROM llm_calls WHERE time >= $1 AND time < $2",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let mut out: HashMap<String, (i64, [i64; 4], i64, i64, Vec<f64>)> = HashMap::new();
+    for (model, status, http, input, output, cost, ms) in rows {
+        let e = out.entry(model).or_default();
+        e.0 += 1;
+        match (status.as_str(), http) {
+            ("error", Some(400..=499)) => e.1[0] += 1,
+            ("error", Some(500..=599)) => e.1[1] += 1,
+            ("timeout", _) => e.1[2] += 1,
+            ("error", _) => e.1[3] += 1,
+            _ => {}
+        }
+        e.2 += input + output;
+        e.3 += cost.unwrap_or(0);
+        e.4.push(ms);
+    }
+    out
+}
+
+#[tokio::test]
+async fn figures_equal_sql_over_raw_rows_and_percentiles_stay_within_the_stated_error() {
+    let app = spawn_app().await;
+    app.login().await;
+    let (_, key) = app.create_key("analytics").await;
+    let now = Utc::now();
+    let calls: Vec<_> = Generator::new(6_000, 4, now, 11).collect();
+    ingest(&app, &key, &calls).await;
+    // A retried batch must not be counted twice.
+    ingest(&app, &key, &calls[..1000]).await;
+
+    // An unaligned range in a zone with DST, grouped by model, bucketed by day.
+    let from = now - Duration::hours(50) - Duration::minutes(17);
+    let to = now - Duration::minutes(3);
+    let q = vec![
+        ("from", from.to_rfc3339()),
+        ("to", to.to_rfc3339()),
+        ("tz", "Europe/Berlin".to_owned()),
+        ("bucket", "day".to_owned()),
+        ("group_by", "model".to_owned()),
+    ];
+    let (status, body) = get(&app, "/api/v1/analytics", &q).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["source"], "rollups");
+    let (af, at, ap) = (
+        time(&body["from"]),
+        time(&body["to"]),
+        time(&body["previous_from"]),
+    );
+    assert!(af <= from && at >= to && at - af == (ap - af).abs());
+    let err = body["relative_error"].as_f64().unwrap();
+    assert!(err > 0.0 && err < 0.025);
+
+    let raw = raw_by_model(&app, af, at).await;
+    let groups = body["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), raw.len());
+    let mut total = 0;
+    for g in groups {
+        let model = g["key"].as_str().unwrap();
+        let (n, errors, tokens, cost, mut durations) = raw[model].clone();
+        let t = &g["totals"];
+        assert_eq!(t["requests"].as_i64().unwrap(), n, "{model}");
+        let e = &t["errors"];
+        assert_eq!(
+            [
+                e["client_4xx"].as_i64().unwrap(),
+                e["server_5xx"].as_i64().unwrap(),
+                e["timeout"].as_i64().unwrap(),
+                e["other"].as_i64().unwrap()
+            ],
+            errors,
+            "{model}"
+        );
+        assert_eq!(t["total_tokens"].as_i64().unwrap(), tokens);
+        assert_eq!(t["cost_micros"].as_i64().unwrap(), cost);
+        for (field, q) in [
+            ("p50_latency_ms", 0.5),
+            ("p95_latency_ms", 0.95),
+            ("p99_latency_ms", 0.99),
+        ] {
+            let exact = exact_quantile(&mut durations, q).unwrap();
+            let got = t[field].as_f64().unwrap();
+            assert!(
+                ((got - exact) / exact).abs() <= err + 1e-9,
+                "{model} {field}: {got} vs exact {exact}"
+            );
+        }
+        // Day buckets in Berlin add up and match SQL's date_trunc in that zone.
+        let buckets = g["buckets"].as_array().unwrap();
+        let sum: i64 = buckets
+            .iter()
+            .map(|b| b["requests"].as_i64().unwrap())
+            .sum();
+        assert_eq!(sum, n);
+        let per_day: Vec<(DateTime<Utc>, i64)> = sqlx::query_as(
+            "SELECT date_trunc('day', time, 'Europe/Berlin') AS d, count(*)
+             FROM llm_calls WHERE model = $1 AND time >= $2 AND time < $3 GROUP BY 1",
+        )
+        .bind(model)
+        .bind(af)
+        .bind(at)
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+        for (day, count) in per_day {
+            let b = buckets.iter().find(|b| time(&b["start"]) == day).unwrap();
+            assert_eq!(b["requests"].as_i64().unwrap(), count, "{model} {day}");
+        }
+        total += n;
+    }
+    assert_eq!(body["totals"]["requests"].as_i64().unwrap(), total);
+
+    // The previous period, from SQL.
+    let prev: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM llm_calls WHERE time >= $1 AND time < $2")
+            .bind(ap)
+            .bind(af)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(body["previous"]["requests"].as_i64().unwrap(), prev);
+
+    // The overview agrees with the aggregation for the same range.
+    let (status, ov) = get(
+        &app,
+        "/api/v1/analytics/overview",
+        &[
+            ("from", from.to_rfc3339()),
+            ("to", to.to_rfc3339()),
+            ("tz", "Europe/Berlin".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{ov}");
+    assert_eq!(ov["totals"], body["totals"]);
+    assert_eq!(ov["previous"]["requests"].as_i64().unwrap(), prev);
+    let by_provider: i64 = ov["by_provider"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["totals"]["requests"].as_i64().unwrap())
+        .sum();
+    assert_eq!(by_provider, total);
+    let series: i64 = ov["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["requests"].as_i64().unwrap())
+        .sum();
+    assert_eq!(series, total);
+
+    // Late data lands in its (old) bucket.
+    let late_time = af + Duration::hours(2);
+    let late = json!([{"id": "late-1", "time": late_time, "provider": "openai", "model": "late-model",
+        "duration_ms": 1234.0, "input_tokens": 10, "output_tokens": 20}]);
+    let r = app
+        .bare_client()
+        .post(app.url("/api/v1/llm/calls"))
+        .bearer_auth(&key)
+        .json(&json!({ "calls": late }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (_, after) = get(&app, "/api/v1/analytics", &q).await;
+    assert_eq!(after["totals"]["requests"].as_i64().unwrap(), total + 1);
+    let late_group = after["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["key"] == "late-model")
+        .unwrap();
+    assert_eq!(late_group["totals"]["total_tokens"], 30);
+
+    // Users come from raw rows and agree with SQL.
+    let (status, users) = get(
+        &app,
+        "/api/v1/analytics",
+        &[
+            ("from", af.to_rfc3339()),
+            ("to", at.to_rfc3339()),
+            ("group_by", "user".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{users}");
+    assert_eq!(users["source"], "raw");
+    let top = &users["groups"][0];
+    let count: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM llm_calls WHERE coalesce(user_id, '') = $1 AND time >= $2 AND time < $3",
+    )
+    .bind(top["key"].as_str().unwrap())
+    .bind(af)
+    .bind(at)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(top["totals"]["requests"].as_i64().unwrap(), count);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn deleting_a_session_updates_the_rollups() {
+    let app = spawn_app().await;
+    app.login().await;
+    let (_, key) = app.create_key("k").await;
+    let t = Utc::now() - Duration::minutes(30);
+    let calls: Vec<app::types::CallInput> = (0..6)
+        .map(|i| app::types::CallInput {
+            id: Some(format!("c{i}")),
+            time: Some(t + Duration::seconds(i)),
+            session_id: Some(if i < 4 { "gone" } else { "kept" }.into()),
+            provider: "openai".into(),
+            model: "gpt-4o-mini".into(),
+            duration_ms: 100.0 * (i + 1) as f64,
+            input_tokens: 10,
+            output_tokens: 10,
+            ..Default::default()
+        })
+        .collect();
+    ingest(&app, &key, &calls).await;
+    let q = [("range", "2h".to_owned())];
+    let (_, before) = get(&app, "/api/v1/analytics/overview", &q).await;
+    assert_eq!(before["totals"]["requests"], 6);
+    let r = app
+        .client
+        .delete(app.url("/api/v1/sessions/gone"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (_, after) = get(&app, "/api/v1/analytics/overview", &q).await;
+    assert_eq!(after["totals"]["requests"], 2);
+    assert_eq!(after["totals"]["total_tokens"], 40);
+    assert!(after["totals"]["p50_latency_ms"].as_f64().unwrap() >= 490.0);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_parameters_name_the_field() {
+    let app = spawn_app().await;
+    app.login().await;
+    for (q, field) in [
+        (vec![("tz", "Mars/Olympus")], "tz"),
+        (vec![("range", "30d"), ("bucket", "minute")], "bucket"),
+        (vec![("bucket", "fortnight")], "bucket"),
+        (vec![("group_by", "colour")], "group_by"),
+        (vec![("range", "soon")], "range"),
+        (
+            vec![
+                ("from", "2026-05-02T00:00:00Z"),
+                ("to", "2026-05-01T00:00:00Z"),
+            ],
+            "from",
+        ),
+        (vec![("from", "yesterday")], "from"),
+    ] {
+        let q: Vec<(&str, String)> = q.into_iter().map(|(k, v)| (k, v.to_owned())).collect();
+        let (status, body) = get(&app, "/api/v1/analytics", &q).await;
+        assert_eq!(status, 400, "{q:?}: {body}");
+        assert_eq!(body["field"], field, "{q:?}: {body}");
+    }
+    // Reading needs a login or a key.
+    let r = app
+        .bare_client()
+        .get(app.url("/api/v1/analytics/overview"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    // An empty database still answers with a zero series for the chart axis.
+    let (status, ov) = get(
+        &app,
+        "/api/v1/analytics/overview",
+        &[("range", "1h".into())],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(ov["totals"]["requests"], 0);
+    assert!((60..=61).contains(&ov["series"].as_array().unwrap().len()));
+    app.shutdown().await;
+}
