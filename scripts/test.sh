@@ -65,6 +65,9 @@ for _ in $(seq 1 300); do
   kill -0 "$SERVER_PID" 2>/dev/null || { cat "$E2E_DIR/server.log"; exit 1; }
   sleep 0.2
 done
+# A populated dashboard, through the real ingest path (and a test of seed-demo itself).
+SIGHTLINE_ADMIN_PASSWORD="e2e-admin-password" "$ROOT/target/release/sightline" seed-demo \
+  --server "http://127.0.0.1:$E2E_PORT" --calls 3000 --days 7
 (cd end2end && SIGHTLINE_URL="http://127.0.0.1:$E2E_PORT" SIGHTLINE_ADMIN_PASSWORD="e2e-admin-password" npx playwright test)
 
 # The embedded database must go when Sightline does.

@@ -18,8 +18,13 @@ use leptos_router::{
 
 use components::layout::Layout;
 use pages::{
-    api_keys::ApiKeysPage, calls::CallsPage, login::LoginPage, not_found::NotFound,
-    overview::OverviewPage, providers::ProvidersPage,
+    api_keys::ApiKeysPage,
+    calls::CallsPage,
+    login::LoginPage,
+    not_found::NotFound,
+    overview::OverviewPage,
+    providers::ProvidersPage,
+    sessions::{SessionPage, SessionsPage},
 };
 
 /// Applies the saved theme before the first paint, so a dark-mode user never sees a flash
@@ -74,6 +79,11 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=LoginPage />
                 <Route path=path!("/") view=|| view! { <Layout><OverviewPage /></Layout> } />
                 <Route path=path!("/calls") view=|| view! { <Layout><CallsPage /></Layout> } />
+                <Route path=path!("/sessions") view=|| view! { <Layout><SessionsPage /></Layout> } />
+                <Route
+                    path=path!("/sessions/:id")
+                    view=|| view! { <Layout><SessionPage /></Layout> }
+                />
                 <Route
                     path=path!("/settings/api-keys")
                     view=|| view! { <Layout><ApiKeysPage /></Layout> }

@@ -21,15 +21,17 @@ for (const vp of viewports) {
       await hydrated(page);
       await expect(page.getByRole("heading", { level: 2, name: "Keys" })).toBeVisible();
       await expect(page.getByText("Loading API keys…")).toHaveCount(0);
-      for (const path of ["/settings/api-keys", "/", "/calls", "/settings/providers"]) {
+      for (const path of ["/settings/api-keys", "/", "/calls", "/sessions", "/settings/providers"]) {
         await page.goto(path);
         await hydrated(page);
         await page.waitForLoadState("networkidle");
+        // Let chart animations settle before the picture.
+        await page.waitForTimeout(700);
         const overflow = await page.evaluate(
           () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
         );
         expect(overflow, `${path} overflows horizontally`).toBeLessThanOrEqual(0);
-        const file = path === "/" ? "home" : path.split("/").pop();
+        const file = path === "/" ? "overview" : path.split("/").pop();
         await page.screenshot({ path: `screenshots/${file}-${vp.name}-${scheme}.png`, fullPage: true });
       }
     });

@@ -105,17 +105,20 @@ impl CallQuery {
     }
 }
 
+/// Percent-encodes everything but unreserved characters (RFC 3986).
+pub fn url_encode_component(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 fn url_encode_pairs(pairs: &[(&str, String)]) -> String {
-    fn enc(s: &str) -> String {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect()
-    }
+    let enc = url_encode_component;
     pairs
         .iter()
         .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
@@ -137,6 +140,30 @@ pub async fn save_provider(name: String, body: ProviderUpsert) -> ApiResult<Prov
 
 pub async fn delete_provider(name: String) -> ApiResult<ProviderInfo> {
     client::delete(&format!("/api/v1/providers/{name}")).await
+}
+
+/// Sessions in a range (see [`crate::components::range::Range::api_params`]), newest first.
+pub async fn list_sessions(
+    mut params: Vec<(&'static str, String)>,
+    user_id: String,
+    cursor: Option<String>,
+) -> ApiResult<crate::types::SessionPage> {
+    if !user_id.trim().is_empty() {
+        params.push(("user_id", user_id.trim().to_owned()));
+    }
+    if let Some(c) = cursor {
+        params.push(("cursor", c));
+    }
+    params.push(("limit", "50".to_owned()));
+    client::get_with("/api/v1/sessions", params).await
+}
+
+pub async fn session(id: String) -> ApiResult<crate::types::SessionDetail> {
+    client::get(&format!("/api/v1/sessions/{}", url_encode_component(&id))).await
+}
+
+pub async fn delete_session(id: String) -> ApiResult<crate::types::SessionDeleted> {
+    client::delete(&format!("/api/v1/sessions/{}", url_encode_component(&id))).await
 }
 
 /// The newest `limit` calls.

@@ -9,6 +9,7 @@ use super::{brand::Brand, chart::ThemeEpoch, theme::ThemeToggle};
 const NAV: &[(&str, &str)] = &[
     ("/", "Overview"),
     ("/calls", "Calls"),
+    ("/sessions", "Sessions"),
     ("/settings/api-keys", "API keys"),
     ("/settings/providers", "Providers"),
 ];

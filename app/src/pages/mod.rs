@@ -6,3 +6,4 @@ pub mod login;
 pub mod not_found;
 pub mod overview;
 pub mod providers;
+pub mod sessions;

@@ -118,7 +118,8 @@ pub fn limit_param(q: &HashMap<String, String>, default: i64, max: i64) -> Resul
     }
 }
 
-/// `from` and `to` query parameters, defaulting to the `default_days` before now.
+/// `from` and `to` query parameters (or `range=24h` back from `to`), defaulting to the
+/// `default_days` before now.
 pub fn range_param(
     q: &HashMap<String, String>,
     default_days: i64,
@@ -128,11 +129,17 @@ pub fn range_param(
         .map(|v| parse_time("to", v))
         .transpose()?
         .unwrap_or_else(Utc::now);
+    let back = match q.get("range") {
+        Some(r) => parse_since(r).ok_or_else(|| {
+            ApiError::bad_param("range", "range must be a number and a unit: 15m, 24h, 7d")
+        })?,
+        None => chrono::Duration::days(default_days),
+    };
     let from = q
         .get("from")
         .map(|v| parse_time("from", v))
         .transpose()?
-        .unwrap_or(to - chrono::Duration::days(default_days));
+        .unwrap_or(to - back);
     Ok((from, to))
 }
 
