@@ -128,11 +128,13 @@ fn spread(rng: &mut SmallRng, sigma: f64) -> f64 {
     (sigma * z).exp()
 }
 
-/// `n` calls between `now - days` and `now`, in time order within each batch of ids.
+/// `n` calls between `now - days` and `now`, oldest first.
 pub struct Generator {
     rng: SmallRng,
     now: DateTime<Utc>,
-    days: i64,
+    start: DateTime<Utc>,
+    /// Running sum of each hour's share of traffic, from `start`.
+    cumulative: Vec<f64>,
     seed: u64,
     made: u64,
     n: u64,
@@ -141,10 +143,22 @@ pub struct Generator {
 
 impl Generator {
     pub fn new(n: u64, days: i64, now: DateTime<Utc>, seed: u64) -> Self {
+        let hours = days.max(1) * 24;
+        let start = now - Duration::hours(hours);
+        let mut sum = 0.0;
+        let cumulative = (0..hours)
+            .map(|h| {
+                let t = start + Duration::hours(h);
+                let trend = 0.6 + 0.4 * h as f64 / hours as f64;
+                sum += f64::from(HOURLY[t.hour() as usize]) * trend;
+                sum
+            })
+            .collect();
         Self {
             rng: SmallRng::seed_from_u64(seed),
             now,
-            days: days.max(1),
+            start,
+            cumulative,
             seed,
             made: 0,
             n,
@@ -152,20 +166,15 @@ impl Generator {
         }
     }
 
+    /// Calls come out in time order (as real traffic, and batches stay within minutes),
+    /// spread over the hours by the daily rhythm and a slight upward trend.
     fn time(&mut self) -> DateTime<Utc> {
-        let span = Duration::days(self.days).num_seconds();
-        // Rejection sampling gives the daily rhythm; a slight upward trend shows growth.
-        loop {
-            let back = self.rng.random_range(0..span);
-            let t = self.now
-                - Duration::seconds(back)
-                - Duration::milliseconds(self.rng.random_range(0..1000));
-            let hour_w = HOURLY[t.hour() as usize];
-            let trend = 0.6 + 0.4 * (1.0 - back as f64 / span as f64);
-            if self.rng.random_range(0.0..17.0) < hour_w as f64 * trend {
-                return t;
-            }
-        }
+        let total = self.cumulative.last().copied().unwrap_or(1.0);
+        let u = (self.made as f64 + self.rng.random_range(0.0..1.0)) / self.n.max(1) as f64;
+        let hour = self.cumulative.partition_point(|c| *c < u * total);
+        let start = self.start + Duration::hours(hour as i64);
+        let t = start + Duration::milliseconds(self.rng.random_range(0..3_600_000));
+        t.min(self.now)
     }
 
     fn session(&mut self) -> (String, String) {
@@ -286,6 +295,14 @@ mod tests {
         assert!((50..400).contains(&errors), "{errors} errors");
         let ids: std::collections::HashSet<_> = calls.iter().map(|c| c.id.clone()).collect();
         assert_eq!(ids.len(), calls.len());
+        // Oldest first, hour by hour; afternoons busier than nights.
+        let hours: Vec<_> = calls
+            .iter()
+            .map(|c| c.time.unwrap().timestamp() / 3600)
+            .collect();
+        assert!(hours.windows(2).all(|w| w[0] <= w[1]));
+        let at = |h: u32| calls.iter().filter(|c| c.time.unwrap().hour() == h).count();
+        assert!(at(15) > 3 * at(3), "{} vs {}", at(15), at(3));
     }
 
     #[test]

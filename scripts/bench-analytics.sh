@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# The analytics benchmarks of docs/BENCHMARKS.md: seeds CALLS synthetic calls over 90 days
+# through the real ingest path (`sightline seed-demo`, kept in the `sightline_bench_analytics`
+# database so later runs reuse it), then measures
+#   - the overview API for 30 days (median of RUNS requests) against the same figures
+#     computed by SQL over the raw rows (the peer: what a dashboard without rollups does);
+#   - the Overview page in Chromium: hydrated and charts drawn, and a live update;
+#   - the WASM bundle, raw and gzip.
+#
+#   ./scripts/bench-analytics.sh                # 10 million calls (seeding takes a while once)
+#   CALLS=1000000 ./scripts/bench-analytics.sh
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+setup_build
+setup_test
+cd "$ROOT"
+
+CALLS="${CALLS:-10000000}"
+RUNS="${RUNS:-21}"
+ADMIN_URL="${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+DB_URL="${ADMIN_URL%/*}/sightline_bench_analytics"
+PORT="${BENCH_PORT:-3298}"
+URL="http://127.0.0.1:$PORT"
+PASSWORD="bench-admin-password"
+
+build_release
+psql "$ADMIN_URL" -qtc "SELECT 1 FROM pg_database WHERE datname = 'sightline_bench_analytics'" | grep -q 1 \
+  || psql "$ADMIN_URL" -qc "CREATE DATABASE sightline_bench_analytics"
+DATA="$(mktemp -d /tmp/sightline-bench.XXXXXX)"
+SIGHTLINE_ADMIN_PASSWORD="$PASSWORD" SIGHTLINE_LOG=warn SIGHTLINE_SITE_ROOT="$ROOT/target/site" \
+  "$ROOT/target/release/sightline" serve --listen "127.0.0.1:$PORT" --database-url "$DB_URL" \
+  --data-dir "$DATA" >"$DATA/server.log" 2>&1 &
+PID=$!
+trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DATA"' EXIT
+for _ in $(seq 1 300); do curl -fs "$URL/readyz" >/dev/null && break; sleep 0.2; done
+
+HAVE="$(psql "$DB_URL" -qtAc "SELECT count(*) FROM llm_calls")"
+if [ "$HAVE" -lt "$CALLS" ]; then
+  log "seeding $((CALLS - HAVE)) calls over 90 days through the ingest API"
+  SIGHTLINE_ADMIN_PASSWORD="$PASSWORD" "$ROOT/target/release/sightline" seed-demo \
+    --server "$URL" --calls "$((CALLS - HAVE))" --days 90 --seed "$HAVE" --concurrency 4
+fi
+echo "calls stored: $(psql "$DB_URL" -qtAc "SELECT count(*) FROM llm_calls"); $(nproc) cores"
+psql "$DB_URL" -qc "VACUUM ANALYZE" >/dev/null
+
+JAR="$DATA/cookies"
+curl -fs -c "$JAR" -H 'content-type: application/json' \
+  -d "{\"username\":\"admin\",\"password\":\"$PASSWORD\"}" "$URL/api/v1/auth/login" >/dev/null
+KEY="$(curl -fs -b "$JAR" -H 'content-type: application/json' -d '{"name":"bench"}' \
+  "$URL/api/v1/keys" | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')"
+
+median() { sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]}'; }
+
+log "overview API, 30 days, $RUNS requests (time to last byte, loopback)"
+curl -fs -b "$JAR" "$URL/api/v1/analytics/overview?range=30d&tz=Europe/Berlin" >/dev/null # warm
+for _ in $(seq 1 "$RUNS"); do
+  curl -fs -o /dev/null -w '%{time_total}\n' -b "$JAR" \
+    "$URL/api/v1/analytics/overview?range=30d&tz=Europe/Berlin" | awk '{print $1*1000}'
+done | median | xargs -I{} echo "sightline overview (rollups): median {} ms"
+for _ in $(seq 1 "$RUNS"); do
+  curl -fs -o /dev/null -w '%{time_total}\n' -b "$JAR" \
+    "$URL/api/v1/analytics?range=30d&tz=Europe/Berlin&group_by=model&bucket=day" | awk '{print $1*1000}'
+done | median | xargs -I{} echo "sightline analytics by model per day: median {} ms"
+
+log "peer: the same figures by SQL over the raw rows, 5 runs"
+RAW_SQL="SELECT model, count(*), sum(input_tokens + output_tokens), sum(cost_total_micros),
+  avg(duration_ms), percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY duration_ms),
+  count(*) FILTER (WHERE status <> 'ok')
+  FROM llm_calls WHERE time >= now() - interval '30 days' GROUP BY model"
+for _ in $(seq 1 5); do
+  s=$(date +%s%N); psql "$DB_URL" -qtAc "$RAW_SQL" >/dev/null; e=$(date +%s%N)
+  echo $(( (e - s) / 1000000 ))
+done | median | xargs -I{} echo "raw SQL per model over 30 days: median {} ms"
+
+log "Overview page in Chromium"
+(cd end2end && node bench/overview-perf.mjs "$URL" "$PASSWORD" "$KEY" 7)
+
+log "WASM bundle"
+WASM="$ROOT/target/site/pkg/sightline.wasm"
+echo "wasm: $(stat -c %s "$WASM" | awk '{printf "%.0f KB", $1/1024}') raw, $(gzip -9 -c "$WASM" | wc -c | awk '{printf "%.0f KB", $1/1024}') gzip"
+echo "echarts.min.js: $(stat -c %s public/vendor/echarts.min.js | awk '{printf "%.0f KB", $1/1024}') raw, $(gzip -9 -c public/vendor/echarts.min.js | wc -c | awk '{printf "%.0f KB", $1/1024}') gzip"
+echo "server: $(ps -o rss=,time= -p $PID | awk '{printf "RSS %.0f MiB, CPU time %s", $1/1024, $2}')"
