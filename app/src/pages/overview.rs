@@ -41,7 +41,10 @@ fn StatCard(
     #[prop(optional)] hint: &'static str,
 ) -> impl IntoView {
     let badge = move || {
-        change.get().map(|c| {
+        let Some(c) = change.get() else {
+            return view! { <span class="muted">"No data in the previous period"</span> }.into_any();
+        };
+        {
             let up = c >= 0.0;
             let class = match (up, direction, c.abs() < 0.005) {
                 (_, _, true) => "delta",
@@ -57,7 +60,8 @@ fn StatCard(
                     <span class="visually-hidden">" against the previous period"</span>
                 </span>
             }
-        })
+            .into_any()
+        }
     };
     view! {
         <section class="card stat" data-testid=id aria-labelledby=format!("{id}-label")>
