@@ -4,8 +4,8 @@
 use charming::{
     component::{Axis, DataZoom, DataZoomType, Grid, Legend},
     element::{
-        AreaStyle, AxisLabel, AxisType, Color, ItemStyle, LineStyle, NameLocation, SplitLine,
-        TextStyle, Tooltip, Trigger,
+        AreaStyle, AxisLabel, AxisType, Color, ItemStyle, Label, LineStyle, NameLocation,
+        SplitLine, TextStyle, Tooltip, Trigger,
     },
     series::{Bar, Line, Pie, Scatter},
     Chart,
@@ -209,6 +209,7 @@ pub fn provider_pie(
                         .border_color(p.surface.as_str())
                         .border_width(2),
                 )
+                .label(Label::new().color(p.text.as_str()))
                 .data(data),
         )
 }

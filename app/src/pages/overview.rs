@@ -42,7 +42,8 @@ fn StatCard(
 ) -> impl IntoView {
     let badge = move || {
         let Some(c) = change.get() else {
-            return view! { <span class="muted">"No data in the previous period"</span> }.into_any();
+            return view! { <span class="muted">"No data in the previous period"</span> }
+                .into_any();
         };
         {
             let up = c >= 0.0;
