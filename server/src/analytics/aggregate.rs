@@ -51,6 +51,8 @@ struct Group {
 #[derive(Debug)]
 pub struct Aggregate {
     window: Window,
+    /// Whether groups keep a series (the overview's per-model figures do not).
+    series: bool,
     totals: Stats,
     previous: Stats,
     groups: BTreeMap<String, Group>,
@@ -58,8 +60,18 @@ pub struct Aggregate {
 
 impl Aggregate {
     pub fn new(window: Window) -> Self {
+        Self::with_series(window, true)
+    }
+
+    /// Totals per group only, no time series.
+    pub fn totals_only(window: Window) -> Self {
+        Self::with_series(window, false)
+    }
+
+    fn with_series(window: Window, series: bool) -> Self {
         Self {
             window,
+            series,
             totals: Stats::default(),
             previous: Stats::default(),
             groups: BTreeMap::new(),
@@ -69,16 +81,39 @@ impl Aggregate {
     /// Adds the summary of calls at `time` (a rollup bucket's start or a call's time) in
     /// `group`. Anything outside both periods is ignored.
     pub fn add(&mut self, time: DateTime<Utc>, group: &str, stats: &Stats) {
+        self.apply(time, group, |s| s.merge(stats));
+    }
+
+    /// Adds a rollup row: its summary and its packed histograms.
+    pub fn add_rollup(
+        &mut self,
+        time: DateTime<Utc>,
+        group: &str,
+        stats: &Stats,
+        latency: &[i64],
+        ttft: &[i64],
+    ) {
+        self.apply(time, group, |s| {
+            s.merge(stats);
+            s.latency.merge_packed(latency);
+            s.ttft.merge_packed(ttft);
+        });
+    }
+
+    fn apply(&mut self, time: DateTime<Utc>, group: &str, f: impl Fn(&mut Stats)) {
         let w = self.window;
         if time >= w.from && time < w.to {
-            self.totals.merge(stats);
+            f(&mut self.totals);
+            let series = self.series;
             let g = self.group(group);
-            g.totals.merge(stats);
-            let b = bucket_start(time, w.size, w.tz);
-            g.buckets.entry(b).or_default().merge(stats);
+            f(&mut g.totals);
+            if series {
+                let b = bucket_start(time, w.size, w.tz);
+                f(g.buckets.entry(b).or_default());
+            }
         } else if time >= w.previous_from && time < w.from {
-            self.previous.merge(stats);
-            self.group(group).previous.merge(stats);
+            f(&mut self.previous);
+            f(&mut self.group(group).previous);
         }
     }
 

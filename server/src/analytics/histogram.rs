@@ -10,8 +10,6 @@
 //! Stored sparse, as `BIGINT[]` whose elements pack `(key + KEY_OFFSET) << 32 | count`; the
 //! SQL function `sl_hist_merge` (migration 0005) merges two such arrays the same way.
 
-use std::collections::BTreeMap;
-
 /// Bucket growth factor.
 pub const GAMMA: f64 = 1.04;
 /// The largest relative error of a reported value: (γ − 1) / (γ + 1) ≈ 1.96 %.
@@ -21,18 +19,22 @@ const MIN_VALUE: f64 = 0.001;
 /// Keys are shifted so the packed form stays non-negative.
 const KEY_OFFSET: i32 = 1 << 12;
 
+/// `key_of(MIN_VALUE)`, as a constant for the hot paths (a test checks it).
+const MIN_KEY: i32 = -176;
+
 fn min_key() -> i32 {
-    key_of(MIN_VALUE)
+    MIN_KEY
 }
 
 fn key_of(v: f64) -> i32 {
     (v.ln() / GAMMA.ln()).ceil() as i32
 }
 
-/// Counts per bucket key.
+/// Counts per bucket, dense from the lowest key (so merging is adding slices); only as long
+/// as the highest bucket used.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Histogram {
-    buckets: BTreeMap<i32, u64>,
+    counts: Vec<u64>,
     count: u64,
 }
 
@@ -41,25 +43,56 @@ impl Histogram {
         Self::default()
     }
 
+    fn slot(&mut self, key: i32) -> &mut u64 {
+        let i = (key.max(min_key()) - min_key()) as usize;
+        if i >= self.counts.len() {
+            self.counts.resize(i + 1, 0);
+        }
+        &mut self.counts[i]
+    }
+
     /// Adds one value; negative and non-finite values are not latencies and are ignored.
     pub fn record(&mut self, v: f64) {
         if !v.is_finite() || v < 0.0 {
             return;
         }
         let key = if v <= MIN_VALUE { min_key() } else { key_of(v) };
-        *self.buckets.entry(key).or_default() += 1;
+        *self.slot(key) += 1;
         self.count += 1;
     }
 
     pub fn merge(&mut self, other: &Histogram) {
-        for (k, c) in &other.buckets {
-            *self.buckets.entry(*k).or_default() += c;
+        if other.counts.len() > self.counts.len() {
+            self.counts.resize(other.counts.len(), 0);
+        }
+        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
+            *a += b;
         }
         self.count += other.count;
     }
 
+    /// Merges the packed (stored) form without building a histogram for it.
+    pub fn merge_packed(&mut self, packed: &[i64]) {
+        for e in packed {
+            let key = (e >> 32) as i32 - KEY_OFFSET;
+            let count = (e & 0xFFFF_FFFF) as u64;
+            if count > 0 {
+                *self.slot(key) += count;
+                self.count += count;
+            }
+        }
+    }
+
     pub fn count(&self) -> u64 {
         self.count
+    }
+
+    fn buckets(&self) -> impl Iterator<Item = (i32, u64)> + '_ {
+        self.counts
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c > 0)
+            .map(|(i, c)| (i as i32 + min_key(), *c))
     }
 
     /// The nearest-rank `q`-quantile (0 < q ≤ 1): the value of rank ⌈q·n⌉, within
@@ -70,34 +103,28 @@ impl Histogram {
         }
         let rank = ((q.clamp(0.0, 1.0) * self.count as f64).ceil() as u64).max(1);
         let mut seen = 0;
-        for (k, c) in &self.buckets {
+        let mut last = None;
+        for (k, c) in self.buckets() {
             seen += c;
+            last = Some(k);
             if seen >= rank {
-                return Some(representative(*k));
+                return Some(representative(k));
             }
         }
-        self.buckets.keys().next_back().map(|k| representative(*k))
+        last.map(representative)
     }
 
     /// The packed form stored in PostgreSQL.
     pub fn to_packed(&self) -> Vec<i64> {
-        self.buckets
-            .iter()
-            .map(|(k, c)| (i64::from(k + KEY_OFFSET) << 32) | (*c as i64 & 0xFFFF_FFFF))
+        self.buckets()
+            .map(|(k, c)| (i64::from(k + KEY_OFFSET) << 32) | (c as i64 & 0xFFFF_FFFF))
             .collect()
     }
 
     /// Reads the packed form; malformed elements are skipped.
     pub fn from_packed(packed: &[i64]) -> Self {
         let mut h = Histogram::new();
-        for e in packed {
-            let key = (e >> 32) as i32 - KEY_OFFSET;
-            let count = (e & 0xFFFF_FFFF) as u64;
-            if count > 0 {
-                *h.buckets.entry(key).or_default() += count;
-                h.count += count;
-            }
-        }
+        h.merge_packed(packed);
         h
     }
 
@@ -197,6 +224,11 @@ mod tests {
         h.record(100.0);
         assert!(within(h.quantile(0.01).unwrap(), 100.0));
         assert_eq!(Histogram::new().to_pg_literal(), "{}");
+    }
+
+    #[test]
+    fn the_lowest_key_matches_the_lowest_value() {
+        assert_eq!(MIN_KEY, key_of(MIN_VALUE));
     }
 
     #[test]

@@ -209,7 +209,13 @@ pub async fn aggregate(
         }
         _ => {
             for r in rollup_rows(&state, &p).await? {
-                agg.add(r.key.bucket, group_by.of_rollup(&r), &r.stats);
+                agg.add_rollup(
+                    r.key.bucket,
+                    group_by.of_rollup(&r),
+                    &r.stats,
+                    &r.latency_packed,
+                    &r.ttft_packed,
+                );
             }
             "rollups"
         }
@@ -249,12 +255,16 @@ pub async fn overview(
     let p = params(&q)?;
     let w = p.window;
     let rows = rollup_rows(&state, &p).await?;
-    let (mut all, mut by_model, mut by_provider) =
-        (Aggregate::new(w), Aggregate::new(w), Aggregate::new(w));
+    let (mut all, mut by_model, mut by_provider) = (
+        Aggregate::new(w),
+        Aggregate::totals_only(w),
+        Aggregate::totals_only(w),
+    );
     for r in &rows {
-        all.add(r.key.bucket, "", &r.stats);
-        by_model.add(r.key.bucket, &r.key.model, &r.stats);
-        by_provider.add(r.key.bucket, &r.key.provider, &r.stats);
+        let (s, l, t) = (&r.stats, &r.latency_packed[..], &r.ttft_packed[..]);
+        all.add_rollup(r.key.bucket, "", s, l, t);
+        by_model.add_rollup(r.key.bucket, &r.key.model, s, l, t);
+        by_provider.add_rollup(r.key.bucket, &r.key.provider, s, l, t);
     }
     Ok(Json(Overview {
         from: w.from,

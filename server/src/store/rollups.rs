@@ -127,11 +127,14 @@ impl DimFilter {
     }
 }
 
-/// One stored rollup row.
+/// One stored rollup row. Its histograms stay packed (merged straight into accumulators),
+/// so `stats` has empty ones.
 #[derive(Debug, Clone)]
 pub struct RollupRow {
     pub key: RollupKey,
     pub stats: Stats,
+    pub latency_packed: Vec<i64>,
+    pub ttft_packed: Vec<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -194,9 +197,11 @@ impl From<Row> for RollupRow {
                 quality_sum: r.quality_sum,
                 quality_calls: r.quality_calls,
                 tool_calls: r.tool_calls,
-                latency: Histogram::from_packed(&r.latency_hist),
-                ttft: Histogram::from_packed(&r.ttft_hist),
+                latency: Histogram::new(),
+                ttft: Histogram::new(),
             },
+            latency_packed: r.latency_hist,
+            ttft_packed: r.ttft_hist,
         }
     }
 }
