@@ -72,46 +72,47 @@ fn usd(micros: i64) -> f64 {
     (micros as f64 / 10_000.0).round() / 100.0
 }
 
+/// A zoomable chart over the overview's buckets with one value axis.
+fn over_time(p: &Palette, unit: &str, label: &str, lines: Vec<Line>) -> Chart {
+    let mut chart = base(p)
+        .tooltip(tooltip(Trigger::Axis))
+        .legend(legend(p))
+        .grid(grid())
+        .x_axis(time_axis(p))
+        .y_axis(value_axis(p, unit, label));
+    for line in lines {
+        chart = chart.series(line.show_symbol(false));
+    }
+    zoom(chart)
+}
+
 /// Input and output tokens per bucket.
 pub fn tokens_over_time(ov: &Overview, p: &Palette) -> Chart {
-    zoom(
-        base(p)
-            .tooltip(tooltip(Trigger::Axis))
-            .legend(legend(p))
-            .grid(grid())
-            .x_axis(time_axis(p))
-            .y_axis(value_axis(p, "tokens", "{value}"))
-            .series(
-                Line::new()
-                    .name("Input tokens")
-                    .show_symbol(false)
-                    .data(points(ov, |f| f.input_tokens as f64)),
-            )
-            .series(
-                Line::new()
-                    .name("Output tokens")
-                    .show_symbol(false)
-                    .data(points(ov, |f| f.output_tokens as f64)),
-            ),
+    over_time(
+        p,
+        "tokens",
+        "{value}",
+        vec![
+            Line::new()
+                .name("Input tokens")
+                .data(points(ov, |f| f.input_tokens as f64)),
+            Line::new()
+                .name("Output tokens")
+                .data(points(ov, |f| f.output_tokens as f64)),
+        ],
     )
 }
 
 /// Cost per bucket, in USD.
 pub fn cost_over_time(ov: &Overview, p: &Palette) -> Chart {
-    zoom(
-        base(p)
-            .tooltip(tooltip(Trigger::Axis))
-            .legend(legend(p))
-            .grid(grid())
-            .x_axis(time_axis(p))
-            .y_axis(value_axis(p, "USD", "${value}"))
-            .series(
-                Line::new()
-                    .name("Cost (USD)")
-                    .show_symbol(false)
-                    .area_style(AreaStyle::new().opacity(0.25))
-                    .data(points(ov, |f| usd(f.cost_micros))),
-            ),
+    over_time(
+        p,
+        "USD",
+        "${value}",
+        vec![Line::new()
+            .name("Cost (USD)")
+            .area_style(AreaStyle::new().opacity(0.25))
+            .data(points(ov, |f| usd(f.cost_micros)))],
     )
 }
 

@@ -9,7 +9,7 @@ use chrono_tz::Tz;
 
 use super::{
     bucket::{bucket_start, next_bucket, BucketSize},
-    stats::Stats,
+    stats::{CallFacts, Stats},
 };
 
 /// What to compute: the period [from, to), the previous one [previous_from, from), and the
@@ -82,6 +82,11 @@ impl Aggregate {
     /// `group`. Anything outside both periods is ignored.
     pub fn add(&mut self, time: DateTime<Utc>, group: &str, stats: &Stats) {
         self.apply(time, group, |s| s.merge(stats));
+    }
+
+    /// Adds one raw call.
+    pub fn add_call(&mut self, time: DateTime<Utc>, group: &str, call: &CallFacts) {
+        self.apply(time, group, |s| s.add(call));
     }
 
     /// Adds a rollup row: its summary and its packed histograms.
@@ -190,7 +195,7 @@ fn series<'a>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::{bucket, stats::CallFacts};
+    use super::super::bucket;
     use super::*;
 
     fn utc(s: &str) -> DateTime<Utc> {

@@ -22,7 +22,6 @@ use crate::{
         aggregate::{Aggregate, Window},
         bucket::{self, BucketSize},
         histogram::RELATIVE_ERROR,
-        stats::Stats,
     },
     state::AppState,
     store::rollups::{self, DimFilter, RollupRow},
@@ -200,9 +199,7 @@ pub async fn aggregate(
                     GroupBy::Session => r.session_id.as_deref(),
                     _ => r.user_id.as_deref(),
                 };
-                let mut one = Stats::default();
-                one.add(&r.facts);
-                agg.add(r.time, key.unwrap_or_default(), &one);
+                agg.add_call(r.time, key.unwrap_or_default(), &r.facts);
             })
             .await?;
             "raw"

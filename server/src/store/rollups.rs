@@ -228,6 +228,11 @@ pub async fn fetch(
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
+/// The columns of [`RawFacts`].
+const RAW_COLUMNS: &str = "time, provider, model, feature, session_id, user_id, status,
+    http_status, duration_ms, ttft_ms, input_tokens, output_tokens, cached_tokens,
+    cost_total_micros, tokens_per_second, quality_score, tool_calls";
+
 /// A raw call's time, dimensions and facts, for groupings rollups do not keep.
 #[derive(sqlx::FromRow)]
 pub struct RawFacts {
@@ -250,12 +255,9 @@ pub async fn scan_raw(
     mut each: impl FnMut(RawFacts),
 ) -> sqlx::Result<()> {
     use futures_util::TryStreamExt;
-    let mut q = QueryBuilder::<Postgres>::new(
-        "SELECT time, provider, model, feature, session_id, user_id, status, http_status,
-            duration_ms, ttft_ms, input_tokens, output_tokens, cached_tokens, cost_total_micros,
-            tokens_per_second, quality_score, tool_calls
-         FROM llm_calls WHERE time >= ",
-    );
+    let mut q = QueryBuilder::<Postgres>::new(format!(
+        "SELECT {RAW_COLUMNS} FROM llm_calls WHERE time >= "
+    ));
     q.push_bind(from).push(" AND time < ").push_bind(to);
     filter.push(&mut q, true);
     let mut rows = q.build_query_as::<RawFacts>().fetch(pool);
@@ -295,12 +297,9 @@ pub async fn rebuild(
     let mut start = from;
     while start < to {
         let end = (start + Duration::days(1)).min(to);
-        let rows: Vec<RawFacts> = sqlx::query_as(
-            "SELECT time, provider, model, feature, session_id, user_id, status, http_status,
-                duration_ms, ttft_ms, input_tokens, output_tokens, cached_tokens,
-                cost_total_micros, tokens_per_second, quality_score, tool_calls
-             FROM llm_calls WHERE time >= $1 AND time < $2",
-        )
+        let rows: Vec<RawFacts> = sqlx::query_as(&format!(
+            "SELECT {RAW_COLUMNS} FROM llm_calls WHERE time >= $1 AND time < $2"
+        ))
         .bind(start)
         .bind(end)
         .fetch_all(&mut **tx)
