@@ -81,9 +81,55 @@ pub fn count(n: i64) -> String {
     }
 }
 
+/// The binary unit that fits `max` bytes, and its size: (1024³, "GiB").
+pub fn byte_unit(max: f64) -> (f64, &'static str) {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut div = 1.0;
+    let mut i = 0;
+    while i + 1 < UNITS.len() && max.abs() >= div * 1024.0 {
+        div *= 1024.0;
+        i += 1;
+    }
+    (div, UNITS[i])
+}
+
+/// Bytes in the unit that fits: "512 B", "1.5 GiB".
+pub fn bytes(n: f64) -> String {
+    let (div, unit) = byte_unit(n);
+    if div == 1.0 {
+        format!("{n:.0} {unit}")
+    } else {
+        format!("{:.1} {unit}", n / div)
+    }
+}
+
+/// A long duration in its two largest units: "3 d 4 h", "5 h 12 min", "42 s".
+pub fn uptime(secs: u64) -> String {
+    let (d, h, m) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60);
+    if d > 0 {
+        format!("{d} d {h} h")
+    } else if h > 0 {
+        format!("{h} h {m} min")
+    } else if m > 0 {
+        format!("{m} min")
+    } else {
+        format!("{secs} s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bytes_and_uptime_read_naturally() {
+        assert_eq!(bytes(512.0), "512 B");
+        assert_eq!(bytes(1536.0 * 1024.0 * 1024.0), "1.5 GiB");
+        assert_eq!(byte_unit(3.0 * 1024.0 * 1024.0), (1024.0 * 1024.0, "MiB"));
+        assert_eq!(uptime(3 * 86_400 + 4 * 3600 + 5), "3 d 4 h");
+        assert_eq!(uptime(5 * 3600 + 12 * 60), "5 h 12 min");
+        assert_eq!(uptime(42), "42 s");
+    }
 
     #[test]
     fn compact_percent_and_change() {

@@ -7,6 +7,7 @@ pub mod charts;
 pub mod components;
 pub mod format;
 pub mod pages;
+pub mod system_view;
 pub mod types;
 
 use leptos::prelude::*;
@@ -25,6 +26,7 @@ use pages::{
     overview::OverviewPage,
     providers::ProvidersPage,
     sessions::{SessionPage, SessionsPage},
+    system::SystemPage,
 };
 
 /// Applies the saved theme before the first paint, so a dark-mode user never sees a flash
@@ -84,6 +86,7 @@ pub fn App() -> impl IntoView {
                     path=path!("/sessions/:id")
                     view=|| view! { <Layout><SessionPage /></Layout> }
                 />
+                <Route path=path!("/system") view=|| view! { <Layout><SystemPage /></Layout> } />
                 <Route
                     path=path!("/settings/api-keys")
                     view=|| view! { <Layout><ApiKeysPage /></Layout> }

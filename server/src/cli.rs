@@ -1,4 +1,4 @@
-//! The command line: `sightline [serve]`, `sightline seed-demo` and their flags. Later subcommands hang off [`Command`].
+//! The command line: `sightline [serve]`, `sightline seed-demo`, `sightline agent` and their flags. Later subcommands hang off [`Command`].
 
 use std::process::ExitCode;
 
@@ -27,6 +27,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Fill a running server with realistic synthetic LLM calls, for demos and benchmarks.
     SeedDemo(crate::seed_demo::SeedArgs),
+    /// Run only the system collector and push its samples to a Sightline server.
+    Agent(crate::agent::AgentArgs),
 }
 
 /// Parses arguments, runs the chosen command and maps failures to a one-line message and a
@@ -50,6 +52,18 @@ pub async fn run() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("sightline seed-demo: {e:#}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        Some(Command::Agent(args)) => {
+            crate::startup::init_tracing(
+                &std::env::var("SIGHTLINE_LOG").unwrap_or_else(|_| "info".into()),
+            );
+            return match crate::agent::run(args).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("sightline agent: {e:#}");
                     ExitCode::FAILURE
                 }
             };

@@ -75,6 +75,63 @@ pub struct ServeArgs {
     /// before it is stored as a timeout [default: 600].
     #[arg(long, env = "SIGHTLINE_EVENT_TIMEOUT_SECS", value_name = "SECS")]
     pub event_timeout_secs: Option<u64>,
+    /// How often the built-in collector samples this host (`1s`, `500ms`), or `off`.
+    /// [default: 1s]
+    #[arg(long, env = "SIGHTLINE_SYSTEM_INTERVAL", value_name = "DURATION")]
+    pub system_interval: Option<String>,
+    /// How long raw system samples are kept. [default: 7d]
+    #[arg(long, env = "SIGHTLINE_SYSTEM_RETENTION_RAW", value_name = "DURATION")]
+    pub system_retention_raw: Option<String>,
+    /// How long per-minute system rollups are kept. [default: 90d]
+    #[arg(
+        long,
+        env = "SIGHTLINE_SYSTEM_RETENTION_MINUTE",
+        value_name = "DURATION"
+    )]
+    pub system_retention_minute: Option<String>,
+    /// How long per-hour system rollups are kept. [default: 730d]
+    #[arg(long, env = "SIGHTLINE_SYSTEM_RETENTION_HOUR", value_name = "DURATION")]
+    pub system_retention_hour: Option<String>,
+    /// Processes kept per sample: the N busiest by CPU and the N largest by memory.
+    /// [default: 10]
+    #[arg(long, env = "SIGHTLINE_SYSTEM_TOP_PROCESSES", value_name = "N")]
+    pub system_top_processes: Option<usize>,
+}
+
+/// The system-metrics settings.
+#[derive(Debug, Clone)]
+pub struct SystemSettings {
+    /// Zero when the built-in collector is off.
+    pub interval: Duration,
+    pub retention: crate::metrics::tier::Retention,
+    pub top_processes: usize,
+}
+
+/// A duration like `500ms`, `1s`, `10m`, `7d`, `2y` (humantime's syntax), between `min`
+/// and `max`.
+pub fn parse_duration(
+    setting: &str,
+    raw: &str,
+    min: Duration,
+    max: Duration,
+) -> Result<Duration, ConfigError> {
+    let d = humantime::parse_duration(raw.trim()).map_err(|e| {
+        ConfigError::new(
+            setting,
+            format!("'{raw}' is not a duration like 1s or 7d: {e}"),
+        )
+    })?;
+    if d < min || d > max {
+        return Err(ConfigError::new(
+            setting,
+            format!(
+                "must be between {} and {}",
+                humantime::format_duration(min),
+                humantime::format_duration(max)
+            ),
+        ));
+    }
+    Ok(d)
 }
 
 /// An upstream for the proxy, from the `[[providers]]` tables of the config file. The key is
@@ -122,6 +179,11 @@ struct FileSettings {
     log: Option<String>,
     admin_password: Option<String>,
     event_timeout_secs: Option<u64>,
+    system_interval: Option<String>,
+    system_retention_raw: Option<String>,
+    system_retention_minute: Option<String>,
+    system_retention_hour: Option<String>,
+    system_top_processes: Option<usize>,
     #[serde(default)]
     providers: Vec<ProviderSetting>,
 }
@@ -187,6 +249,7 @@ pub struct Config {
     pub admin_password: Option<Secret>,
     pub event_timeout: Duration,
     pub providers: Vec<ProviderSpec>,
+    pub system: SystemSettings,
 }
 
 impl Config {
@@ -210,6 +273,16 @@ impl ServeArgs {
             Some(path) => load_file(path)?,
             None => FileSettings::default(),
         };
+        let system = resolve_system(
+            SystemArgs {
+                interval: self.system_interval,
+                raw: self.system_retention_raw,
+                minute: self.system_retention_minute,
+                hour: self.system_retention_hour,
+                top: self.system_top_processes,
+            },
+            &file,
+        )?;
         let listen = self
             .listen
             .or(file.listen)
@@ -300,6 +373,7 @@ impl ServeArgs {
             .map(resolve_provider)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Config {
+            system,
             event_timeout: Duration::from_secs(event_timeout_secs),
             providers,
             listen,
@@ -315,6 +389,70 @@ impl ServeArgs {
             admin_password,
         })
     }
+}
+
+/// The system flags, taken out of the arguments (they are merged with the file's).
+struct SystemArgs {
+    interval: Option<String>,
+    raw: Option<String>,
+    minute: Option<String>,
+    hour: Option<String>,
+    top: Option<usize>,
+}
+
+fn resolve_system(mut a: SystemArgs, file: &FileSettings) -> Result<SystemSettings, ConfigError> {
+    const DAY: u64 = 86_400;
+    let pick = |flag: &mut Option<String>, from_file: &Option<String>, default: &str| {
+        flag.take()
+            .or_else(|| from_file.clone())
+            .unwrap_or_else(|| default.to_owned())
+    };
+    let interval = pick(&mut a.interval, &file.system_interval, "1s");
+    let interval = if interval.trim().eq_ignore_ascii_case("off") {
+        Duration::ZERO
+    } else {
+        parse_duration(
+            "system_interval",
+            &interval,
+            Duration::from_millis(100),
+            Duration::from_secs(3600),
+        )?
+    };
+    let days = |setting: &str, raw: String| -> Result<chrono::Duration, ConfigError> {
+        let d = parse_duration(
+            setting,
+            &raw,
+            Duration::from_secs(3600),
+            Duration::from_secs(20 * 365 * DAY),
+        )?;
+        chrono::Duration::from_std(d).map_err(|e| ConfigError::new(setting, e.to_string()))
+    };
+    let retention = crate::metrics::tier::Retention {
+        raw: days(
+            "system_retention_raw",
+            pick(&mut a.raw, &file.system_retention_raw, "7d"),
+        )?,
+        minute: days(
+            "system_retention_minute",
+            pick(&mut a.minute, &file.system_retention_minute, "90d"),
+        )?,
+        hour: days(
+            "system_retention_hour",
+            pick(&mut a.hour, &file.system_retention_hour, "730d"),
+        )?,
+    };
+    let top_processes = a.top.or(file.system_top_processes).unwrap_or(10);
+    if !(1..=100).contains(&top_processes) {
+        return Err(ConfigError::new(
+            "system_top_processes",
+            "must be between 1 and 100",
+        ));
+    }
+    Ok(SystemSettings {
+        interval,
+        retention,
+        top_processes,
+    })
 }
 
 fn load_file(path: &Path) -> Result<FileSettings, ConfigError> {

@@ -6,6 +6,7 @@
 // Rendering the UI instantiates deeply nested view types.
 #![recursion_limit = "256"]
 
+pub mod agent;
 pub mod analytics;
 pub mod auth;
 pub mod cli;

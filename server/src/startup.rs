@@ -62,7 +62,9 @@ impl Application {
                 let live = LiveHub::new();
                 let (pipeline, writer) = Pipeline::start(pool.clone(), live.clone());
                 let (shutdown_tx, shutdown) = tokio::sync::watch::channel(false);
+                let system = crate::metrics::writer::SystemWriter::new(pool.clone(), live.clone());
                 let state = AppState {
+                    system,
                     live,
                     shutdown,
                     pool: pool.clone(),
@@ -84,6 +86,7 @@ impl Application {
                 };
                 let housekeeping = tokio::spawn(housekeeping(state.clone()));
                 tokio::spawn(sweep_event_timeouts(state.clone()));
+                start_collector(&state);
                 Ok(Self {
                     listener,
                     state,
@@ -253,24 +256,59 @@ async fn hash_blocking(pw: &str) -> anyhow::Result<String> {
         .map_err(|e| anyhow::anyhow!("cannot hash password: {e}"))
 }
 
-/// Daily partitions for calls from yesterday to a week ahead (UTC).
+/// Daily partitions for calls and system samples from yesterday to a week ahead (UTC).
 async fn ensure_partitions(pool: &PgPool) -> sqlx::Result<()> {
     let today = chrono::Utc::now().date_naive();
-    store::calls::ensure_partitions(
-        pool,
+    let (from, to) = (
         today - chrono::Duration::days(1),
         today + chrono::Duration::days(7),
-    )
-    .await
+    );
+    store::calls::ensure_partitions(pool, from, to).await?;
+    store::system::ensure_partitions(pool, from, to).await
 }
 
-/// Every 10 minutes: partitions ahead, expired sessions and idle rate-limit entries.
+/// The built-in collector of this host, unless it is switched off.
+fn start_collector(state: &AppState) {
+    let settings = &state.config.system;
+    if settings.interval.is_zero() {
+        tracing::info!("system collector off");
+        return;
+    }
+    let gpu = crate::metrics::gpu::detect();
+    match crate::metrics::collector::Collector::new(gpu, settings.top_processes) {
+        Ok(c) => {
+            tokio::spawn(crate::metrics::local::run(
+                Box::new(c),
+                state.system.clone(),
+                settings.interval,
+                state.shutdown.clone(),
+            ));
+        }
+        Err(e) => tracing::warn!(error = %e, "no system metrics on this host"),
+    }
+}
+
+/// Every 10 minutes: partitions ahead, retention, expired sessions and idle rate-limit
+/// entries.
 async fn housekeeping(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
         tick.tick().await;
         if let Err(e) = ensure_partitions(&state.pool).await {
             tracing::warn!(error = %e, "cannot create partitions");
+        }
+        match store::system::enforce_retention(
+            &state.pool,
+            chrono::Utc::now(),
+            &state.config.system.retention,
+        )
+        .await
+        {
+            Ok(dropped) if !dropped.is_empty() => {
+                tracing::info!(partitions = ?dropped, "old system metrics dropped")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot enforce system-metrics retention"),
         }
         state.login_limiter.prune();
         if let Err(e) = store::pending_calls::prune_timed_out(&state.pool).await {

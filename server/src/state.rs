@@ -27,6 +27,8 @@ pub struct AppState {
     pub pipeline: Pipeline,
     /// Fan-out of committed changes to SSE subscribers.
     pub live: LiveHub,
+    /// The write path for system samples (own collector and agents).
+    pub system: crate::metrics::writer::SystemWriter,
     /// Turns true when the server begins shutting down, so endless streams end.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// The price table, reloaded when prices change.

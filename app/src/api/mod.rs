@@ -176,6 +176,35 @@ pub async fn overview(params: Vec<(&'static str, String)>) -> ApiResult<crate::t
     client::get_with("/api/v1/analytics/overview", params).await
 }
 
+pub async fn system_hosts() -> ApiResult<Vec<crate::types::system::HostSummary>> {
+    client::get("/api/v1/system/hosts").await
+}
+
+pub async fn system_host(host: String) -> ApiResult<crate::types::system::HostDetail> {
+    client::get(&format!(
+        "/api/v1/system/hosts/{}",
+        url_encode_component(&host)
+    ))
+    .await
+}
+
+/// A host's metrics over a range given as page-URL parameters.
+pub async fn system_metrics(
+    host: String,
+    mut params: Vec<(&'static str, String)>,
+    series: &[&str],
+) -> ApiResult<crate::types::system::MetricsResponse> {
+    params.push(("series", series.join(",")));
+    client::get_with(
+        &format!(
+            "/api/v1/system/hosts/{}/metrics",
+            url_encode_component(&host)
+        ),
+        params,
+    )
+    .await
+}
+
 pub async fn readiness() -> ApiResult<Readiness> {
     client::get("/readyz").await
 }

@@ -10,6 +10,7 @@ const NAV: &[(&str, &str)] = &[
     ("/", "Overview"),
     ("/calls", "Calls"),
     ("/sessions", "Sessions"),
+    ("/system", "System"),
     ("/settings/api-keys", "API keys"),
     ("/settings/providers", "Providers"),
 ];

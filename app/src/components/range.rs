@@ -16,6 +16,14 @@ pub const PRESETS: &[(&str, &str)] = &[
 ];
 const DEFAULT: &str = "24h";
 
+/// The System page's presets: the last five minutes follow every sample live.
+pub const SYSTEM_PRESETS: &[(&str, &str)] = &[
+    ("5m", "Live: last 5 minutes"),
+    ("1h", "Last hour"),
+    ("24h", "Last 24 hours"),
+    ("7d", "Last 7 days"),
+];
+
 /// A preset ending now, or whole local days from `from` to `to` inclusive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Range {
@@ -36,6 +44,15 @@ fn is_date(s: &str) -> bool {
 impl Range {
     /// From the page URL; anything unknown falls back to the last 24 hours.
     pub fn from_query<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Self {
+        Self::from_query_in(PRESETS, DEFAULT, get)
+    }
+
+    /// From the page URL, with a page's own presets and default.
+    pub fn from_query_in<'a>(
+        presets: &[(&str, &str)],
+        default: &str,
+        get: impl Fn(&str) -> Option<&'a str>,
+    ) -> Self {
         if let (Some(f), Some(t)) = (get("from"), get("to")) {
             if is_date(f) && is_date(t) && f <= t {
                 return Range::Days {
@@ -44,11 +61,11 @@ impl Range {
                 };
             }
         }
-        let preset = get("range").unwrap_or(DEFAULT);
-        if PRESETS.iter().any(|(k, _)| *k == preset) {
+        let preset = get("range").unwrap_or(default);
+        if presets.iter().any(|(k, _)| *k == preset) {
             Range::Preset(preset.to_owned())
         } else {
-            Range::Preset(DEFAULT.to_owned())
+            Range::Preset(default.to_owned())
         }
     }
 
@@ -68,6 +85,7 @@ impl Range {
         match self {
             Range::Preset(p) => PRESETS
                 .iter()
+                .chain(SYSTEM_PRESETS)
                 .find(|(k, _)| k == p)
                 .map_or_else(|| p.clone(), |(_, l)| (*l).to_owned()),
             Range::Days { from, to } if from == to => from.clone(),
@@ -124,7 +142,13 @@ pub fn browser_time_zone() -> String {
 
 /// Preset links and a custom day range; changes go through the URL.
 #[component]
-pub fn RangePicker(range: Signal<Range>) -> impl IntoView {
+pub fn RangePicker(
+    range: Signal<Range>,
+    /// The preset links; the dashboards' by default.
+    #[prop(optional)]
+    presets: Option<&'static [(&'static str, &'static str)]>,
+) -> impl IntoView {
+    let presets = presets.unwrap_or(PRESETS);
     let location = use_location();
     let navigate = use_navigate();
     let (from, set_from) = signal(String::new());
@@ -138,15 +162,20 @@ pub fn RangePicker(range: Signal<Range>) -> impl IntoView {
     let apply = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let (f, t) = (from.get_untracked(), to.get_untracked());
-        let q = Range::from_query(|k| match k {
+        let q = Range::from_query_in(presets, DEFAULT, |k| match k {
             "from" => Some(f.as_str()),
             "to" => Some(t.as_str()),
             _ => None,
         });
         if matches!(q, Range::Days { .. }) {
             let path = location.pathname.get_untracked();
+            let keep = location.query.with_untracked(|q| {
+                q.get_str("host")
+                    .map(|h| format!("&host={}", crate::api::url_encode_component(h)))
+                    .unwrap_or_default()
+            });
             navigate(
-                &format!("{path}{}", q.url_query()),
+                &format!("{path}{}{keep}", q.url_query()),
                 NavigateOptions::default(),
             );
         }
@@ -154,14 +183,20 @@ pub fn RangePicker(range: Signal<Range>) -> impl IntoView {
     view! {
         <div class="range-picker">
             <nav class="segmented" aria-label="Time range">
-                {PRESETS
+                {presets
                     .iter()
                     .map(|(key, label)| {
                         let key = *key;
                         let current = move || range.get() == Range::Preset(key.to_owned());
                         view! {
                             <a
-                                href=move || format!("{}?range={key}", location.pathname.get())
+                                href=move || {
+                                    // Other parameters of the page (the host) stay.
+                                    let keep = location.query.with(|q| {
+                                        q.get_str("host").map(|h| format!("&host={}", crate::api::url_encode_component(h))).unwrap_or_default()
+                                    });
+                                    format!("{}?range={key}{keep}", location.pathname.get())
+                                }
                                 class:active=current
                                 aria-current=move || current().then_some("true")
                                 title=*label
@@ -226,5 +261,11 @@ mod tests {
             Range::Preset("24h".into())
         );
         assert_eq!(Range::Preset("30d".into()).describe(), "Last 30 days");
+        // A page with its own presets keeps to them.
+        let sys =
+            |v: &str| Range::from_query_in(SYSTEM_PRESETS, "5m", |k| (k == "range").then_some(v));
+        assert_eq!(sys("1h"), Range::Preset("1h".into()));
+        assert_eq!(sys("30d"), Range::Preset("5m".into()));
+        assert_eq!(sys("5m").describe(), "Live: last 5 minutes");
     }
 }

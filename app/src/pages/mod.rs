@@ -7,3 +7,4 @@ pub mod not_found;
 pub mod overview;
 pub mod providers;
 pub mod sessions;
+pub mod system;

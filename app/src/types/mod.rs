@@ -71,3 +71,5 @@ pub use proxy::*;
 
 mod analytics;
 pub use analytics::*;
+
+pub mod system;

@@ -131,7 +131,10 @@ pub fn range_param(
         .unwrap_or_else(Utc::now);
     let back = match q.get("range") {
         Some(r) => parse_since(r).ok_or_else(|| {
-            ApiError::bad_param("range", "range must be a number and a unit: 15m, 24h, 7d")
+            ApiError::bad_param(
+                "range",
+                "range must be a number and a unit (15m, 24h, 7d), at most 400 days",
+            )
         })?,
         None => chrono::Duration::days(default_days),
     };

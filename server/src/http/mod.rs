@@ -15,6 +15,7 @@ pub mod principal;
 pub mod providers;
 pub mod sessions;
 pub mod stream;
+pub mod system;
 
 use axum::{
     extract::DefaultBodyLimit,
@@ -68,6 +69,15 @@ fn api() -> Router<AppState> {
         .route(
             "/llm/events",
             post(events::ingest).layer(DefaultBodyLimit::max(calls::MAX_INGEST_BODY_BYTES)),
+        )
+        .route("/system/hosts", get(system::hosts))
+        .route("/system/hosts/{host}", get(system::host))
+        .route("/system/hosts/{host}/metrics", get(system::metrics))
+        .route("/system/hosts/{host}/processes", get(system::processes))
+        .route("/system/hosts/{host}/gpus", get(system::gpus))
+        .route(
+            "/system/samples",
+            post(system::ingest).layer(DefaultBodyLimit::max(system::MAX_BATCH_BODY_BYTES)),
         )
         .route("/stream", get(stream::stream))
         .fallback(api_not_found)

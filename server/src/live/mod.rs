@@ -12,7 +12,7 @@ use tokio::sync::broadcast;
 pub const BUFFER: usize = 1024;
 
 /// Topics a client may subscribe to.
-pub const TOPICS: &[&str] = &["calls"];
+pub const TOPICS: &[&str] = &["calls", "system"];
 
 /// One event: its topic and its JSON payload, serialised once for every subscriber.
 #[derive(Debug, Clone)]

@@ -1,4 +1,12 @@
-//! System metrics (issue 5, in progress): so far the pure counter-rate logic the collector
-//! will use.
+//! System and GPU metrics: collecting (sysinfo, /proc, NVML), rates from counters, rollup
+//! folding and tier choice. Free of database IO; `store::system` persists, `metrics::writer`
+//! and `agent` move samples.
 
+pub mod collector;
+pub mod gpu;
+pub mod local;
+pub mod procfs;
 pub mod rate;
+pub mod rollup;
+pub mod tier;
+pub mod writer;

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use app::types::{Call, CallStatus};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder, Transaction};
 
 use crate::ingest::call::NewCall;
@@ -91,29 +91,9 @@ pub async fn insert_batch(
         .collect())
 }
 
-fn partition_name(day: NaiveDate) -> String {
-    format!("llm_calls_p{}", day.format("%Y%m%d"))
-}
-
 /// Creates the daily partitions from `from` to `to` (inclusive) that do not exist yet.
-/// A day whose rows already sit in the default partition is left there.
 pub async fn ensure_partitions(pool: &PgPool, from: NaiveDate, to: NaiveDate) -> sqlx::Result<()> {
-    let mut day = from;
-    while day <= to {
-        let next = day + Duration::days(1);
-        // Identifiers and bounds come from dates we format ourselves, never from input.
-        let sql = format!(
-            "CREATE TABLE IF NOT EXISTS {} PARTITION OF llm_calls FOR VALUES FROM ('{}') TO ('{}')",
-            partition_name(day),
-            day.format("%Y-%m-%d"),
-            next.format("%Y-%m-%d")
-        );
-        if let Err(e) = sqlx::query(&sql).execute(pool).await {
-            tracing::debug!(day = %day, error = %e, "partition not created");
-        }
-        day = next;
-    }
-    Ok(())
+    super::partitions::ensure(pool, "llm_calls", super::partitions::Period::Day, from, to).await
 }
 
 /// Filters of the calls list; all optional, combined with AND.
@@ -241,15 +221,4 @@ pub async fn list(pool: &PgPool, filter: &CallFilter, limit: i64) -> sqlx::Resul
         .push_bind(limit);
     let rows: Vec<CallRow> = q.build_query_as().fetch_all(pool).await?;
     Ok(rows.into_iter().map(Into::into).collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn partitions_are_named_by_day() {
-        let d = NaiveDate::from_ymd_opt(2026, 3, 7).unwrap();
-        assert_eq!(partition_name(d), "llm_calls_p20260307");
-    }
 }

@@ -5,11 +5,13 @@ pub mod api_keys;
 pub mod calls;
 pub mod embedded;
 pub mod llm_sessions;
+pub mod partitions;
 pub mod pending_calls;
 pub mod prices;
 pub mod providers;
 pub mod rollups;
 pub mod sessions;
+pub mod system;
 pub mod users;
 
 use std::time::Duration;

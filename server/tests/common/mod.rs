@@ -129,6 +129,8 @@ pub fn test_args(db_url: &str) -> ServeArgs {
         listen: Some("127.0.0.1:0".parse().unwrap()),
         database_url: Some(db_url.to_owned()),
         log: Some("warn".into()),
+        // Tests that want the host collector switch it on.
+        system_interval: Some("off".into()),
         ..Default::default()
     }
 }

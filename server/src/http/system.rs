@@ -1,0 +1,267 @@
+//! `/api/v1/system`: hosts, their info and latest sample, metrics over a range from the
+//! right tier, top processes, GPUs, and the agents' ingest endpoint.
+
+use std::collections::HashMap;
+
+use app::types::system::{
+    series_matches, GpuList, HostDetail, HostSummary, MetricsResponse, ProcessList, SampleBatch,
+    SampleBatchAccepted, Tier,
+};
+use axum::{
+    extract::{Path, Query, State},
+    Json,
+};
+use chrono::Utc;
+
+use super::{
+    calls::{limit_param, range_param},
+    error::{ApiError, ApiJson},
+    principal::Principal,
+};
+use crate::{
+    metrics::{
+        rollup::{downsample, Agg},
+        tier,
+        writer::MAX_BATCH,
+    },
+    state::AppState,
+    store,
+};
+
+/// Largest agent batch body (a 10-minute replay at 1 s is about 600 samples).
+pub const MAX_BATCH_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// How far in the future a sample may be stamped (clock skew between hosts).
+const MAX_FUTURE_S: i64 = 300;
+/// Default chart width in points, and the most a query may ask for.
+const DEFAULT_POINTS: i64 = 300;
+const MAX_POINTS: i64 = 5000;
+/// Series a query may name at most.
+const MAX_PATTERNS: usize = 64;
+
+/// `GET /api/v1/system/hosts`
+pub async fn hosts(
+    _p: Principal,
+    State(state): State<AppState>,
+) -> Result<Json<Vec<HostSummary>>, ApiError> {
+    Ok(Json(store::system::hosts(&state.pool).await?))
+}
+
+async fn find_host(state: &AppState, host: &str) -> Result<HostDetail, ApiError> {
+    match store::system::host(&state.pool, host).await? {
+        Some((summary, latest)) => Ok(HostDetail { summary, latest }),
+        None => Err(ApiError::not_found(format!("no host named '{host}'"))),
+    }
+}
+
+/// `GET /api/v1/system/hosts/{host}`
+pub async fn host(
+    _p: Principal,
+    State(state): State<AppState>,
+    Path(host): Path<String>,
+) -> Result<Json<HostDetail>, ApiError> {
+    Ok(Json(find_host(&state, &host).await?))
+}
+
+/// `GET /api/v1/system/hosts/{host}/processes?sort=cpu|memory&limit=`
+pub async fn processes(
+    _p: Principal,
+    State(state): State<AppState>,
+    Path(host): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<ProcessList>, ApiError> {
+    let limit = limit_param(&q, 20, 100)? as usize;
+    let by_memory = match q.get("sort").map(String::as_str) {
+        None | Some("cpu") => false,
+        Some("memory") => true,
+        Some(_) => return Err(ApiError::bad_param("sort", "sort must be cpu or memory")),
+    };
+    let detail = find_host(&state, &host).await?;
+    let (time, mut processes) = detail
+        .latest
+        .map(|s| (Some(s.time), s.processes))
+        .unwrap_or_default();
+    if by_memory {
+        processes.sort_by_key(|p| std::cmp::Reverse(p.memory));
+    } else {
+        processes.sort_by(|a, b| b.cpu.total_cmp(&a.cpu));
+    }
+    processes.truncate(limit);
+    Ok(Json(ProcessList { time, processes }))
+}
+
+/// `GET /api/v1/system/hosts/{host}/gpus`
+pub async fn gpus(
+    _p: Principal,
+    State(state): State<AppState>,
+    Path(host): Path<String>,
+) -> Result<Json<GpuList>, ApiError> {
+    let gpus = find_host(&state, &host)
+        .await?
+        .latest
+        .map(|s| s.gpus)
+        .unwrap_or_default();
+    let message = gpus.is_empty().then(|| "No GPU detected".to_owned());
+    Ok(Json(GpuList { gpus, message }))
+}
+
+/// `*` in a series pattern, as a LIKE pattern with LIKE's own wildcards escaped.
+fn like_pattern(p: &str) -> String {
+    let escaped = p
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    match escaped.strip_suffix('*') {
+        Some(prefix) => format!("{prefix}%"),
+        None => escaped,
+    }
+}
+
+/// `GET /api/v1/system/hosts/{host}/metrics?range=1h|from=&to=&series=cpu.total,net.*&points=300`
+pub async fn metrics(
+    _p: Principal,
+    State(state): State<AppState>,
+    Path(host): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<MetricsResponse>, ApiError> {
+    let (from, to) = range_param(&q, 1)?;
+    if from >= to {
+        return Err(ApiError::bad_param("from", "from must be before to"));
+    }
+    let points = match q.get("points") {
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=MAX_POINTS).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_param("points", format!("points must be 1 to {MAX_POINTS}"))
+            })?,
+        None => DEFAULT_POINTS,
+    };
+    let patterns: Vec<String> = q
+        .get("series")
+        .map(|s| {
+            s.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    if patterns.is_empty() || patterns.len() > MAX_PATTERNS {
+        return Err(ApiError::bad_param(
+            "series",
+            format!("name 1 to {MAX_PATTERNS} series, e.g. series=cpu.total,cpu.core:*"),
+        ));
+    }
+    find_host(&state, &host).await?;
+    let min_step = state.config.system.interval.as_secs().max(1) as i64;
+    let (tier, step_s) = tier::plan(
+        from,
+        to,
+        Utc::now(),
+        points,
+        min_step,
+        &state.config.system.retention,
+    );
+    let series = match tier {
+        Tier::Raw => {
+            let rows = store::system::raw(&state.pool, &host, from, to).await?;
+            let mut names: HashMap<i32, Vec<(usize, String)>> = HashMap::new();
+            let mut pts = Vec::new();
+            for (t, set_id, vals) in rows {
+                if let std::collections::hash_map::Entry::Vacant(e) = names.entry(set_id) {
+                    let all = store::system::set_names(&state.pool, set_id).await?;
+                    e.insert(
+                        all.into_iter()
+                            .enumerate()
+                            .filter(|(_, n)| patterns.iter().any(|p| series_matches(p, n)))
+                            .collect(),
+                    );
+                }
+                for (i, n) in &names[&set_id] {
+                    if let Some(v) = vals.get(*i) {
+                        pts.push((t, n.clone(), Agg::of(*v, t)));
+                    }
+                }
+            }
+            downsample(pts, step_s)
+        }
+        Tier::Minute | Tier::Hour => {
+            let like: Vec<String> = patterns.iter().map(|p| like_pattern(p)).collect();
+            let rows = store::system::rollups(&state.pool, tier, &host, from, to, &like).await?;
+            downsample(rows, step_s)
+        }
+    };
+    Ok(Json(MetricsResponse {
+        host,
+        from,
+        to,
+        tier,
+        step_s,
+        series,
+    }))
+}
+
+fn validate_batch(batch: &SampleBatch, raw_retention: chrono::Duration) -> Result<(), ApiError> {
+    let h = &batch.host.hostname;
+    if h.trim().is_empty() || h.len() > 253 || h.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            "host.hostname",
+            "hostname must be 1 to 253 printable characters",
+        ));
+    }
+    if batch.samples.is_empty() || batch.samples.len() > MAX_BATCH {
+        return Err(ApiError::invalid(
+            "samples",
+            format!("send 1 to {MAX_BATCH} samples per batch"),
+        ));
+    }
+    let now = Utc::now();
+    for (i, s) in batch.samples.iter().enumerate() {
+        if s.time > now + chrono::Duration::seconds(MAX_FUTURE_S) {
+            return Err(ApiError::invalid(
+                &format!("samples[{i}].time"),
+                "time is more than 5 minutes in the future (check the host's clock)",
+            ));
+        }
+        if s.time < now - raw_retention {
+            return Err(ApiError::invalid(
+                &format!("samples[{i}].time"),
+                "time is older than the raw-sample retention",
+            ));
+        }
+        if s.cpu.cores.len() > 4096 || s.processes.len() > 200 || s.gpus.len() > 64 {
+            return Err(ApiError::invalid(
+                &format!("samples[{i}]"),
+                "too many cores, processes or GPUs in one sample",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `POST /api/v1/system/samples`: a batch from an agent (API key or logged-in user).
+pub async fn ingest(
+    _p: Principal,
+    State(state): State<AppState>,
+    ApiJson(batch): ApiJson<SampleBatch>,
+) -> Result<Json<SampleBatchAccepted>, ApiError> {
+    validate_batch(&batch, state.config.system.retention.raw)?;
+    let accepted = state
+        .system
+        .write(&batch.host, &batch.samples, false)
+        .await?;
+    Ok(Json(SampleBatchAccepted { accepted }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn series_patterns_become_escaped_like_patterns() {
+        assert_eq!(like_pattern("cpu.core:*"), "cpu.core:%");
+        assert_eq!(like_pattern("fs.used:/data_1"), "fs.used:/data\\_1");
+        assert_eq!(like_pattern("a%b*"), "a\\%b%");
+    }
+}

@@ -1,0 +1,64 @@
+//! The server's own collector loop: sample this host every interval and hand each sample
+//! to the writer, until shutdown.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::{collector::SampleSource, writer::SystemWriter};
+
+/// Samples between re-reads of the host info (uptime moves, the rest rarely does).
+const INFO_EVERY: u32 = 60;
+
+pub async fn run(
+    mut source: Box<dyn SampleSource>,
+    writer: SystemWriter,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut info = source.host_info();
+    let mut n: u32 = 0;
+    let mut failing = false;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.wait_for(|stop| *stop) => return,
+        }
+        // Reading /proc is blocking file IO: keep it off the async workers.
+        let now = chrono::Utc::now();
+        let refresh_info = n.is_multiple_of(INFO_EVERY) && n > 0;
+        let Ok((back, sample, fresh_info)) = tokio::task::spawn_blocking(move || {
+            let fresh = refresh_info.then(|| source.host_info());
+            let s = source.sample(now);
+            (source, s, fresh)
+        })
+        .await
+        else {
+            tracing::error!("the system collector panicked; system metrics stop");
+            return;
+        };
+        source = back;
+        if let Some(i) = fresh_info {
+            info = i;
+        }
+        n = n.wrapping_add(1);
+        match writer
+            .write(&info, std::slice::from_ref(&sample), true)
+            .await
+        {
+            Ok(_) if failing => {
+                failing = false;
+                tracing::info!("system samples are stored again");
+            }
+            Ok(_) => {}
+            // Said once per outage, not every second.
+            Err(e) if !failing => {
+                failing = true;
+                tracing::warn!(error = %e, "cannot store system samples; dropping them until the database answers");
+            }
+            Err(_) => {}
+        }
+    }
+}

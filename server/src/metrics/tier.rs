@@ -1,0 +1,101 @@
+//! Which storage tier answers a metrics query, and at what step: the coarsest tier fine
+//! enough for the points a chart can show, moved to a coarser one when the range starts
+//! before the finer tier's retention.
+
+use app::types::system::Tier;
+use chrono::{DateTime, Utc};
+
+/// How long each tier is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    pub raw: chrono::Duration,
+    pub minute: chrono::Duration,
+    pub hour: chrono::Duration,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            raw: chrono::Duration::days(7),
+            minute: chrono::Duration::days(90),
+            hour: chrono::Duration::days(730),
+        }
+    }
+}
+
+/// Steps of a minute or more read the minute tier; of half an hour or more, the hour tier.
+const MINUTE_FROM_S: i64 = 60;
+const HOUR_FROM_S: i64 = 1800;
+
+/// The tier and step (seconds, a multiple of the tier's resolution, at least `min_step_s`)
+/// for `[from, to)` drawn with at most `max_points` points.
+pub fn plan(
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    now: DateTime<Utc>,
+    max_points: i64,
+    min_step_s: i64,
+    retention: &Retention,
+) -> (Tier, i64) {
+    let span = (to - from).num_seconds().max(1);
+    let wanted = ((span + max_points.max(1) - 1) / max_points.max(1)).max(min_step_s.max(1));
+    let mut tier = if wanted >= HOUR_FROM_S {
+        Tier::Hour
+    } else if wanted >= MINUTE_FROM_S {
+        Tier::Minute
+    } else {
+        Tier::Raw
+    };
+    if tier == Tier::Raw && from < now - retention.raw {
+        tier = Tier::Minute;
+    }
+    if tier == Tier::Minute && from < now - retention.minute {
+        tier = Tier::Hour;
+    }
+    let res = tier.resolution_s();
+    let step = (wanted + res - 1) / res * res;
+    (tier, step)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration as D;
+
+    fn plan_for(span: D, ago: D) -> (Tier, i64) {
+        let now = Utc::now();
+        let to = now - ago;
+        plan(to - span, to, now, 300, 1, &Retention::default())
+    }
+
+    #[test]
+    fn the_tier_follows_the_step() {
+        assert_eq!(plan_for(D::minutes(5), D::zero()), (Tier::Raw, 1));
+        assert_eq!(plan_for(D::hours(1), D::zero()), (Tier::Raw, 12));
+        assert_eq!(plan_for(D::hours(24), D::zero()), (Tier::Minute, 300));
+        assert_eq!(plan_for(D::days(7), D::zero()), (Tier::Hour, 3600));
+        assert_eq!(plan_for(D::days(365), D::zero()), (Tier::Hour, 108_000));
+    }
+
+    #[test]
+    fn retention_moves_old_ranges_to_coarser_tiers() {
+        // An hour from 10 days ago: the raw samples are gone, minutes remain.
+        assert_eq!(plan_for(D::hours(1), D::days(10)), (Tier::Minute, 60));
+        // Half a day from 100 days ago: only hours remain.
+        assert_eq!(plan_for(D::hours(12), D::days(100)), (Tier::Hour, 3600));
+    }
+
+    #[test]
+    fn the_step_is_never_below_the_sampling_interval() {
+        let now = Utc::now();
+        let r = Retention::default();
+        assert_eq!(
+            plan(now - D::minutes(5), now, now, 300, 10, &r),
+            (Tier::Raw, 10)
+        );
+        assert_eq!(
+            plan(now - D::minutes(5), now, now, 0, 1, &r).0,
+            Tier::Minute
+        );
+    }
+}
