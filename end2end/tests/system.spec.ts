@@ -59,13 +59,13 @@ test("the range is kept in the URL and an agent's host appears in the picker", a
   const samples = [2, 1, 0].map((ago) => ({
     time: new Date(now - ago * 1000).toISOString(),
     cpu: { total: 42.5, cores: [40, 45], load1: 0.4, load5: 0.3, load15: 0.2 },
-    memory: { total: 8 << 30, used: 3 << 30, available: 5 << 30, free: 1 << 30, cached: 2 << 30, buffers: 0, swap_total: 0, swap_used: 0 },
-    filesystems: [{ mount: "/", device: "vda1", fs_type: "ext4", total: 100 << 30, used: 40 << 30 }],
-    processes: [{ pid: 7, name: "worker", cpu: 12.5, memory: 1 << 28 }],
+    memory: { total: 8 * 2 ** 30, used: 3 * 2 ** 30, available: 5 * 2 ** 30, free: 1 * 2 ** 30, cached: 2 * 2 ** 30, buffers: 0, swap_total: 0, swap_used: 0 },
+    filesystems: [{ mount: "/", device: "vda1", fs_type: "ext4", total: 100 * 2 ** 30, used: 40 * 2 ** 30 }],
+    processes: [{ pid: 7, name: "worker", cpu: 12.5, memory: 1 * 2 ** 28 }],
   }));
   const posted = await page.request.post("/api/v1/system/samples", {
     headers: { Authorization: `Bearer ${secret}` },
-    data: { host: { hostname: "e2e-agent", os: "Debian GNU/Linux", os_version: "12", kernel: "6.1", arch: "x86_64", cpu_model: "Test CPU", cores: 2, memory_total: 8 << 30, uptime_s: 3600 }, samples },
+    data: { host: { hostname: "e2e-agent", os: "Debian GNU/Linux", os_version: "12", kernel: "6.1", arch: "x86_64", cpu_model: "Test CPU", cores: 2, memory_total: 8 * 2 ** 30, uptime_s: 3600 }, samples },
   });
   expect(posted.status()).toBe(200);
 

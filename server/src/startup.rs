@@ -37,6 +37,7 @@ pub struct Application {
     embedded: Option<EmbeddedPostgres>,
     housekeeping: JoinHandle<()>,
     writer: JoinHandle<()>,
+    collector: Option<JoinHandle<()>>,
     shutdown_tx: tokio::sync::watch::Sender<bool>,
 }
 
@@ -86,13 +87,14 @@ impl Application {
                 };
                 let housekeeping = tokio::spawn(housekeeping(state.clone()));
                 tokio::spawn(sweep_event_timeouts(state.clone()));
-                start_collector(&state);
+                let collector = start_collector(&state);
                 Ok(Self {
                     listener,
                     state,
                     embedded,
                     housekeeping,
                     writer,
+                    collector,
                     shutdown_tx,
                 })
             }
@@ -172,6 +174,10 @@ impl Application {
         // In-flight requests have been answered; let the writer finish what is queued.
         self.housekeeping.abort();
         let _ = self.housekeeping.await;
+        // The collector saw the stop signal; let its last write finish before the pool goes.
+        if let Some(c) = self.collector {
+            let _ = c.await;
+        }
         let AppState { pool, pipeline, .. } = self.state;
         drop(pipeline);
         let _ = self.writer.await;
@@ -268,23 +274,24 @@ async fn ensure_partitions(pool: &PgPool) -> sqlx::Result<()> {
 }
 
 /// The built-in collector of this host, unless it is switched off.
-fn start_collector(state: &AppState) {
+fn start_collector(state: &AppState) -> Option<JoinHandle<()>> {
     let settings = &state.config.system;
     if settings.interval.is_zero() {
         tracing::info!("system collector off");
-        return;
+        return None;
     }
     let gpu = crate::metrics::gpu::detect();
     match crate::metrics::collector::Collector::new(gpu, settings.top_processes) {
-        Ok(c) => {
-            tokio::spawn(crate::metrics::local::run(
-                Box::new(c),
-                state.system.clone(),
-                settings.interval,
-                state.shutdown.clone(),
-            ));
+        Ok(c) => Some(tokio::spawn(crate::metrics::local::run(
+            Box::new(c),
+            state.system.clone(),
+            settings.interval,
+            state.shutdown.clone(),
+        ))),
+        Err(e) => {
+            tracing::warn!(error = %e, "no system metrics on this host");
+            None
         }
-        Err(e) => tracing::warn!(error = %e, "no system metrics on this host"),
     }
 }
 

@@ -379,7 +379,10 @@ async fn the_built_in_collector_stores_and_streams_this_host() {
         .and_then(|s| s.lines().next())
         .unwrap();
     let live: Value = serde_json::from_str(data).unwrap();
-    assert!(!live["sample"]["cpu"]["cores"].as_array().unwrap().is_empty());
+    assert!(!live["sample"]["cpu"]["cores"]
+        .as_array()
+        .unwrap()
+        .is_empty());
 
     let (s, hosts) = get(&app, "/api/v1/system/hosts", &[]).await;
     assert_eq!(s, 200);

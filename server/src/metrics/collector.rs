@@ -55,11 +55,17 @@ pub fn is_storage_fs(fs_type: &str, mount: &str, total: u64) -> bool {
 }
 
 /// Keeps the `n` busiest by CPU and the `n` largest by memory, busiest first.
+/// Idle processes and kernel threads (no resident memory) are not "top" of anything.
 pub fn top_processes(mut all: Vec<ProcessSample>, n: usize) -> Vec<ProcessSample> {
     all.sort_by(|a, b| b.cpu.total_cmp(&a.cpu).then(a.pid.cmp(&b.pid)));
-    let mut out: Vec<ProcessSample> = all.iter().take(n).cloned().collect();
+    let mut out: Vec<ProcessSample> = all
+        .iter()
+        .filter(|p| p.cpu > 0.0)
+        .take(n)
+        .cloned()
+        .collect();
     all.sort_by(|a, b| b.memory.cmp(&a.memory).then(a.pid.cmp(&b.pid)));
-    for p in all.into_iter().take(n) {
+    for p in all.into_iter().filter(|p| p.memory > 0).take(n) {
         if !out.iter().any(|q| q.pid == p.pid) {
             out.push(p);
         }
@@ -354,6 +360,10 @@ mod tests {
         let all = vec![p(1, 50.0, 10), p(2, 1.0, 900), p(3, 30.0, 20), p(4, 0.0, 5)];
         let pids: Vec<u32> = top_processes(all, 2).iter().map(|p| p.pid).collect();
         assert_eq!(pids, vec![1, 3, 2]);
+        // Idle ones and kernel threads fill no slot.
+        let all = vec![p(1, 0.0, 0), p(2, 0.0, 100)];
+        let pids: Vec<u32> = top_processes(all, 2).iter().map(|p| p.pid).collect();
+        assert_eq!(pids, vec![2]);
     }
 
     #[test]

@@ -23,8 +23,10 @@ pub async fn run(
     let mut failing = false;
     loop {
         tokio::select! {
-            _ = tick.tick() => {}
+            // A stop wins over a due tick: nothing is written once shutdown began.
+            biased;
             _ = shutdown.wait_for(|stop| *stop) => return,
+            _ = tick.tick() => {}
         }
         // Reading /proc is blocking file IO: keep it off the async workers.
         let now = chrono::Utc::now();
