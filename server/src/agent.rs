@@ -14,7 +14,7 @@ use app::types::system::{HostInfo, SampleBatch, SystemSample};
 use clap::Args;
 use tokio::sync::{watch, Notify};
 
-use crate::metrics::collector::{Collector, SampleSource};
+use crate::metrics::collector::{sample_blocking, Collector, SampleSource};
 
 #[derive(Args, Debug, Clone)]
 pub struct AgentArgs {
@@ -183,15 +183,9 @@ pub async fn run_with(
         if sender.is_finished() {
             break;
         }
-        let now = chrono::Utc::now();
-        let refresh = n > 0 && n.is_multiple_of(60);
-        let (back, sample, fresh) = tokio::task::spawn_blocking(move || {
-            let fresh = refresh.then(|| source.host_info());
-            let s = source.sample(now);
-            (source, s, fresh)
-        })
-        .await
-        .context("the collector panicked")?;
+        let (back, sample, fresh) = sample_blocking(source, chrono::Utc::now(), n)
+            .await
+            .context("the collector panicked")?;
         source = back;
         n = n.wrapping_add(1);
         if let Some(i) = fresh {

@@ -140,6 +140,21 @@ pub fn browser_time_zone() -> String {
     "UTC".to_owned()
 }
 
+/// The page's own query parameters (a host, a filter), as `&k=v…`, so changing the range
+/// keeps them.
+fn other_params(q: &leptos_router::params::ParamsMap) -> String {
+    q.into_iter()
+        .filter(|(k, _)| !matches!(k.as_ref(), "range" | "from" | "to"))
+        .map(|(k, v)| {
+            format!(
+                "&{}={}",
+                crate::api::url_encode_component(k),
+                crate::api::url_encode_component(v)
+            )
+        })
+        .collect()
+}
+
 /// Preset links and a custom day range; changes go through the URL.
 #[component]
 pub fn RangePicker(
@@ -169,11 +184,7 @@ pub fn RangePicker(
         });
         if matches!(q, Range::Days { .. }) {
             let path = location.pathname.get_untracked();
-            let keep = location.query.with_untracked(|q| {
-                q.get_str("host")
-                    .map(|h| format!("&host={}", crate::api::url_encode_component(h)))
-                    .unwrap_or_default()
-            });
+            let keep = location.query.with_untracked(other_params);
             navigate(
                 &format!("{path}{}{keep}", q.url_query()),
                 NavigateOptions::default(),
@@ -191,10 +202,7 @@ pub fn RangePicker(
                         view! {
                             <a
                                 href=move || {
-                                    // Other parameters of the page (the host) stay.
-                                    let keep = location.query.with(|q| {
-                                        q.get_str("host").map(|h| format!("&host={}", crate::api::url_encode_component(h))).unwrap_or_default()
-                                    });
+                                    let keep = location.query.with(other_params);
                                     format!("{}?range={key}{keep}", location.pathname.get())
                                 }
                                 class:active=current

@@ -24,6 +24,24 @@ pub trait SampleSource: Send {
     fn sample(&mut self, now: DateTime<Utc>) -> SystemSample;
 }
 
+/// Samples between re-reads of the host facts (uptime moves, the rest rarely does).
+pub const INFO_EVERY: u32 = 60;
+
+/// Takes the `n`-th sample (and every [`INFO_EVERY`] samples fresh host facts) off the async
+/// workers: reading /proc is blocking file IO. Hands the source back.
+pub async fn sample_blocking(
+    mut source: Box<dyn SampleSource>,
+    now: DateTime<Utc>,
+    n: u32,
+) -> Result<(Box<dyn SampleSource>, SystemSample, Option<HostInfo>), tokio::task::JoinError> {
+    tokio::task::spawn_blocking(move || {
+        let info = (n > 0 && n.is_multiple_of(INFO_EVERY)).then(|| source.host_info());
+        let sample = source.sample(now);
+        (source, sample, info)
+    })
+    .await
+}
+
 /// Filesystems that are views of memory or of other filesystems, not storage.
 const PSEUDO_FS: &[&str] = &[
     "tmpfs",

@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::{collector::SampleSource, writer::SystemWriter};
-
-/// Samples between re-reads of the host info (uptime moves, the rest rarely does).
-const INFO_EVERY: u32 = 60;
+use super::{
+    collector::{sample_blocking, SampleSource},
+    writer::SystemWriter,
+};
 
 pub async fn run(
     mut source: Box<dyn SampleSource>,
@@ -28,15 +28,7 @@ pub async fn run(
             _ = shutdown.wait_for(|stop| *stop) => return,
             _ = tick.tick() => {}
         }
-        // Reading /proc is blocking file IO: keep it off the async workers.
-        let now = chrono::Utc::now();
-        let refresh_info = n.is_multiple_of(INFO_EVERY) && n > 0;
-        let Ok((back, sample, fresh_info)) = tokio::task::spawn_blocking(move || {
-            let fresh = refresh_info.then(|| source.host_info());
-            let s = source.sample(now);
-            (source, s, fresh)
-        })
-        .await
+        let Ok((back, sample, fresh_info)) = sample_blocking(source, chrono::Utc::now(), n).await
         else {
             tracing::error!("the system collector panicked; system metrics stop");
             return;
