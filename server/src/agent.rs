@@ -14,7 +14,7 @@ use app::types::system::{HostInfo, SampleBatch, SystemSample};
 use clap::Args;
 use tokio::sync::{watch, Notify};
 
-use crate::metrics::collector::{sample_blocking, Collector, SampleSource};
+use crate::system::collector::{sample_blocking, Collector, SampleSource};
 
 #[derive(Args, Debug, Clone)]
 pub struct AgentArgs {
@@ -120,7 +120,7 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
         Duration::from_secs(7 * 86_400),
     )?;
     let source = Collector::new(
-        crate::metrics::gpu::detect(),
+        crate::system::gpu::detect(),
         args.top_processes.clamp(1, 100),
     )?;
     let options = AgentOptions {

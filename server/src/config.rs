@@ -103,7 +103,7 @@ pub struct ServeArgs {
 pub struct SystemSettings {
     /// Zero when the built-in collector is off.
     pub interval: Duration,
-    pub retention: crate::metrics::tier::Retention,
+    pub retention: crate::domain::system::Retention,
     pub top_processes: usize,
 }
 
@@ -156,7 +156,7 @@ fn default_provider_kind() -> String {
 #[derive(Debug, Clone)]
 pub struct ProviderSpec {
     pub name: String,
-    pub kind: crate::proxy::ProviderKind,
+    pub kind: app::types::ProviderKind,
     pub base_url: Url,
     pub api_key: Option<Secret>,
     pub pass_through: bool,
@@ -427,7 +427,7 @@ fn resolve_system(mut a: SystemArgs, file: &FileSettings) -> Result<SystemSettin
         )?;
         chrono::Duration::from_std(d).map_err(|e| ConfigError::new(setting, e.to_string()))
     };
-    let retention = crate::metrics::tier::Retention {
+    let retention = crate::domain::system::Retention {
         raw: days(
             "system_retention_raw",
             pick(&mut a.raw, &file.system_retention_raw, "7d"),
@@ -482,7 +482,8 @@ fn load_file(path: &Path) -> Result<FileSettings, ConfigError> {
 }
 
 fn resolve_provider(p: ProviderSetting) -> Result<ProviderSpec, ConfigError> {
-    use crate::proxy::{parse_base_url, valid_name, ProviderKind};
+    use crate::domain::provider::{parse_base_url, valid_name};
+    use app::types::ProviderKind;
     let at = |field: &str| format!("providers.{}.{field}", p.name);
     if !valid_name(&p.name) {
         return Err(ConfigError::new(
@@ -533,20 +534,6 @@ fn validate_database_url(raw: &str) -> Result<(), ConfigError> {
             "database_url",
             format!("scheme must be postgres or postgresql, not {other}"),
         )),
-    }
-}
-
-/// Describes a database URL for messages: host, port and database, never the password.
-pub fn describe_database_url(raw: &str) -> String {
-    match Url::parse(raw) {
-        Ok(url) => {
-            let host = url.host_str().unwrap_or("localhost");
-            let port = url.port().unwrap_or(5432);
-            let db = url.path().trim_start_matches('/');
-            let db = if db.is_empty() { "postgres" } else { db };
-            format!("{host}:{port}/{db}")
-        }
-        Err(_) => "an unparsable URL".to_owned(),
     }
 }
 
@@ -637,9 +624,7 @@ mod tests {
     }
 
     #[test]
-    fn database_description_hides_password() {
-        let d = describe_database_url("postgres://u:hunter2@db.internal:6543/app");
-        assert_eq!(d, "db.internal:6543/app");
+    fn secrets_hide_themselves_in_debug() {
         assert!(!format!("{:?}", Secret::new("hunter2")).contains("hunter2"));
     }
 }

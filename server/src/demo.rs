@@ -283,9 +283,9 @@ mod tests {
             let v = crate::ingest::call::validate(
                 c.clone(),
                 now(),
-                &crate::pricing::bundled_prices(),
+                &crate::domain::pricing::bundled_prices(),
                 None,
-                || "x".into(),
+                crate::ingest::call::IdPolicy::Generate,
             );
             assert!(v.is_ok(), "{c:?}: {v:?}");
         }

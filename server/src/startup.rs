@@ -16,12 +16,13 @@ use tokio::{net::TcpListener, task::JoinHandle};
 use crate::{
     auth::{limiter::LoginLimiter, password, token, ADMIN_USERNAME},
     config::{Config, DatabaseSource, Secret},
+    domain::pricing,
+    embedded_db::EmbeddedPostgres,
     http,
-    ingest::pipeline::Pipeline,
+    ingest::{pipeline::Pipeline, service::Ingest},
     live::LiveHub,
-    pricing,
     state::AppState,
-    store::{self, embedded::EmbeddedPostgres},
+    store,
 };
 
 pub fn init_tracing(filter: &str) {
@@ -63,14 +64,13 @@ impl Application {
                 let live = LiveHub::new();
                 let (pipeline, writer) = Pipeline::start(pool.clone(), live.clone());
                 let (shutdown_tx, shutdown) = tokio::sync::watch::channel(false);
-                let system = crate::metrics::writer::SystemWriter::new(pool.clone(), live.clone());
+                let system = crate::system::writer::SystemWriter::new(pool.clone(), live.clone());
                 let state = AppState {
                     system,
                     live,
                     shutdown,
                     pool: pool.clone(),
-                    pipeline,
-                    prices: Arc::new(RwLock::new(Arc::new(prices))),
+                    ingest: Ingest::new(pipeline, pool.clone(), prices, config.event_timeout),
                     key_cache: Arc::default(),
                     providers: Arc::new(RwLock::new(
                         providers
@@ -114,7 +114,7 @@ impl Application {
     ) -> anyhow::Result<(
         PgPool,
         Vec<pricing::Price>,
-        Vec<crate::proxy::Provider>,
+        Vec<crate::domain::provider::Provider>,
         reqwest::Client,
     )> {
         let pool = store::connect(url, config.db_max_connections, config.db_retry).await?;
@@ -126,7 +126,7 @@ impl Application {
         let prices = store::prices::load(&pool).await?;
         ensure_partitions(&pool).await?;
         for p in &config.providers {
-            let provider = crate::proxy::Provider {
+            let provider = crate::domain::provider::Provider {
                 name: p.name.clone(),
                 kind: p.kind,
                 base_url: p.base_url.clone(),
@@ -178,8 +178,8 @@ impl Application {
         if let Some(c) = self.collector {
             let _ = c.await;
         }
-        let AppState { pool, pipeline, .. } = self.state;
-        drop(pipeline);
+        let AppState { pool, ingest, .. } = self.state;
+        drop(ingest);
         let _ = self.writer.await;
         pool.close().await;
         if let Some(pg) = self.embedded {
@@ -280,9 +280,9 @@ fn start_collector(state: &AppState) -> Option<JoinHandle<()>> {
         tracing::info!("system collector off");
         return None;
     }
-    let gpu = crate::metrics::gpu::detect();
-    match crate::metrics::collector::Collector::new(gpu, settings.top_processes) {
-        Ok(c) => Some(tokio::spawn(crate::metrics::local::run(
+    let gpu = crate::system::gpu::detect();
+    match crate::system::collector::Collector::new(gpu, settings.top_processes) {
+        Ok(c) => Some(tokio::spawn(crate::system::local::run(
             Box::new(c),
             state.system.clone(),
             settings.interval,
@@ -340,10 +340,10 @@ async fn sweep_event_timeouts(state: AppState) {
             _ = tick.tick() => {}
             _ = shutdown.changed() => return,
         }
-        match http::events::sweep_timeouts(&state).await {
+        match state.ingest.sweep_timeouts().await {
             Ok(n) if n > 0 => tracing::debug!(calls = n, "started calls timed out"),
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e.message, "cannot sweep timed-out calls"),
+            Err(e) => tracing::warn!(error = %e, "cannot sweep timed-out calls"),
         }
     }
 }

@@ -11,8 +11,8 @@ use leptos::config::LeptosOptions;
 use sqlx::PgPool;
 
 use crate::{
-    auth::limiter::LoginLimiter, config::Config, ingest::pipeline::Pipeline, live::LiveHub,
-    pricing::Price, proxy::Provider, store,
+    auth::limiter::LoginLimiter, config::Config, domain::provider::Provider,
+    ingest::service::Ingest, live::LiveHub, store,
 };
 
 #[derive(Clone)]
@@ -23,16 +23,14 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Login attempts per client address.
     pub login_limiter: Arc<LoginLimiter>,
-    /// The write path for calls.
-    pub pipeline: Pipeline,
+    /// The one way calls come in: validation, pricing, storage, events.
+    pub ingest: Ingest,
     /// Fan-out of committed changes to SSE subscribers.
     pub live: LiveHub,
     /// The write path for system samples (own collector and agents).
-    pub system: crate::metrics::writer::SystemWriter,
+    pub system: crate::system::writer::SystemWriter,
     /// Turns true when the server begins shutting down, so endless streams end.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
-    /// The price table, reloaded when prices change.
-    pub prices: Arc<RwLock<Arc<Vec<Price>>>>,
     /// API keys verified in the last seconds.
     pub key_cache: Arc<crate::auth::key_cache::KeyCache>,
     /// The proxy's upstreams by name, reloaded when they change.
@@ -41,16 +39,6 @@ pub struct AppState {
     pub http_client: reqwest::Client,
     /// Where the built site lives, for server-side rendering and static files.
     pub leptos_options: LeptosOptions,
-}
-
-impl AppState {
-    /// The current price table (a cheap clone of an `Arc`).
-    pub fn prices(&self) -> Arc<Vec<Price>> {
-        self.prices
-            .read()
-            .map(|p| Arc::clone(&p))
-            .unwrap_or_else(|poisoned| Arc::clone(&poisoned.into_inner()))
-    }
 }
 
 impl AppState {
@@ -86,13 +74,6 @@ impl AppState {
             .map(|p| (p.name.clone(), Arc::new(p)))
             .collect();
         *self.providers.write().unwrap_or_else(|p| p.into_inner()) = map;
-        Ok(())
-    }
-
-    /// Re-reads the price table from the database.
-    pub async fn reload_prices(&self) -> sqlx::Result<()> {
-        let loaded = store::prices::load(&self.pool).await?;
-        *self.prices.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(loaded);
         Ok(())
     }
 }

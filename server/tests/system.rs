@@ -18,9 +18,10 @@ use common::{spawn_app, spawn_app_with, spawn_on, TestApp, ADMIN_PASSWORD};
 use serde_json::{json, Value};
 use server::{
     agent::{run_with, AgentOptions},
+    domain::system::Retention,
     live::LiveHub,
-    metrics::{collector::SampleSource, tier::Retention, writer::SystemWriter},
     store,
+    system::{collector::SampleSource, writer::SystemWriter},
 };
 
 fn host(name: &str) -> HostInfo {

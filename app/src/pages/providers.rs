@@ -6,7 +6,7 @@ use leptos_meta::Title;
 
 use crate::{
     api,
-    types::{ProviderInfo, ProviderUpsert},
+    types::{ProviderInfo, ProviderKind, ProviderUpsert},
 };
 
 #[derive(Clone, Default)]
@@ -48,7 +48,7 @@ pub fn ProvidersPage() -> impl IntoView {
             return;
         }
         let body = ProviderUpsert {
-            kind: d.kind.clone(),
+            kind: ProviderKind::parse(&d.kind).unwrap_or_default(),
             base_url: d.base_url.trim().to_owned(),
             api_key: match (d.api_key.trim(), d.editing) {
                 ("", true) => None,
@@ -94,7 +94,7 @@ pub fn ProvidersPage() -> impl IntoView {
     let edit = Callback::new(move |p: ProviderInfo| {
         draft.set(Draft {
             name: p.name,
-            kind: p.kind,
+            kind: p.kind.as_str().to_owned(),
             base_url: p.base_url,
             api_key: String::new(),
             pass_through: p.pass_through,
@@ -262,7 +262,7 @@ fn ProviderRow(
     view! {
         <tr>
             <td data-label="Name"><strong>{p.name.clone()}</strong></td>
-            <td data-label="Dialect">{if p.kind == "anthropic" { "Anthropic" } else { "OpenAI" }}</td>
+            <td data-label="Dialect">{if p.kind == ProviderKind::Anthropic { "Anthropic" } else { "OpenAI" }}</td>
             <td data-label="Base URL"><code>{p.base_url.clone()}</code></td>
             <td data-label="Key"><code>{key}</code></td>
             <td data-label="Clients use"><code>{p.proxy_path.clone()}</code></td>

@@ -213,12 +213,25 @@ pub struct EventBatch {
 }
 
 /// What became of one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventOutcome {
+    /// A start, waiting for its end.
+    Pending,
+    /// The call is stored.
+    Stored,
+    /// The start or the call was already there.
+    Duplicate,
+    /// Refused; `field` and `message` say why.
+    Rejected,
+}
+
+/// What became of one event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventResult {
     pub index: usize,
     pub id: String,
-    /// `pending` (a start, waiting for its end), `stored`, `duplicate` or `rejected`.
-    pub outcome: String,
+    pub outcome: EventOutcome,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

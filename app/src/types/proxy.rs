@@ -7,8 +7,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProviderInfo {
     pub name: String,
-    /// `openai` (and compatible servers) or `anthropic`.
-    pub kind: String,
+    pub kind: ProviderKind,
     pub base_url: String,
     /// `…1a2b` when a key is stored.
     pub key_hint: Option<String>,
@@ -21,8 +20,8 @@ pub struct ProviderInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderUpsert {
-    #[serde(default = "openai")]
-    pub kind: String,
+    #[serde(default)]
+    pub kind: ProviderKind,
     pub base_url: String,
     /// Omit to keep the stored key; an empty string removes it.
     pub api_key: Option<String>,
@@ -30,6 +29,31 @@ pub struct ProviderUpsert {
     pub pass_through: bool,
 }
 
-fn openai() -> String {
-    "openai".to_owned()
+/// The API dialect an upstream speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderKind {
+    /// OpenAI's API and the many servers that copy it (vLLM, llama.cpp, Ollama, LiteLLM...).
+    #[serde(rename = "openai")]
+    #[default]
+    OpenAi,
+    /// Anthropic's Messages API.
+    Anthropic,
+}
+
+impl ProviderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::OpenAi => "openai",
+            ProviderKind::Anthropic => "anthropic",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "openai" => Some(ProviderKind::OpenAi),
+            "anthropic" => Some(ProviderKind::Anthropic),
+            _ => None,
+        }
+    }
 }

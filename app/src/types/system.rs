@@ -209,19 +209,19 @@ pub struct ProcessList {
 /// The storage tier a metrics query read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Tier {
+pub enum SystemTier {
     Raw,
     Minute,
     Hour,
 }
 
-impl Tier {
+impl SystemTier {
     /// The resolution of the tier, seconds.
     pub fn resolution_s(self) -> i64 {
         match self {
-            Tier::Raw => 1,
-            Tier::Minute => 60,
-            Tier::Hour => 3600,
+            SystemTier::Raw => 1,
+            SystemTier::Minute => 60,
+            SystemTier::Hour => 3600,
         }
     }
 }
@@ -239,7 +239,7 @@ pub struct MetricsResponse {
     pub host: String,
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
-    pub tier: Tier,
+    pub tier: SystemTier,
     pub step_s: i64,
     pub series: Vec<MetricSeries>,
 }

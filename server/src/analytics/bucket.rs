@@ -52,23 +52,23 @@ impl BucketSize {
 
 /// The rollup tables, finest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tier {
+pub enum RollupTier {
     Minute,
     Hour,
 }
 
-impl Tier {
+impl RollupTier {
     pub fn table(self) -> &'static str {
         match self {
-            Tier::Minute => "llm_rollup_minute",
-            Tier::Hour => "llm_rollup_hour",
+            RollupTier::Minute => "llm_rollup_minute",
+            RollupTier::Hour => "llm_rollup_hour",
         }
     }
 
     pub fn truncate(self, t: DateTime<Utc>) -> DateTime<Utc> {
         let secs = match self {
-            Tier::Minute => 60,
-            Tier::Hour => 3600,
+            RollupTier::Minute => 60,
+            RollupTier::Hour => 3600,
         };
         let ts = t.timestamp();
         DateTime::from_timestamp(ts - ts.rem_euclid(secs), 0).unwrap_or(t)
@@ -98,7 +98,7 @@ fn start_of_day(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
 /// Where the bucket holding `t` starts.
 pub fn bucket_start(t: DateTime<Utc>, size: BucketSize, tz: Tz) -> DateTime<Utc> {
     match size {
-        BucketSize::Minute => Tier::Minute.truncate(t),
+        BucketSize::Minute => RollupTier::Minute.truncate(t),
         BucketSize::Hour => {
             // In UTC with the local offset, so the repeated hour of a DST change stays two
             // buckets and half-hour zones get their own hour boundaries.
@@ -170,8 +170,8 @@ pub fn series(
 
 /// Rounds a range out to whole minutes, the finest rollup.
 pub fn widen_to_minutes(from: DateTime<Utc>, to: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
-    let from = Tier::Minute.truncate(from);
-    let to_floor = Tier::Minute.truncate(to);
+    let from = RollupTier::Minute.truncate(from);
+    let to_floor = RollupTier::Minute.truncate(to);
     let to = if to_floor == to {
         to
     } else {
@@ -188,7 +188,7 @@ pub fn plan(
     to: DateTime<Utc>,
     size: BucketSize,
     tz: Tz,
-) -> Vec<(Tier, DateTime<Utc>, DateTime<Utc>)> {
+) -> Vec<(RollupTier, DateTime<Utc>, DateTime<Utc>)> {
     if from >= to {
         return Vec::new();
     }
@@ -196,27 +196,27 @@ pub fn plan(
         .iter()
         .all(|t| offset_secs(*t, tz) % 3600 == 0);
     if size == BucketSize::Minute || !whole_hours {
-        return vec![(Tier::Minute, from, to)];
+        return vec![(RollupTier::Minute, from, to)];
     }
     let h0 = {
-        let t = Tier::Hour.truncate(from);
+        let t = RollupTier::Hour.truncate(from);
         if t == from {
             t
         } else {
             t + Duration::hours(1)
         }
     };
-    let h1 = Tier::Hour.truncate(to);
+    let h1 = RollupTier::Hour.truncate(to);
     if h0 >= h1 {
-        return vec![(Tier::Minute, from, to)];
+        return vec![(RollupTier::Minute, from, to)];
     }
     let mut out = Vec::new();
     if from < h0 {
-        out.push((Tier::Minute, from, h0));
+        out.push((RollupTier::Minute, from, h0));
     }
-    out.push((Tier::Hour, h0, h1));
+    out.push((RollupTier::Hour, h0, h1));
     if h1 < to {
-        out.push((Tier::Minute, h1, to));
+        out.push((RollupTier::Minute, h1, to));
     }
     out
 }
@@ -278,7 +278,7 @@ mod tests {
             kolkata,
         );
         assert_eq!(p.len(), 1);
-        assert_eq!(p[0].0, Tier::Minute);
+        assert_eq!(p[0].0, RollupTier::Minute);
     }
 
     #[test]
@@ -317,17 +317,17 @@ mod tests {
             p,
             vec![
                 (
-                    Tier::Minute,
+                    RollupTier::Minute,
                     utc("2026-05-01T10:17:00Z"),
                     utc("2026-05-01T11:00:00Z")
                 ),
                 (
-                    Tier::Hour,
+                    RollupTier::Hour,
                     utc("2026-05-01T11:00:00Z"),
                     utc("2026-05-01T14:00:00Z")
                 ),
                 (
-                    Tier::Minute,
+                    RollupTier::Minute,
                     utc("2026-05-01T14:00:00Z"),
                     utc("2026-05-01T14:42:00Z")
                 ),
@@ -340,14 +340,14 @@ mod tests {
             chrono_tz::UTC,
         );
         assert_eq!(minute.len(), 1);
-        assert_eq!(minute[0].0, Tier::Minute);
+        assert_eq!(minute[0].0, RollupTier::Minute);
         let inside_one_hour = plan(
             utc("2026-05-01T10:05:00Z"),
             utc("2026-05-01T10:55:00Z"),
             BucketSize::Hour,
             chrono_tz::UTC,
         );
-        assert_eq!(inside_one_hour[0].0, Tier::Minute);
+        assert_eq!(inside_one_hour[0].0, RollupTier::Minute);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use app::types::Call;
 use chrono::{DateTime, Utc};
 
 use super::{
-    bucket::Tier,
+    bucket::RollupTier,
     stats::{CallFacts, Stats},
 };
 
@@ -22,7 +22,7 @@ pub struct RollupKey {
 
 impl RollupKey {
     pub fn of(
-        tier: Tier,
+        tier: RollupTier,
         time: DateTime<Utc>,
         provider: &str,
         model: &str,
@@ -39,7 +39,7 @@ impl RollupKey {
 
 /// The summaries `calls` add to `tier`.
 pub fn deltas<'a>(
-    tier: Tier,
+    tier: RollupTier,
     calls: impl IntoIterator<Item = &'a Call>,
 ) -> BTreeMap<RollupKey, Stats> {
     let mut out: BTreeMap<RollupKey, Stats> = BTreeMap::new();
@@ -77,12 +77,12 @@ mod tests {
             call("2026-05-01T10:00:10Z", "a", Some("chat")),
             call("2026-05-01T10:00:10Z", "b", None),
         ];
-        let minute = deltas(Tier::Minute, &calls);
+        let minute = deltas(RollupTier::Minute, &calls);
         assert_eq!(minute.len(), 4);
         let first = minute.values().next().unwrap();
         assert_eq!(first.calls, 2);
         assert_eq!(first.input_tokens, 6);
-        let hour = deltas(Tier::Hour, &calls);
+        let hour = deltas(RollupTier::Hour, &calls);
         assert_eq!(hour.len(), 3);
         assert_eq!(hour.values().map(|s| s.calls).sum::<i64>(), 5);
         let keys: Vec<_> = hour.keys().cloned().collect();

@@ -1,6 +1,7 @@
-//! Authentication primitives, free of IO: password hashing, random tokens and API keys,
-//! and the login rate limiter.
+//! Authentication primitives, free of IO: the presented credential, password hashing,
+//! random tokens and API keys, and the login rate limiter.
 
+pub mod credential;
 pub mod key_cache;
 pub mod limiter;
 pub mod password;

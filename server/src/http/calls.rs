@@ -15,14 +15,11 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, Utc};
 
 use super::{
-    error::{ApiError, ApiJson},
+    error::{field_at, ApiError, ApiJson},
     principal::Principal,
 };
 use crate::{
-    ingest::{
-        call::{self, NewCall},
-        pipeline::{Stored, SubmitError},
-    },
+    ingest::call::IdPolicy,
     state::AppState,
     store::{self, calls::CallFilter},
 };
@@ -45,50 +42,19 @@ pub async fn ingest(
         )
         .with_field("calls"));
     }
-    let api_key_id = principal.api_key_id();
-    let now = Utc::now();
-    let prices = state.prices();
-    let mut calls = Vec::with_capacity(batch.calls.len());
-    for (i, input) in batch.calls.into_iter().enumerate() {
-        let c = call::validate(input, now, &prices, api_key_id, || {
-            uuid::Uuid::now_v7().to_string()
-        })
-        .map_err(|e| {
-            ApiError::invalid(
-                &format!("calls[{i}].{}", e.field),
-                format!("calls[{i}].{} {}", e.field, e.message),
-            )
-        })?;
-        calls.push(c);
+    let accepted = state
+        .ingest
+        .accept(batch.calls, IdPolicy::Generate, principal.api_key_id());
+    // The batch is taken or refused whole: the first bad call is named.
+    if let Some((i, e)) = accepted.rejected.first() {
+        let (field, message) = field_at(&format!("calls[{i}]"), e);
+        return Err(ApiError::invalid(&field, message));
     }
-    let stored = store_calls(&state, calls).await?;
+    let stored = state.ingest.store(accepted.calls).await?;
     Ok(Json(BatchAccepted {
         accepted: stored.inserted,
         duplicates: stored.duplicates,
     }))
-}
-
-/// Hands validated calls to the pipeline and waits for the commit; every ingest route
-/// answers a full queue or a failed commit the same way (503 + Retry-After).
-pub async fn store_calls(state: &AppState, calls: Vec<NewCall>) -> Result<Stored, ApiError> {
-    state.pipeline.submit(calls).await.map_err(|e| match e {
-        SubmitError::Busy => ApiError {
-            retry_after_secs: Some(1),
-            ..ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "busy",
-                "the ingest queue is full; retry shortly",
-            )
-        },
-        e => ApiError {
-            retry_after_secs: Some(5),
-            ..ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "storage_unavailable",
-                format!("nothing of this batch was stored ({e}); retry later"),
-            )
-        },
-    })
 }
 
 pub fn encode_cursor(time: DateTime<Utc>, id: &str) -> String {

@@ -10,6 +10,8 @@ use axum::{
     Json,
 };
 
+use crate::ingest::{call::FieldError, pipeline::SubmitError, service::IngestError};
+
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -84,6 +86,48 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// A full queue or a failed commit answers the same way on every ingest route: 503 and
+/// Retry-After, nothing of the batch stored.
+impl From<SubmitError> for ApiError {
+    fn from(e: SubmitError) -> Self {
+        match e {
+            SubmitError::Busy => ApiError {
+                retry_after_secs: Some(1),
+                ..ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    "the ingest queue is full; retry shortly",
+                )
+            },
+            e => ApiError {
+                retry_after_secs: Some(5),
+                ..ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage_unavailable",
+                    format!("nothing of this batch was stored ({e}); retry later"),
+                )
+            },
+        }
+    }
+}
+
+impl From<IngestError> for ApiError {
+    fn from(e: IngestError) -> Self {
+        match e {
+            IngestError::Submit(e) => e.into(),
+            IngestError::Database(e) => e.into(),
+        }
+    }
+}
+
+/// A refused call's field under `prefix` (`calls[3]`), and the message that names it:
+/// `("calls[3].model", "calls[3].model is required")`.
+pub fn field_at(prefix: &str, e: &FieldError) -> (String, String) {
+    let path = format!("{prefix}.{}", e.field);
+    let message = format!("{path} {}", e.message);
+    (path, message)
 }
 
 impl From<sqlx::Error> for ApiError {

@@ -5,22 +5,20 @@
 //! API this answers per span, as OTLP expects: invalid spans are counted in
 //! `partialSuccess.rejectedSpans` with the first reason, and the valid ones are stored.
 
-use app::types::CallInput;
 use axum::{
     body::Bytes,
     extract::State,
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
-use chrono::Utc;
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use prost::Message;
 
-use super::{calls::store_calls, error::ApiError, principal::Principal};
+use super::{error::ApiError, principal::Principal};
 use crate::{
-    ingest::{call, otlp},
+    ingest::{call::IdPolicy, otlp},
     state::AppState,
 };
 
@@ -140,8 +138,17 @@ pub async fn traces(
     }
 
     let mapped = otlp::map_request(&request);
-    let (calls, rejected, first_error) = validate_all(&state, &principal, mapped.calls);
-    let stored = store_calls(&state, calls).await?;
+    drop(request);
+    let (indexes, inputs): (Vec<usize>, Vec<_>) = mapped.calls.into_iter().unzip();
+    let accepted = state
+        .ingest
+        .accept(inputs, IdPolicy::Generate, principal.api_key_id());
+    let rejected = accepted.rejected.len();
+    let first_error = accepted
+        .rejected
+        .first()
+        .map(|(i, e)| format!("span {}: {} {}", indexes[*i], e.field, e.message));
+    let stored = state.ingest.store(accepted.calls).await?;
     tracing::debug!(
         spans = span_count,
         skipped = mapped.skipped,
@@ -163,30 +170,4 @@ pub async fn traces(
             .into_response(),
         Encoding::Json => axum::Json(answer).into_response(),
     })
-}
-
-/// Validates each mapped span; returns the valid calls, the number rejected and the first
-/// reason.
-fn validate_all(
-    state: &AppState,
-    principal: &Principal,
-    inputs: Vec<(usize, CallInput)>,
-) -> (Vec<call::NewCall>, usize, Option<String>) {
-    let now = Utc::now();
-    let prices = state.prices();
-    let mut calls = Vec::with_capacity(inputs.len());
-    let mut rejected = 0;
-    let mut first_error = None;
-    for (i, input) in inputs {
-        match call::validate(input, now, &prices, principal.api_key_id(), || {
-            uuid::Uuid::now_v7().to_string()
-        }) {
-            Ok(c) => calls.push(c),
-            Err(e) => {
-                rejected += 1;
-                first_error.get_or_insert_with(|| format!("span {i}: {} {}", e.field, e.message));
-            }
-        }
-    }
-    (calls, rejected, first_error)
 }

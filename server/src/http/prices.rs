@@ -16,7 +16,7 @@ use super::{
     error::{ApiError, ApiJson},
     principal::{Principal, SessionUser},
 };
-use crate::{pricing::Price, state::AppState, store};
+use crate::{domain::pricing::Price, state::AppState, store};
 
 /// Longest range one re-cost may cover.
 const MAX_RECOST_DAYS: i64 = 400;
@@ -84,7 +84,7 @@ pub async fn create(
         )
         .with_field("effective_from"));
     };
-    state.reload_prices().await?;
+    state.ingest.reload_prices().await?;
     Ok((
         StatusCode::CREATED,
         Json(ModelPrice {
@@ -126,7 +126,7 @@ pub async fn recost(
             format!("a re-cost covers at most {MAX_RECOST_DAYS} days; split the range"),
         ));
     }
-    let prices = state.prices();
+    let prices = state.ingest.prices();
     let report =
         store::prices::recost(&state.pool, &prices, req.from, req.to, &user.username).await?;
     tracing::info!(

@@ -11,7 +11,14 @@ use axum::{
 use axum_extra::extract::CookieJar;
 
 use super::error::ApiError;
-use crate::{auth::token::digest, state::AppState, store};
+use crate::{
+    auth::{
+        credential::{presented_key, KeyHeaders},
+        token::digest,
+    },
+    state::AppState,
+    store,
+};
 
 pub const SESSION_COOKIE: &str = "sightline_session";
 
@@ -37,18 +44,6 @@ impl Principal {
             Principal::User(_) => None,
         }
     }
-}
-
-/// The API key a request presents: `Authorization: Bearer <key>` or `x-sightline-key`.
-pub fn presented_api_key(headers: &HeaderMap) -> Option<&str> {
-    if let Some(v) = headers.get("x-sightline-key").and_then(|v| v.to_str().ok()) {
-        return Some(v.trim());
-    }
-    let auth = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, value) = auth.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then_some(value.trim())
 }
 
 /// The user behind the request's session cookie, if it is valid.
@@ -88,7 +83,7 @@ impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if let Some(key) = presented_api_key(&parts.headers) {
+        if let Some(key) = presented_key(&parts.headers, KeyHeaders::API) {
             return match state.authenticate_key(key).await? {
                 Some((id, name)) => Ok(Principal::ApiKey { id, name }),
                 None => Err(ApiError::unauthorized(
@@ -139,27 +134,6 @@ mod tests {
             h.insert(*k, HeaderValue::from_static(v));
         }
         h
-    }
-
-    #[test]
-    fn reads_keys_from_bearer_or_custom_header() {
-        assert_eq!(
-            presented_api_key(&headers(&[("authorization", "Bearer sl_abc")])),
-            Some("sl_abc")
-        );
-        assert_eq!(
-            presented_api_key(&headers(&[("authorization", "bearer  sl_abc ")])),
-            Some("sl_abc")
-        );
-        assert_eq!(
-            presented_api_key(&headers(&[("x-sightline-key", "sl_x")])),
-            Some("sl_x")
-        );
-        assert_eq!(
-            presented_api_key(&headers(&[("authorization", "Basic abc")])),
-            None
-        );
-        assert_eq!(presented_api_key(&headers(&[])), None);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use super::{
     principal::SessionUser,
 };
 use crate::{
-    proxy::{self, Provider, ProviderKind},
+    domain::provider::{self, Provider},
     state::AppState,
     store,
 };
@@ -20,7 +20,7 @@ use crate::{
 fn info(p: &Provider) -> ProviderInfo {
     ProviderInfo {
         name: p.name.clone(),
-        kind: p.kind.as_str().to_owned(),
+        kind: p.kind,
         base_url: p.base_url.to_string(),
         key_hint: p.api_key.as_deref().map(|k| {
             let tail: String = k
@@ -52,15 +52,14 @@ pub async fn put(
     Path(name): Path<String>,
     ApiJson(req): ApiJson<ProviderUpsert>,
 ) -> Result<Json<ProviderInfo>, ApiError> {
-    if !proxy::valid_name(&name) {
+    if !provider::valid_name(&name) {
         return Err(ApiError::invalid(
             "name",
             "name must be 1 to 63 lowercase letters, digits, '-' or '_', starting with a letter or digit",
         ));
     }
-    let kind = ProviderKind::parse(&req.kind)
-        .ok_or_else(|| ApiError::invalid("kind", "kind must be openai or anthropic"))?;
-    let base_url = proxy::parse_base_url(&req.base_url)
+    let kind = req.kind;
+    let base_url = provider::parse_base_url(&req.base_url)
         .map_err(|e| ApiError::invalid("base_url", format!("base_url {e}")))?;
     if let Some(k) = &req.api_key {
         if k.len() > 4096 || k.chars().any(char::is_control) {

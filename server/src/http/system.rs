@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use app::types::system::{
     series_matches, GpuList, HostDetail, HostSummary, MetricsResponse, ProcessList, SampleBatch,
-    SampleBatchAccepted, Tier,
+    SampleBatchAccepted, SystemTier,
 };
 use axum::{
     extract::{Path, Query, State},
@@ -19,13 +19,10 @@ use super::{
     principal::Principal,
 };
 use crate::{
-    metrics::{
-        rollup::{downsample, Agg},
-        tier,
-        writer::MAX_BATCH,
-    },
+    domain::system::Agg,
     state::AppState,
     store,
+    system::{rollup::downsample, tier, writer::MAX_BATCH},
 };
 
 /// Largest agent batch body (a 10-minute replay at 1 s is about 600 samples).
@@ -164,7 +161,7 @@ pub async fn metrics(
         &state.config.system.retention,
     );
     let series = match tier {
-        Tier::Raw => {
+        SystemTier::Raw => {
             let rows = store::system::raw(&state.pool, &host, from, to).await?;
             let mut names: HashMap<i32, Vec<(usize, String)>> = HashMap::new();
             let mut pts = Vec::new();
@@ -186,7 +183,7 @@ pub async fn metrics(
             }
             downsample(pts, step_s)
         }
-        Tier::Minute | Tier::Hour => {
+        SystemTier::Minute | SystemTier::Hour => {
             let like: Vec<String> = patterns.iter().map(|p| like_pattern(p)).collect();
             let rows = store::system::rollups(&state.pool, tier, &host, from, to, &like).await?;
             downsample(rows, step_s)

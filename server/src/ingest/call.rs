@@ -4,31 +4,18 @@
 use app::types::{Call, CallInput};
 use chrono::{DateTime, Duration, Utc};
 
-use crate::pricing::{self, Price, Usage};
+use crate::domain::{
+    call::{CostSource, NewCall},
+    pricing::{self, Price, Usage},
+};
 
-/// A call that passed validation, as it will be stored: the wire record plus who sent it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewCall {
-    pub call: Call,
-    /// The API key that reported it, for per-key spend.
-    pub api_key_id: Option<i64>,
-    /// Where the cost came from; a re-cost only touches costs from the table.
-    pub cost_source: Option<CostSource>,
-}
-
+/// What to do with a call that comes without an id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CostSource {
-    Table,
-    Client,
-}
-
-impl CostSource {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CostSource::Table => "table",
-            CostSource::Client => "client",
-        }
-    }
+pub enum IdPolicy {
+    /// Give it a fresh UUIDv7 (native calls, OTLP spans, the proxy).
+    Generate,
+    /// Refuse it: the id is the correlation id that ties events together.
+    Required,
 }
 
 /// Why a call was refused: the field (relative to the call) and the reason.
@@ -121,12 +108,13 @@ pub fn validate(
     now: DateTime<Utc>,
     prices: &[Price],
     api_key_id: Option<i64>,
-    fresh_id: impl FnOnce() -> String,
+    ids: IdPolicy,
 ) -> Result<NewCall, FieldError> {
-    let id = match label("id", input.id)? {
-        Some(id) if id.len() > 128 => return Err(err("id", "must be at most 128 characters")),
-        Some(id) => id,
-        None => fresh_id(),
+    let id = match (label("id", input.id)?, ids) {
+        (Some(id), _) if id.len() > 128 => return Err(err("id", "must be at most 128 characters")),
+        (Some(id), _) => id,
+        (None, IdPolicy::Generate) => uuid::Uuid::now_v7().to_string(),
+        (None, IdPolicy::Required) => return Err(err("id", "is required")),
     };
     let time = input.time.unwrap_or(now);
     if time < now - Duration::days(MAX_AGE_DAYS) {
@@ -218,6 +206,7 @@ pub fn validate(
                 input: input_tokens as u64,
                 output: output_tokens as u64,
                 cached: cached_tokens as u64,
+                ..Default::default()
             },
         ) {
             Some(c) => (
@@ -288,16 +277,24 @@ mod tests {
     }
 
     fn check(input: CallInput) -> Result<Call, FieldError> {
-        validate(input, Utc::now(), &pricing::bundled_prices(), None, || {
-            "generated".into()
-        })
+        validate(
+            input,
+            Utc::now(),
+            &pricing::bundled_prices(),
+            None,
+            IdPolicy::Generate,
+        )
         .map(|n| n.call)
     }
 
     #[test]
     fn a_minimal_call_is_priced_from_the_table() {
         let c = check(base()).unwrap();
-        assert_eq!(c.id, "generated");
+        assert_eq!(uuid::Uuid::parse_str(&c.id).unwrap().get_version_num(), 7);
+        let mut no_id = base();
+        no_id.id = None;
+        let e = validate(no_id, Utc::now(), &[], None, IdPolicy::Required).unwrap_err();
+        assert_eq!(e.field, "id");
         // 1000 * $0.15/M = 150 micro-USD; 200 * $0.60/M = 120.
         assert_eq!(c.cost_input_micros, Some(150));
         assert_eq!(c.cost_output_micros, Some(120));

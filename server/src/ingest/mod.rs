@@ -1,8 +1,10 @@
-//! The ingest pipeline: every source (native calls and events, OTLP, the proxy) parses and
-//! validates at the edge into [`call::NewCall`], then hands batches to
+//! The ingest path: every source (native calls and events, OTLP, the proxy) parses at the
+//! edge and calls [`service::Ingest`], which validates into [`crate::domain::call::NewCall`]
+//! ([`call`], [`events`], [`otlp`] are the pure parts) and hands batches to
 //! [`pipeline::Pipeline`], which writes them in bulk and acknowledges only after commit.
 
 pub mod call;
 pub mod events;
 pub mod otlp;
 pub mod pipeline;
+pub mod service;

@@ -10,9 +10,9 @@
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 
-use super::call::NewCall;
+use crate::domain::call::NewCall;
 use crate::{
-    analytics::{bucket::Tier, rollup},
+    analytics::{bucket::RollupTier, rollup},
     live::LiveHub,
     store,
 };
@@ -114,7 +114,7 @@ async fn write_jobs(pool: &PgPool, live: &LiveHub, jobs: Vec<Job>) {
         }
         // Rollups move in the same transaction as the calls, so they never disagree; only
         // calls that were new count, so a retried batch is not counted twice.
-        for tier in [Tier::Minute, Tier::Hour] {
+        for tier in [RollupTier::Minute, RollupTier::Hour] {
             let deltas = rollup::deltas(tier, new_calls.iter().copied());
             store::rollups::upsert(&mut tx, tier, &deltas).await?;
         }

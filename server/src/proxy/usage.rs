@@ -4,15 +4,9 @@
 
 use serde_json::Value;
 
-use super::ProviderKind;
+use app::types::ProviderKind;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Usage {
-    pub input: u64,
-    pub output: u64,
-    pub cached: u64,
-    pub reasoning: u64,
-}
+use crate::domain::pricing::Usage;
 
 fn n(v: &Value, path: &[&str]) -> Option<u64> {
     path.iter().try_fold(v, |v, k| v.get(k))?.as_u64()

@@ -6,7 +6,7 @@ use app::types::{Call, CallStatus};
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder, Transaction};
 
-use crate::ingest::call::NewCall;
+use crate::domain::call::NewCall;
 
 /// Inserts calls with one statement (arrays unnested server-side); calls already stored
 /// (same time and id) are skipped. Returns which of `calls` were new.

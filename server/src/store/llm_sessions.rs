@@ -2,7 +2,7 @@
 
 use app::types::SessionSummary;
 
-use crate::analytics::bucket::Tier;
+use crate::analytics::bucket::RollupTier;
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
@@ -113,7 +113,10 @@ pub async fn delete(pool: &PgPool, session_id: &str) -> sqlx::Result<u64> {
             .await?;
     let n = times.len() as u64;
     // The hours the session touched are recomputed from what is left.
-    let mut hours: Vec<DateTime<Utc>> = times.iter().map(|t| Tier::Hour.truncate(t.0)).collect();
+    let mut hours: Vec<DateTime<Utc>> = times
+        .iter()
+        .map(|t| RollupTier::Hour.truncate(t.0))
+        .collect();
     hours.sort();
     hours.dedup();
     for h in hours {

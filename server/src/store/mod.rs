@@ -3,7 +3,6 @@
 
 pub mod api_keys;
 pub mod calls;
-pub mod embedded;
 pub mod llm_sessions;
 pub mod partitions;
 pub mod pending_calls;
@@ -17,8 +16,6 @@ pub mod users;
 use std::time::Duration;
 
 use sqlx::{postgres::PgPoolOptions, PgPool};
-
-use crate::config::describe_database_url;
 
 /// Connects to `url`; with `retry` keeps trying with back-off (up to 30 s between tries).
 /// Errors say which host/port/database failed, never the password.
@@ -43,6 +40,20 @@ pub async fn connect(url: &str, max_connections: u32, retry: bool) -> anyhow::Re
     }
 }
 
+/// Describes a database URL for messages: host, port and database, never the password.
+pub fn describe_database_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(url) => {
+            let host = url.host_str().unwrap_or("localhost");
+            let port = url.port().unwrap_or(5432);
+            let db = url.path().trim_start_matches('/');
+            let db = if db.is_empty() { "postgres" } else { db };
+            format!("{host}:{port}/{db}")
+        }
+        Err(_) => "an unparsable URL".to_owned(),
+    }
+}
+
 /// Applies the embedded migrations (forward-only).
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     sqlx::migrate!("./migrations").run(pool).await
@@ -61,4 +72,63 @@ pub async fn readiness(pool: &PgPool) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_description_hides_password() {
+        let d = describe_database_url("postgres://u:hunter2@db.internal:6543/app");
+        assert_eq!(d, "db.internal:6543/app");
+    }
+
+    /// The layering rule of docs/ARCHITECTURE.md: storage depends downward only, on the
+    /// domain types, the pure analytics and the wire types, never on a module that calls it.
+    #[test]
+    fn store_depends_downward_only() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store");
+        let allowed = ["crate::domain", "crate::analytics", "crate::store"];
+        let mut offences = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            // Tests may reach anywhere; this one names modules in strings.
+            let code = text.split("#[cfg(test)]").next().unwrap_or("");
+            for (n, line) in code.lines().enumerate() {
+                let mut rest = line;
+                while let Some(i) = rest.find("crate::") {
+                    let tail = &rest[i..];
+                    let module: String = tail
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
+                        .collect();
+                    let module = module.trim_end_matches(':');
+                    let top = module
+                        .splitn(3, "::")
+                        .take(2)
+                        .collect::<Vec<_>>()
+                        .join("::");
+                    if !allowed.contains(&top.as_str()) {
+                        offences.push(format!("{}:{}: {line}", path.display(), n + 1));
+                    }
+                    rest = &tail["crate::".len()..];
+                }
+                // A grouped import (`use crate::{a, b}`) hides its modules from this scan.
+                if line.contains(concat!("crate", "::{")) {
+                    offences.push(format!(
+                        "{}:{}: grouped crate import",
+                        path.display(),
+                        n + 1
+                    ));
+                }
+            }
+        }
+        assert!(
+            offences.is_empty(),
+            "store/ reaches up:\n{}",
+            offences.join("\n")
+        );
+    }
 }

@@ -5,7 +5,7 @@ use sqlx::PgPool;
 
 use app::types::{ModelPrice, Recost, UnpricedModel};
 
-use crate::pricing::{self, Price};
+use crate::domain::pricing::{self, Price};
 
 #[derive(sqlx::FromRow)]
 struct PriceRow {
@@ -199,6 +199,7 @@ pub async fn recost(
                     input: input.max(0) as u64,
                     output: output.max(0) as u64,
                     cached: cached.max(0) as u64,
+                    ..Default::default()
                 },
             );
             before += old.unwrap_or(0);

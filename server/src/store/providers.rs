@@ -2,7 +2,9 @@
 
 use sqlx::PgPool;
 
-use crate::proxy::{Provider, ProviderKind};
+use app::types::ProviderKind;
+
+use crate::domain::provider::{self, Provider};
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -24,7 +26,7 @@ pub async fn load(pool: &PgPool) -> sqlx::Result<Vec<Provider>> {
         .into_iter()
         .filter_map(|r| {
             let kind = ProviderKind::parse(&r.kind)?;
-            match crate::proxy::parse_base_url(&r.base_url) {
+            match provider::parse_base_url(&r.base_url) {
                 Ok(base_url) => Some(Provider {
                     name: r.name,
                     kind,

@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder, Transaction};
 
 use crate::analytics::{
-    bucket::Tier,
+    bucket::RollupTier,
     histogram::Histogram,
     rollup::RollupKey,
     stats::{CallFacts, Stats},
@@ -16,7 +16,7 @@ use crate::analytics::{
 /// Adds `deltas` to `tier`'s rows (creating missing ones), in key order.
 pub async fn upsert(
     tx: &mut Transaction<'_, Postgres>,
-    tier: Tier,
+    tier: RollupTier,
     deltas: &BTreeMap<RollupKey, Stats>,
 ) -> sqlx::Result<()> {
     if deltas.is_empty() {
@@ -27,7 +27,7 @@ pub async fn upsert(
             deltas.iter().map($f).collect::<Vec<_>>()
         };
     }
-    // The table name comes from the Tier enum, never from input.
+    // The table name comes from the RollupTier enum, never from input.
     let sql = format!(
         "INSERT INTO {t} AS r (bucket, provider, model, feature, calls, ok, err_4xx, err_5xx,
             err_timeout, err_other, cancelled, input_tokens, output_tokens, cached_tokens,
@@ -209,7 +209,7 @@ impl From<Row> for RollupRow {
 /// The rows of `tier` with buckets in [from, to) matching `filter`.
 pub async fn fetch(
     pool: &PgPool,
-    tier: Tier,
+    tier: RollupTier,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     filter: &DimFilter,
@@ -274,16 +274,16 @@ pub async fn rebuild(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    let from = Tier::Hour.truncate(from);
+    let from = RollupTier::Hour.truncate(from);
     let to = {
-        let t = Tier::Hour.truncate(to);
+        let t = RollupTier::Hour.truncate(to);
         if t == to {
             t
         } else {
             t + Duration::hours(1)
         }
     };
-    for tier in [Tier::Minute, Tier::Hour] {
+    for tier in [RollupTier::Minute, RollupTier::Hour] {
         sqlx::query(&format!(
             "DELETE FROM {} WHERE bucket >= $1 AND bucket < $2",
             tier.table()
@@ -304,7 +304,7 @@ pub async fn rebuild(
         .bind(end)
         .fetch_all(&mut **tx)
         .await?;
-        for tier in [Tier::Minute, Tier::Hour] {
+        for tier in [RollupTier::Minute, RollupTier::Hour] {
             let mut deltas: BTreeMap<RollupKey, Stats> = BTreeMap::new();
             for r in &rows {
                 let key = RollupKey::of(tier, r.time, &r.provider, &r.model, r.feature.as_deref());

@@ -3,21 +3,21 @@
 
 use std::collections::BTreeMap;
 
-use app::types::system::{HostInfo, HostSummary, SystemSample, Tier};
+use app::types::system::{HostInfo, HostSummary, SystemSample, SystemTier};
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
 
 use super::partitions::{self, Period};
-use crate::metrics::rollup::Agg;
+use crate::domain::system::{Agg, Retention};
 
 /// The raw and rollup tables with their partitioning.
 pub const RAW: (&str, &str, Period) = ("system_samples", "time", Period::Day);
 pub const MINUTE: (&str, &str, Period) = ("system_rollup_minute", "bucket", Period::Day);
 pub const HOUR: (&str, &str, Period) = ("system_rollup_hour", "bucket", Period::Month);
 
-fn rollup_table(tier: Tier) -> &'static str {
+fn rollup_table(tier: SystemTier) -> &'static str {
     match tier {
-        Tier::Hour => HOUR.0,
+        SystemTier::Hour => HOUR.0,
         _ => MINUTE.0,
     }
 }
@@ -78,7 +78,7 @@ pub async fn insert_samples(
 /// deadlock).
 pub async fn upsert_rollups(
     tx: &mut Transaction<'_, Postgres>,
-    tier: Tier,
+    tier: SystemTier,
     host: &str,
     aggs: &BTreeMap<(DateTime<Utc>, String), Agg>,
 ) -> sqlx::Result<()> {
@@ -229,7 +229,7 @@ pub async fn set_names(pool: &PgPool, id: i32) -> sqlx::Result<Vec<String>> {
 /// Rollup rows of `host` in `[from, to)` whose series match one of the LIKE `patterns`.
 pub async fn rollups(
     pool: &PgPool,
-    tier: Tier,
+    tier: SystemTier,
     host: &str,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
@@ -281,7 +281,7 @@ pub async fn rollups(
 pub async fn enforce_retention(
     pool: &PgPool,
     now: DateTime<Utc>,
-    retention: &crate::metrics::tier::Retention,
+    retention: &Retention,
 ) -> sqlx::Result<Vec<String>> {
     let mut dropped = Vec::new();
     for ((table, column, period), keep) in [

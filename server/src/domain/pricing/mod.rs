@@ -25,12 +25,14 @@ pub struct Price {
     pub effective_from: DateTime<Utc>,
 }
 
-/// Token counts of a call. Cached is a part of input, reasoning a part of output.
+/// Token counts of a call. Cached is a part of input, reasoning a part of output; only
+/// input, output and cached are priced (reasoning is billed as output).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Usage {
     pub input: u64,
     pub output: u64,
     pub cached: u64,
+    pub reasoning: u64,
 }
 
 /// Cost of a call in micro-USD.
@@ -221,6 +223,7 @@ mod tests {
                 input: 1_000_000,
                 output: 100_000,
                 cached: 400_000,
+                ..Default::default()
             },
         );
         // 600k uncached * 2.5 + 400k cached * 1.25 = 1.5 + 0.5 = $2.00
@@ -235,7 +238,8 @@ mod tests {
                 Usage {
                     input: 1000,
                     output: 0,
-                    cached: 1000
+                    cached: 1000,
+                    ..Default::default()
                 }
             )
             .input_micros,
@@ -248,7 +252,8 @@ mod tests {
                 Usage {
                     input: 10,
                     output: 0,
-                    cached: 50
+                    cached: 50,
+                    ..Default::default()
                 }
             )
             .input_micros,
@@ -266,7 +271,8 @@ mod tests {
                 Usage {
                     input: 3,
                     output: 0,
-                    cached: 0
+                    cached: 0,
+                    ..Default::default()
                 }
             )
             .input_micros,
@@ -278,7 +284,8 @@ mod tests {
                 Usage {
                     input: 4,
                     output: 0,
-                    cached: 0
+                    cached: 0,
+                    ..Default::default()
                 }
             )
             .input_micros,
@@ -290,7 +297,8 @@ mod tests {
                 Usage {
                     input: 0,
                     output: 1_000_000_000,
-                    cached: 0
+                    cached: 0,
+                    ..Default::default()
                 }
             )
             .output_micros,

@@ -7,45 +7,7 @@ use std::collections::BTreeMap;
 use app::types::system::MetricSeries;
 use chrono::{DateTime, Utc};
 
-/// One series in one bucket.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Agg {
-    pub min: f64,
-    pub max: f64,
-    pub sum: f64,
-    pub count: i64,
-    pub last: f64,
-    pub last_time: DateTime<Utc>,
-}
-
-impl Agg {
-    pub fn of(v: f64, t: DateTime<Utc>) -> Self {
-        Agg {
-            min: v,
-            max: v,
-            sum: v,
-            count: 1,
-            last: v,
-            last_time: t,
-        }
-    }
-
-    /// Combines two aggregates of the same series and bucket (what the upsert does in SQL).
-    pub fn merge(&mut self, o: &Agg) {
-        self.min = self.min.min(o.min);
-        self.max = self.max.max(o.max);
-        self.sum += o.sum;
-        self.count += o.count;
-        if o.last_time >= self.last_time {
-            self.last = o.last;
-            self.last_time = o.last_time;
-        }
-    }
-
-    pub fn avg(&self) -> f64 {
-        self.sum / self.count.max(1) as f64
-    }
-}
+use crate::domain::system::Agg;
 
 /// The start of the `size_s`-second bucket holding `t` (UTC, aligned to the epoch).
 pub fn bucket_of(t: DateTime<Utc>, size_s: i64) -> DateTime<Utc> {

@@ -2,26 +2,10 @@
 //! enough for the points a chart can show, moved to a coarser one when the range starts
 //! before the finer tier's retention.
 
-use app::types::system::Tier;
+use app::types::system::SystemTier;
 use chrono::{DateTime, Utc};
 
-/// How long each tier is kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Retention {
-    pub raw: chrono::Duration,
-    pub minute: chrono::Duration,
-    pub hour: chrono::Duration,
-}
-
-impl Default for Retention {
-    fn default() -> Self {
-        Retention {
-            raw: chrono::Duration::days(7),
-            minute: chrono::Duration::days(90),
-            hour: chrono::Duration::days(730),
-        }
-    }
-}
+use crate::domain::system::Retention;
 
 /// Steps of a minute or more read the minute tier; of half an hour or more, the hour tier.
 const MINUTE_FROM_S: i64 = 60;
@@ -36,21 +20,21 @@ pub fn plan(
     max_points: i64,
     min_step_s: i64,
     retention: &Retention,
-) -> (Tier, i64) {
+) -> (SystemTier, i64) {
     let span = (to - from).num_seconds().max(1);
     let wanted = ((span + max_points.max(1) - 1) / max_points.max(1)).max(min_step_s.max(1));
     let mut tier = if wanted >= HOUR_FROM_S {
-        Tier::Hour
+        SystemTier::Hour
     } else if wanted >= MINUTE_FROM_S {
-        Tier::Minute
+        SystemTier::Minute
     } else {
-        Tier::Raw
+        SystemTier::Raw
     };
-    if tier == Tier::Raw && from < now - retention.raw {
-        tier = Tier::Minute;
+    if tier == SystemTier::Raw && from < now - retention.raw {
+        tier = SystemTier::Minute;
     }
-    if tier == Tier::Minute && from < now - retention.minute {
-        tier = Tier::Hour;
+    if tier == SystemTier::Minute && from < now - retention.minute {
+        tier = SystemTier::Hour;
     }
     let res = tier.resolution_s();
     let step = (wanted + res - 1) / res * res;
@@ -62,7 +46,7 @@ mod tests {
     use super::*;
     use chrono::Duration as D;
 
-    fn plan_for(span: D, ago: D) -> (Tier, i64) {
+    fn plan_for(span: D, ago: D) -> (SystemTier, i64) {
         let now = Utc::now();
         let to = now - ago;
         plan(to - span, to, now, 300, 1, &Retention::default())
@@ -70,19 +54,25 @@ mod tests {
 
     #[test]
     fn the_tier_follows_the_step() {
-        assert_eq!(plan_for(D::minutes(5), D::zero()), (Tier::Raw, 1));
-        assert_eq!(plan_for(D::hours(1), D::zero()), (Tier::Raw, 12));
-        assert_eq!(plan_for(D::hours(24), D::zero()), (Tier::Minute, 300));
-        assert_eq!(plan_for(D::days(7), D::zero()), (Tier::Hour, 3600));
-        assert_eq!(plan_for(D::days(365), D::zero()), (Tier::Hour, 108_000));
+        assert_eq!(plan_for(D::minutes(5), D::zero()), (SystemTier::Raw, 1));
+        assert_eq!(plan_for(D::hours(1), D::zero()), (SystemTier::Raw, 12));
+        assert_eq!(plan_for(D::hours(24), D::zero()), (SystemTier::Minute, 300));
+        assert_eq!(plan_for(D::days(7), D::zero()), (SystemTier::Hour, 3600));
+        assert_eq!(
+            plan_for(D::days(365), D::zero()),
+            (SystemTier::Hour, 108_000)
+        );
     }
 
     #[test]
     fn retention_moves_old_ranges_to_coarser_tiers() {
         // An hour from 10 days ago: the raw samples are gone, minutes remain.
-        assert_eq!(plan_for(D::hours(1), D::days(10)), (Tier::Minute, 60));
+        assert_eq!(plan_for(D::hours(1), D::days(10)), (SystemTier::Minute, 60));
         // Half a day from 100 days ago: only hours remain.
-        assert_eq!(plan_for(D::hours(12), D::days(100)), (Tier::Hour, 3600));
+        assert_eq!(
+            plan_for(D::hours(12), D::days(100)),
+            (SystemTier::Hour, 3600)
+        );
     }
 
     #[test]
@@ -91,11 +81,11 @@ mod tests {
         let r = Retention::default();
         assert_eq!(
             plan(now - D::minutes(5), now, now, 300, 10, &r),
-            (Tier::Raw, 10)
+            (SystemTier::Raw, 10)
         );
         assert_eq!(
             plan(now - D::minutes(5), now, now, 0, 1, &r).0,
-            Tier::Minute
+            SystemTier::Minute
         );
     }
 }

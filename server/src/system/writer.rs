@@ -7,7 +7,7 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use app::types::system::{series_of, HostInfo, LiveSample, SystemSample, Tier};
+use app::types::system::{series_of, HostInfo, LiveSample, SystemSample, SystemTier};
 use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
@@ -128,7 +128,7 @@ impl SystemWriter {
                 .filter(|(s, _)| inserted.contains(&s.time.timestamp_micros()))
                 .map(|(s, v)| (s.time, v.as_slice()))
         };
-        for tier in [Tier::Minute, Tier::Hour] {
+        for tier in [SystemTier::Minute, SystemTier::Hour] {
             let aggs = rollup::fold(fresh(), tier.resolution_s());
             store::system::upsert_rollups(&mut tx, tier, name, &aggs).await?;
         }
