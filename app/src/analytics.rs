@@ -62,9 +62,9 @@ pub fn follow_now(ov: &mut Overview, t: chrono::DateTime<chrono::Utc>) {
         return;
     }
     ov.to = t + chrono::Duration::seconds(1);
-    let step = match ov.bucket.as_str() {
-        "minute" => chrono::Duration::minutes(1),
-        "hour" => chrono::Duration::hours(1),
+    let step = match ov.bucket {
+        crate::types::BucketSize::Minute => chrono::Duration::minutes(1),
+        crate::types::BucketSize::Hour => chrono::Duration::hours(1),
         _ => return,
     };
     while let Some(last) = ov.series.last().map(|b| b.start) {
@@ -112,7 +112,7 @@ mod tests {
             to: from + Duration::hours(2),
             previous_from: from - Duration::hours(2),
             tz: "UTC".into(),
-            bucket: "hour".into(),
+            bucket: crate::types::BucketSize::Hour,
             relative_error: 0.02,
             totals: Figures {
                 requests: 1,

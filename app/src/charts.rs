@@ -277,7 +277,7 @@ mod tests {
             to: from + Duration::hours(1),
             previous_from: from - Duration::hours(1),
             tz: "UTC".into(),
-            bucket: "minute".into(),
+            bucket: crate::types::BucketSize::Minute,
             relative_error: 0.02,
             totals: Figures::default(),
             previous: Figures::default(),

@@ -9,19 +9,13 @@ use leptos_router::{
 
 use crate::{
     api::{self, live, CallQuery},
+    components::load::{Load, LoadStatus},
     format,
-    types::{Call, CallStatus},
+    types::{live::CallsTopic, Call, CallStatus},
 };
 
 /// Rows kept in the page; older ones drop off as live calls arrive.
 const MAX_ROWS: usize = 500;
-
-#[derive(Clone, PartialEq)]
-enum Load {
-    Loading,
-    Ready,
-    Failed(String),
-}
 
 /// Whether a live call belongs in a list filtered by `q`.
 fn matches(q: &CallQuery, c: &Call) -> bool {
@@ -78,14 +72,12 @@ pub fn CallsPage() -> impl IntoView {
     });
     // ...and one live subscription for the page's lifetime.
     Effect::new(move |_| {
-        live::subscribe("calls", move |msg| match msg {
-            live::LiveMessage::Data(text) => {
-                if let Ok(calls) = serde_json::from_str::<Vec<Call>>(&text) {
-                    let q = applied.get_untracked();
-                    let fresh: Vec<Call> = calls.into_iter().filter(|c| matches(&q, c)).collect();
-                    if !fresh.is_empty() {
-                        rows.update(|r| merge_live(r, fresh));
-                    }
+        live::subscribe::<CallsTopic>(move |msg| match msg {
+            live::LiveMessage::Data(calls) => {
+                let q = applied.get_untracked();
+                let fresh: Vec<Call> = calls.into_iter().filter(|c| matches(&q, c)).collect();
+                if !fresh.is_empty() {
+                    rows.update(|r| merge_live(r, fresh));
                 }
             }
             live::LiveMessage::Resync => fetch_first(),
@@ -177,14 +169,9 @@ pub fn CallsPage() -> impl IntoView {
         </form>
 
         <section class="card" aria-label="Calls">
+            <LoadStatus load what="calls" retry=Callback::new(move |_| fetch_first()) />
             {move || match load.get() {
-                Load::Loading => view! { <p class="muted" aria-busy="true">"Loading calls…"</p> }.into_any(),
-                Load::Failed(msg) => view! {
-                    <div class="alert alert-error" role="alert">
-                        <span>"Could not load calls: " {msg}</span>
-                        <button type="button" class="button" on:click=move |_| fetch_first()>"Retry"</button>
-                    </div>
-                }.into_any(),
+                Load::Loading | Load::Failed(_) => ().into_any(),
                 Load::Ready if rows.with(Vec::is_empty) => view! {
                     <div class="empty">
                         <p>"No calls match yet. Report one with an API key:"</p>

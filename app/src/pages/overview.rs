@@ -11,18 +11,12 @@ use crate::{
     charts::{self, ModelMetric},
     components::{
         chart::{EChart, Palette},
+        load::{Load, LoadStatus},
         range::{Range, RangePicker},
     },
     format,
-    types::{change, Call, Overview},
+    types::{change, live::CallsTopic, Call, Overview},
 };
-
-#[derive(Clone, PartialEq)]
-enum Load {
-    Loading,
-    Ready,
-    Failed(String),
-}
 
 /// Whether a rise is good news (requests), bad news (latency, errors, cost) or neither.
 #[derive(Clone, Copy, PartialEq)]
@@ -202,11 +196,8 @@ pub fn OverviewPage() -> impl IntoView {
     });
     // ...and fold live calls in for as long as the page is open.
     Effect::new(move |_| {
-        live::subscribe("calls", move |msg| match msg {
-            live::LiveMessage::Data(text) => {
-                let Ok(calls) = serde_json::from_str::<Vec<Call>>(&text) else {
-                    return;
-                };
+        live::subscribe::<CallsTopic>(move |msg| match msg {
+            live::LiveMessage::Data(calls) => {
                 let ends_now = range.get_untracked().ends_now();
                 let mut shown = Vec::new();
                 data.update(|d| {
@@ -265,7 +256,7 @@ pub fn OverviewPage() -> impl IntoView {
                 <h1>"Overview"</h1>
                 <p class="muted">
                     {move || range.get().describe()}
-                    {move || data.with(|d| d.as_ref().map(|ov| format!(" · per {} · {}", ov.bucket, ov.tz)))}
+                    {move || data.with(|d| d.as_ref().map(|ov| format!(" · per {} · {}", ov.bucket.as_str(), ov.tz)))}
                     " · "
                     <span class="live-dot" aria-hidden="true"></span>
                     " live"
@@ -273,18 +264,7 @@ pub fn OverviewPage() -> impl IntoView {
             </div>
             <RangePicker range />
         </div>
-        {move || match load.get() {
-            Load::Failed(msg) => Some(view! {
-                <div class="alert alert-error" role="alert">
-                    "Could not load the overview: " {msg} " "
-                    <button class="button button-ghost" on:click=move |_| fetch()>"Retry"</button>
-                </div>
-            }.into_any()),
-            Load::Loading => Some(view! {
-                <p class="muted loading" aria-busy="true" role="status">"Loading figures…"</p>
-            }.into_any()),
-            Load::Ready => None,
-        }}
+        <LoadStatus load what="figures" retry=Callback::new(move |_| fetch()) />
         <Show when=empty>
             <section class="card empty-state">
                 <h2>"No calls in this range"</h2>

@@ -7,17 +7,13 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::{
     api,
-    components::range::{Range, RangePicker},
+    components::{
+        load::{Load, LoadStatus},
+        range::{Range, RangePicker},
+    },
     format,
     types::{Call, SessionDetail, SessionSummary},
 };
-
-#[derive(Clone, PartialEq)]
-enum Load {
-    Loading,
-    Ready,
-    Failed(String),
-}
 
 fn cost(s: &SessionSummary) -> String {
     format::usd_micros(s.cost_micros)
@@ -81,11 +77,9 @@ pub fn SessionsPage() -> impl IntoView {
             <button type="submit" class="button button-primary">"Apply"</button>
         </form>
         <section class="card" aria-live="polite">
+            <LoadStatus load what="sessions" retry=Callback::new(move |_| fetch(None)) />
             {move || match load.get() {
-                Load::Loading => view! { <p class="muted" aria-busy="true" role="status">"Loading sessions…"</p> }.into_any(),
-                Load::Failed(msg) => view! {
-                    <div class="alert alert-error" role="alert">"Could not load sessions: " {msg}</div>
-                }.into_any(),
+                Load::Loading | Load::Failed(_) => ().into_any(),
                 Load::Ready if rows.with(Vec::is_empty) => view! {
                     <div class="empty">
                         <p>"No sessions in this range. Calls join a session when they carry a "
@@ -167,7 +161,10 @@ pub fn SessionPage() -> impl IntoView {
     let load = RwSignal::new(Load::Loading);
     let confirm = RwSignal::new(false);
     let navigate = use_navigate();
+    // Bumped by Retry to fetch again.
+    let reload = RwSignal::new(());
     Effect::new(move |_| {
+        reload.track();
         let id = id.get();
         load.set(Load::Loading);
         spawn_local(async move {
@@ -212,11 +209,8 @@ pub fn SessionPage() -> impl IntoView {
                 </Show>
             </div>
         </div>
-        {move || match load.get() {
-            Load::Loading => view! { <p class="muted" aria-busy="true" role="status">"Loading session…"</p> }.into_any(),
-            Load::Failed(msg) => view! { <div class="alert alert-error" role="alert">{msg}</div> }.into_any(),
-            Load::Ready => detail.get().map(|d| view! { <SessionView d /> }).into_any(),
-        }}
+        <LoadStatus load what="the session" retry=Callback::new(move |_| reload.notify()) />
+        {move || load.get().is_ready().then(|| detail.get().map(|d| view! { <SessionView d /> }))}
     }
 }
 

@@ -9,21 +9,16 @@ use crate::{
     api::{self, live, url_encode_component},
     components::{
         chart::EChart,
+        load::{Load, LoadStatus},
         range::{Range, RangePicker, SYSTEM_PRESETS},
     },
     format,
     system_view::{self, append_live, from_response, SeriesMap, Window, SERIES},
-    types::system::{HostDetail, HostSummary, LiveSample, ProcessSample, SystemSample},
+    types::{
+        live::SystemTopic,
+        system::{HostDetail, HostSummary, ProcessSample, SystemSample},
+    },
 };
-
-#[derive(Clone, PartialEq)]
-enum Load {
-    Loading,
-    Ready,
-    /// No host has reported yet.
-    NoHosts,
-    Failed(String),
-}
 
 /// Live points are folded in only while a step is this fine; coarser ranges reload.
 const LIVE_STEP_S: i64 = 5;
@@ -238,6 +233,8 @@ pub fn SystemPage() -> impl IntoView {
     });
     let step = RwSignal::new(1i64);
     let load = RwSignal::new(Load::Loading);
+    // Loaded, but no host has reported yet.
+    let no_hosts = RwSignal::new(false);
 
     let fetch = move || {
         let r = range.get_untracked();
@@ -252,8 +249,10 @@ pub fn SystemPage() -> impl IntoView {
                 .filter(|w| list.iter().any(|h| &h.host == w))
                 .or_else(|| list.first().map(|h| h.host.clone()));
             let Some(h) = chosen else {
-                return load.set(Load::NoHosts);
+                no_hosts.set(true);
+                return load.set(Load::Ready);
             };
+            no_hosts.set(false);
             host.set(Some(h.clone()));
             let d = api::system_host(h.clone()).await;
             let m = api::system_metrics(h, r.api_params(), SERIES).await;
@@ -279,11 +278,8 @@ pub fn SystemPage() -> impl IntoView {
         fetch();
     });
     Effect::new(move |_| {
-        live::subscribe("system", move |msg| match msg {
-            live::LiveMessage::Data(text) => {
-                let Ok(ls) = serde_json::from_str::<LiveSample>(&text) else {
-                    return;
-                };
+        live::subscribe::<SystemTopic>(move |msg| match msg {
+            live::LiveMessage::Data(ls) => {
                 if host.get_untracked().as_deref() != Some(ls.host.as_str()) {
                     return;
                 }
@@ -376,17 +372,8 @@ pub fn SystemPage() -> impl IntoView {
                 <RangePicker range presets=SYSTEM_PRESETS />
             </div>
         </div>
-        {move || match load.get() {
-            Load::Failed(msg) => Some(view! {
-                <div class="alert alert-error" role="alert">
-                    "Could not load system metrics: " {msg} " "
-                    <button class="button button-ghost" on:click=move |_| fetch()>"Retry"</button>
-                </div>
-            }.into_any()),
-            Load::Loading => Some(view! {
-                <p class="muted loading" aria-busy="true" role="status">"Loading system metrics…"</p>
-            }.into_any()),
-            Load::NoHosts => Some(view! {
+        <LoadStatus load what="system metrics" retry=Callback::new(move |_| fetch()) />
+        {move || no_hosts.get().then(|| view! {
                 <section class="card empty-state">
                     <h2>"No host has reported yet"</h2>
                     <p class="muted">
@@ -394,9 +381,7 @@ pub fn SystemPage() -> impl IntoView {
                         " is set. Other hosts report with " <code>"sightline agent --server URL --api-key KEY"</code> "."
                     </p>
                 </section>
-            }.into_any()),
-            Load::Ready => None,
-        }}
+            })}
         <div class="stat-grid">
             <section class="card stat" data-testid="card-cpu">
                 <h2 class="stat-label">"CPU"</h2>

@@ -83,10 +83,9 @@ pub struct Aggregation {
     /// The previous period of equal length: [previous_from, from).
     pub previous_from: DateTime<Utc>,
     pub tz: String,
-    pub bucket: String,
-    pub group_by: String,
-    /// Where the figures came from: `rollups` or `raw` (session and user groupings).
-    pub source: String,
+    pub bucket: BucketSize,
+    pub group_by: GroupBy,
+    pub source: AnalyticsSource,
     /// Largest relative error of the percentiles.
     pub relative_error: f64,
     pub totals: Figures,
@@ -101,7 +100,7 @@ pub struct Overview {
     pub to: DateTime<Utc>,
     pub previous_from: DateTime<Utc>,
     pub tz: String,
-    pub bucket: String,
+    pub bucket: BucketSize,
     pub relative_error: f64,
     pub totals: Figures,
     pub previous: Figures,
@@ -142,4 +141,50 @@ mod tests {
         };
         assert_eq!(e.total(), 10);
     }
+}
+
+/// The size of a time bucket; days, weeks (from Monday) and months follow the calendar of
+/// the query's time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BucketSize {
+    Minute,
+    Hour,
+    Day,
+    Week,
+    Month,
+}
+
+impl BucketSize {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Minute => "minute",
+            Self::Hour => "hour",
+            Self::Day => "day",
+            Self::Week => "week",
+            Self::Month => "month",
+        }
+    }
+}
+
+/// What `GET /api/v1/analytics` groups by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupBy {
+    #[default]
+    None,
+    Model,
+    Provider,
+    Feature,
+    Session,
+    User,
+}
+
+/// Where figures came from: the rollups, or raw calls (session and user groupings, which
+/// rollups do not keep).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnalyticsSource {
+    Rollups,
+    Raw,
 }

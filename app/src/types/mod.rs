@@ -72,4 +72,8 @@ pub use proxy::*;
 mod analytics;
 pub use analytics::*;
 
+mod query;
+pub use query::*;
+
+pub mod live;
 pub mod system;

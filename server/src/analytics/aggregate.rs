@@ -3,12 +3,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use app::types::{BucketFigures, GroupFigures};
+use app::types::{BucketFigures, BucketSize, GroupFigures};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use super::{
-    bucket::{bucket_start, next_bucket, BucketSize},
+    bucket::{bucket_start, next_bucket},
     stats::{CallFacts, Stats},
 };
 

@@ -5,48 +5,18 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Offset, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BucketSize {
-    Minute,
-    Hour,
-    Day,
-    Week,
-    Month,
-}
+use app::types::BucketSize;
 
-impl BucketSize {
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "minute" => Self::Minute,
-            "hour" => Self::Hour,
-            "day" => Self::Day,
-            "week" => Self::Week,
-            "month" => Self::Month,
-            _ => return None,
-        })
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Minute => "minute",
-            Self::Hour => "hour",
-            Self::Day => "day",
-            Self::Week => "week",
-            Self::Month => "month",
-        }
-    }
-
-    /// A bucket that gives a readable chart (tens to a few hundred points) for a range.
-    pub fn auto(range: Duration) -> Self {
-        if range <= Duration::hours(3) {
-            Self::Minute
-        } else if range <= Duration::days(3) {
-            Self::Hour
-        } else if range <= Duration::days(120) {
-            Self::Day
-        } else {
-            Self::Week
-        }
+/// A bucket that gives a readable chart (tens to a few hundred points) for a range.
+pub fn auto_size(range: Duration) -> BucketSize {
+    if range <= Duration::hours(3) {
+        BucketSize::Minute
+    } else if range <= Duration::days(3) {
+        BucketSize::Hour
+    } else if range <= Duration::days(120) {
+        BucketSize::Day
+    } else {
+        BucketSize::Week
     }
 }
 
@@ -367,11 +337,9 @@ mod tests {
 
     #[test]
     fn auto_buckets_by_range() {
-        assert_eq!(BucketSize::auto(Duration::hours(1)), BucketSize::Minute);
-        assert_eq!(BucketSize::auto(Duration::hours(24)), BucketSize::Hour);
-        assert_eq!(BucketSize::auto(Duration::days(30)), BucketSize::Day);
-        assert_eq!(BucketSize::auto(Duration::days(365)), BucketSize::Week);
-        assert_eq!(BucketSize::parse("week"), Some(BucketSize::Week));
-        assert_eq!(BucketSize::parse("year"), None);
+        assert_eq!(auto_size(Duration::hours(1)), BucketSize::Minute);
+        assert_eq!(auto_size(Duration::hours(24)), BucketSize::Hour);
+        assert_eq!(auto_size(Duration::days(30)), BucketSize::Day);
+        assert_eq!(auto_size(Duration::days(365)), BucketSize::Week);
     }
 }

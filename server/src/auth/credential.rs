@@ -60,18 +60,19 @@ pub fn presented_key(headers: &HeaderMap, from: KeyHeaders) -> Option<&str> {
     None
 }
 
+/// A header map from pairs, for tests of header readers.
+#[cfg(test)]
+pub fn test_headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    for (k, v) in pairs {
+        h.insert(*k, axum::http::HeaderValue::from_static(v));
+    }
+    h
+}
+
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use axum::http::HeaderValue;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.insert(*k, HeaderValue::from_static(v));
-        }
-        h
-    }
+    use super::{test_headers as headers, *};
 
     #[test]
     fn api_keys_come_from_bearer_or_the_sightline_header() {

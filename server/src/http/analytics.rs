@@ -2,25 +2,20 @@
 //! of equal length; `/api/v1/analytics/overview`: what the Overview page draws, in one answer.
 //! Both read the rollups (sessions and users, which rollups do not keep, read raw calls).
 
-use std::collections::HashMap;
-
-use app::types::{Aggregation, Overview};
-use axum::{
-    extract::{Query, State},
-    Json,
-};
+use app::types::{Aggregation, AnalyticsQuery, AnalyticsSource, GroupBy, Overview};
+use axum::{extract::State, Json};
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
 use super::{
-    calls::{parse_since, parse_time},
     error::ApiError,
+    params::{ApiQuery, RangeParams},
     principal::Principal,
 };
 use crate::{
     analytics::{
         aggregate::{Aggregate, Window},
-        bucket::{self, BucketSize},
+        bucket,
         histogram::RELATIVE_ERROR,
     },
     state::AppState,
@@ -29,50 +24,14 @@ use crate::{
 
 /// Buckets in one series at most.
 const MAX_BUCKETS: usize = 2000;
-/// The longest range one query may cover.
-const MAX_RANGE_DAYS: i64 = 400;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum GroupBy {
-    None,
-    Model,
-    Provider,
-    Feature,
-    Session,
-    User,
-}
-
-impl GroupBy {
-    fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "none" => Self::None,
-            "model" => Self::Model,
-            "provider" => Self::Provider,
-            "feature" => Self::Feature,
-            "session" => Self::Session,
-            "user" => Self::User,
-            _ => return None,
-        })
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::None => "none",
-            Self::Model => "model",
-            Self::Provider => "provider",
-            Self::Feature => "feature",
-            Self::Session => "session",
-            Self::User => "user",
-        }
-    }
-
-    fn of_rollup(self, r: &RollupRow) -> &str {
-        match self {
-            Self::Model => &r.key.model,
-            Self::Provider => &r.key.provider,
-            Self::Feature => &r.key.feature,
-            _ => "",
-        }
+/// The part of a rollup row a grouping keys on ("" for groupings rollups do not keep).
+fn rollup_key(group_by: GroupBy, r: &RollupRow) -> &str {
+    match group_by {
+        GroupBy::Model => &r.key.model,
+        GroupBy::Provider => &r.key.provider,
+        GroupBy::Feature => &r.key.feature,
+        GroupBy::None | GroupBy::Session | GroupBy::User => "",
     }
 }
 
@@ -84,64 +43,21 @@ struct Params {
     tz_name: String,
 }
 
-fn text(q: &HashMap<String, String>, k: &str) -> Option<String> {
-    q.get(k)
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
-}
-
-/// `from`/`to` (RFC 3339) or `range` (`15m`, `24h`, `7d`, …; default `24h`), `tz` (IANA,
-/// default UTC), `bucket` (minute … month, default by range length), and the filters
-/// `model`, `provider`, `feature`.
-fn params(q: &HashMap<String, String>) -> Result<Params, ApiError> {
-    let tz_name = text(q, "tz").unwrap_or_else(|| "UTC".to_owned());
+/// The range (default the last 24 h), widened to whole minutes, in the time zone `tz`
+/// (default UTC), cut into buckets (by default sized for the range's length).
+fn params(q: &AnalyticsQuery) -> Result<Params, ApiError> {
+    let tz_name = q.tz.clone().unwrap_or_else(|| "UTC".to_owned());
     let tz: Tz = tz_name.parse().map_err(|_| {
         ApiError::bad_param("tz", "tz must be an IANA time zone such as Europe/Berlin")
     })?;
-    let now = Utc::now();
-    let (from, to) = match (text(q, "from"), text(q, "to"), text(q, "range")) {
-        (Some(_), _, Some(_)) => {
-            return Err(ApiError::bad_param(
-                "range",
-                "give either range or from/to, not both",
-            ))
-        }
-        (from, to, range) => {
-            let to = to.map(|t| parse_time("to", &t)).transpose()?.unwrap_or(now);
-            let from = match (from, range) {
-                (Some(f), _) => parse_time("from", &f)?,
-                (None, r) => {
-                    let r = r.unwrap_or_else(|| "24h".to_owned());
-                    to - parse_since(&r).ok_or_else(|| {
-                        ApiError::bad_param(
-                            "range",
-                            "range must be a number and a unit: 15m, 24h, 7d",
-                        )
-                    })?
-                }
-            };
-            (from, to)
-        }
+    let range = RangeParams {
+        from: q.from,
+        to: q.to,
+        range: q.range.clone(),
     };
-    if from >= to {
-        return Err(ApiError::bad_param("from", "from must be before to"));
-    }
-    if to - from > Duration::days(MAX_RANGE_DAYS) {
-        return Err(ApiError::bad_param(
-            "from",
-            format!("a range covers at most {MAX_RANGE_DAYS} days"),
-        ));
-    }
+    let (from, to) = range.resolve(Duration::hours(24), Utc::now())?;
     let (from, to) = bucket::widen_to_minutes(from, to);
-    let size = match text(q, "bucket").as_deref() {
-        None | Some("auto") => BucketSize::auto(to - from),
-        Some(b) => BucketSize::parse(b).ok_or_else(|| {
-            ApiError::bad_param(
-                "bucket",
-                "bucket must be auto, minute, hour, day, week or month",
-            )
-        })?,
-    };
+    let size = q.bucket.unwrap_or_else(|| bucket::auto_size(to - from));
     let starts = bucket::series(from, to, size, tz, MAX_BUCKETS).ok_or_else(|| {
         ApiError::bad_param(
             "bucket",
@@ -152,9 +68,9 @@ fn params(q: &HashMap<String, String>) -> Result<Params, ApiError> {
         window: Window::new(from, to, size, tz),
         starts,
         filter: DimFilter {
-            provider: text(q, "provider"),
-            model: text(q, "model"),
-            feature: text(q, "feature"),
+            provider: q.provider.clone(),
+            model: q.model.clone(),
+            feature: q.feature.clone(),
         },
         tz_name,
     })
@@ -178,18 +94,10 @@ async fn rollup_rows(state: &AppState, p: &Params) -> Result<Vec<RollupRow>, Api
 pub async fn aggregate(
     _p: Principal,
     State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<AnalyticsQuery>,
 ) -> Result<Json<Aggregation>, ApiError> {
     let p = params(&q)?;
-    let group_by = match text(&q, "group_by") {
-        None => GroupBy::None,
-        Some(g) => GroupBy::parse(&g).ok_or_else(|| {
-            ApiError::bad_param(
-                "group_by",
-                "group_by must be none, model, provider, feature, session or user",
-            )
-        })?,
-    };
+    let group_by = q.group_by.unwrap_or_default();
     let w = p.window;
     let mut agg = Aggregate::new(w);
     let source = match group_by {
@@ -202,19 +110,19 @@ pub async fn aggregate(
                 agg.add_call(r.time, key.unwrap_or_default(), &r.facts);
             })
             .await?;
-            "raw"
+            AnalyticsSource::Raw
         }
         _ => {
             for r in rollup_rows(&state, &p).await? {
                 agg.add_rollup(
                     r.key.bucket,
-                    group_by.of_rollup(&r),
+                    rollup_key(group_by, &r),
                     &r.stats,
                     &r.latency_packed,
                     &r.ttft_packed,
                 );
             }
-            "rollups"
+            AnalyticsSource::Rollups
         }
     };
     let mut groups = agg.groups(Some(&p.starts));
@@ -232,9 +140,9 @@ pub async fn aggregate(
         to: w.to,
         previous_from: w.previous_from,
         tz: p.tz_name,
-        bucket: w.size.as_str().to_owned(),
-        group_by: group_by.as_str().to_owned(),
-        source: source.to_owned(),
+        bucket: w.size,
+        group_by,
+        source,
         relative_error: RELATIVE_ERROR,
         totals: agg.totals(),
         previous: agg.previous(),
@@ -247,7 +155,7 @@ pub async fn aggregate(
 pub async fn overview(
     _p: Principal,
     State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<AnalyticsQuery>,
 ) -> Result<Json<Overview>, ApiError> {
     let p = params(&q)?;
     let w = p.window;
@@ -268,7 +176,7 @@ pub async fn overview(
         to: w.to,
         previous_from: w.previous_from,
         tz: p.tz_name,
-        bucket: w.size.as_str().to_owned(),
+        bucket: w.size,
         relative_error: RELATIVE_ERROR,
         totals: all.totals(),
         previous: all.previous(),

@@ -10,6 +10,7 @@ pub mod keys;
 pub mod login;
 pub mod otlp;
 pub mod pages;
+pub mod params;
 pub mod prices;
 pub mod principal;
 pub mod providers;

@@ -1,19 +1,13 @@
 //! `/api/v1/prices`: the price table, models without a price, and audited re-costs.
 //! Reading needs any credential; changing prices or re-costing needs a logged-in user.
 
-use std::collections::HashMap;
-
-use app::types::{ModelPrice, NewModelPrice, Recost, RecostRequest, UnpricedModel};
-use axum::{
-    extract::{Query, State},
-    http::StatusCode,
-    Json,
-};
+use app::types::{ModelPrice, NewModelPrice, RangeQuery, Recost, RecostRequest, UnpricedModel};
+use axum::{extract::State, http::StatusCode, Json};
 use chrono::{Duration, Utc};
 
 use super::{
-    calls::range_param,
     error::{ApiError, ApiJson},
+    params::{ApiQuery, RangeParams},
     principal::{Principal, SessionUser},
 };
 use crate::{domain::pricing::Price, state::AppState, store};
@@ -104,9 +98,14 @@ pub async fn create(
 pub async fn unpriced(
     _p: Principal,
     State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<RangeQuery>,
 ) -> Result<Json<Vec<UnpricedModel>>, ApiError> {
-    let (from, to) = range_param(&q, 30)?;
+    let range = RangeParams {
+        from: q.from,
+        to: q.to,
+        range: q.range,
+    };
+    let (from, to) = range.resolve(Duration::days(30), Utc::now())?;
     Ok(Json(store::prices::unpriced(&state.pool, from, to).await?))
 }
 

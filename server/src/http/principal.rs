@@ -126,15 +126,7 @@ impl FromRequestParts<AppState> for SessionUser {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.insert(*k, HeaderValue::from_static(v));
-        }
-        h
-    }
+    use crate::auth::credential::test_headers as headers;
 
     #[test]
     fn refuses_foreign_origins() {

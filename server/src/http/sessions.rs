@@ -1,17 +1,16 @@
 //! `/api/v1/sessions`: calls grouped by `session_id` — list, one session's totals and
 //! calls, and deleting a session's data (a logged-in user only).
 
-use std::collections::HashMap;
-
-use app::types::{SessionDeleted, SessionDetail, SessionPage};
+use app::types::{SessionDeleted, SessionDetail, SessionListQuery, SessionPage};
 use axum::{
-    extract::{Path, Query, State},
+    extract::{Path, State},
     Json,
 };
+use chrono::{Duration, Utc};
 
 use super::{
-    calls::{decode_cursor, encode_cursor, limit_param, range_param},
     error::ApiError,
+    params::{ApiQuery, Cursor, Limit, RangeParams},
     principal::{Principal, SessionUser},
 };
 use crate::{
@@ -26,32 +25,27 @@ const MAX_SESSION_CALLS: i64 = 1000;
 pub async fn list(
     _p: Principal,
     State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<SessionListQuery>,
 ) -> Result<Json<SessionPage>, ApiError> {
-    let (from, to) = range_param(&q, 7)?;
-    let limit = limit_param(&q, 50, 200)?;
-    let before =
-        match q.get("cursor") {
-            Some(c) => Some(decode_cursor(c).ok_or_else(|| {
-                ApiError::bad_param("cursor", "cursor is not one this API returned")
-            })?),
-            None => None,
-        };
+    let range = RangeParams {
+        from: q.from,
+        to: q.to,
+        range: q.range,
+    };
+    let (from, to) = range.resolve(Duration::days(7), Utc::now())?;
+    let limit = Limit(q.limit).resolve(50, 200)?;
     let filter = SessionFilter {
         from,
         to,
-        user_id: q
-            .get("user_id")
-            .map(|u| u.trim().to_owned())
-            .filter(|u| !u.is_empty()),
-        before,
+        user_id: q.user_id,
+        before: Cursor::param(q.cursor.as_deref())?,
     };
     let mut sessions = store::llm_sessions::list(&state.pool, &filter, limit + 1).await?;
     let next = if sessions.len() as i64 > limit {
         sessions.truncate(limit as usize);
         sessions
             .last()
-            .map(|s| encode_cursor(s.last_call, &s.session_id))
+            .map(|s| Cursor::encode(s.last_call, &s.session_id))
     } else {
         None
     };

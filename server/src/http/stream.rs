@@ -4,24 +4,26 @@
 //! as an event named after its topic. A client that fell behind gets `resync` (reload what
 //! it shows). Keep-alive comments every 15 s; the stream ends when the server shuts down.
 
-use std::{collections::HashMap, convert::Infallible, time::Duration};
+use std::{convert::Infallible, time::Duration};
+
+use app::types::StreamQuery;
 
 use axum::{
-    extract::{Query, State},
+    extract::State,
     response::sse::{Event, KeepAlive, Sse},
 };
 use futures_util::{stream, Stream, StreamExt};
 use tokio_stream::wrappers::{errors::BroadcastStreamRecvError, BroadcastStream};
 
-use super::{error::ApiError, principal::Principal};
+use super::{error::ApiError, params::ApiQuery, principal::Principal};
 use crate::{live, state::AppState};
 
 pub async fn stream(
     _principal: Principal,
     State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<StreamQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let topics = live::parse_topics(q.get("topics").map(String::as_str).unwrap_or(""))
+    let topics = live::parse_topics(q.topics.as_deref().unwrap_or(""))
         .map_err(|m| ApiError::bad_param("topics", m))?;
     let ready = Event::default()
         .event("ready")

@@ -3,19 +3,22 @@
 
 use std::collections::HashMap;
 
-use app::types::system::{
-    series_matches, GpuList, HostDetail, HostSummary, MetricsResponse, ProcessList, SampleBatch,
-    SampleBatchAccepted, SystemTier,
+use app::types::{
+    system::{
+        series_matches, GpuList, HostDetail, HostSummary, MetricsResponse, ProcessList,
+        SampleBatch, SampleBatchAccepted, SystemTier,
+    },
+    MetricsQuery, ProcessQuery, ProcessSort,
 };
 use axum::{
-    extract::{Path, Query, State},
+    extract::{Path, State},
     Json,
 };
 use chrono::Utc;
 
 use super::{
-    calls::{limit_param, range_param},
     error::{ApiError, ApiJson},
+    params::{ApiQuery, Limit, RangeParams},
     principal::Principal,
 };
 use crate::{
@@ -64,14 +67,10 @@ pub async fn processes(
     _p: Principal,
     State(state): State<AppState>,
     Path(host): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<ProcessQuery>,
 ) -> Result<Json<ProcessList>, ApiError> {
-    let limit = limit_param(&q, 20, 100)? as usize;
-    let by_memory = match q.get("sort").map(String::as_str) {
-        None | Some("cpu") => false,
-        Some("memory") => true,
-        Some(_) => return Err(ApiError::bad_param("sort", "sort must be cpu or memory")),
-    };
+    let limit = Limit(q.limit).resolve(20, 100)? as usize;
+    let by_memory = q.sort.unwrap_or_default() == ProcessSort::Memory;
     let detail = find_host(&state, &host).await?;
     let (time, mut processes) = detail
         .latest
@@ -118,24 +117,27 @@ pub async fn metrics(
     _p: Principal,
     State(state): State<AppState>,
     Path(host): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<MetricsQuery>,
 ) -> Result<Json<MetricsResponse>, ApiError> {
-    let (from, to) = range_param(&q, 1)?;
-    if from >= to {
-        return Err(ApiError::bad_param("from", "from must be before to"));
-    }
-    let points = match q.get("points") {
-        Some(v) => v
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=MAX_POINTS).contains(n))
-            .ok_or_else(|| {
-                ApiError::bad_param("points", format!("points must be 1 to {MAX_POINTS}"))
-            })?,
+    let range = RangeParams {
+        from: q.from,
+        to: q.to,
+        range: q.range,
+    };
+    let (from, to) = range.resolve(chrono::Duration::days(1), Utc::now())?;
+    let points = match q.points.map(i64::from) {
+        Some(n) if (1..=MAX_POINTS).contains(&n) => n,
+        Some(_) => {
+            return Err(ApiError::bad_param(
+                "points",
+                format!("points must be 1 to {MAX_POINTS}"),
+            ))
+        }
         None => DEFAULT_POINTS,
     };
     let patterns: Vec<String> = q
-        .get("series")
+        .series
+        .as_deref()
         .map(|s| {
             s.split(',')
                 .map(str::trim)

@@ -7,6 +7,7 @@
 //! queue answers at once with [`SubmitError::Busy`] (the API turns it into 503 +
 //! Retry-After) instead of letting memory grow.
 
+use app::types::live::CallsTopic;
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 
@@ -129,8 +130,9 @@ async fn write_jobs(pool: &PgPool, live: &LiveHub, jobs: Vec<Job>) {
                 if inserted > 0 {
                     // A batch mixing new and retried calls is published whole; clients key
                     // rows by (time, id).
-                    let calls: Vec<&app::types::Call> = job.calls.iter().map(|n| &n.call).collect();
-                    live.publish("calls", &calls);
+                    live.publish::<CallsTopic>(|| {
+                        job.calls.iter().map(|n| n.call.clone()).collect()
+                    });
                 }
                 let _ = job.done.send(Ok(Stored {
                     inserted,

@@ -6,13 +6,11 @@
 
 use std::sync::Arc;
 
+use app::types::live::{Topic, TOPICS};
 use tokio::sync::broadcast;
 
 /// Events kept for slow subscribers before they lag.
 pub const BUFFER: usize = 1024;
-
-/// Topics a client may subscribe to.
-pub const TOPICS: &[&str] = &["calls", "system"];
 
 /// One event: its topic and its JSON payload, serialised once for every subscriber.
 #[derive(Debug, Clone)]
@@ -39,12 +37,13 @@ impl LiveHub {
         }
     }
 
-    /// Publishes `payload` on `topic`; a no-op without subscribers.
-    pub fn publish<T: serde::Serialize>(&self, topic: &'static str, payload: &T) {
+    /// Publishes on topic `T` what `payload` makes; without subscribers nothing is made.
+    pub fn publish<T: Topic>(&self, payload: impl FnOnce() -> T::Payload) {
         if self.tx.receiver_count() == 0 {
             return;
         }
-        match serde_json::to_string(payload) {
+        let topic = T::NAME;
+        match serde_json::to_string(&payload()) {
             Ok(json) => {
                 let _ = self.tx.send(LiveEvent {
                     topic,
@@ -94,11 +93,13 @@ mod tests {
 
     #[tokio::test]
     async fn subscribers_get_events_and_publishing_without_them_is_free() {
+        use app::types::live::CallsTopic;
         let hub = LiveHub::new();
-        hub.publish("calls", &1); // nobody listening: dropped
+        // Nobody listening: the payload is never even made.
+        hub.publish::<CallsTopic>(|| unreachable!("made without subscribers"));
         let mut rx = hub.subscribe();
-        hub.publish("calls", &serde_json::json!({"n": 2}));
+        hub.publish::<CallsTopic>(Vec::new);
         let ev = rx.recv().await.unwrap();
-        assert_eq!((ev.topic, &*ev.data), ("calls", "{\"n\":2}"));
+        assert_eq!((ev.topic, &*ev.data), ("calls", "[]"));
     }
 }

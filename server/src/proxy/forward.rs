@@ -17,42 +17,26 @@ use axum::{
     body::{Body, Bytes},
     extract::{Path, Request, State},
     http::{header, request::Parts, Method, StatusCode},
-    response::{IntoResponse, Response},
+    response::Response,
 };
 use chrono::Utc;
 use futures_util::StreamExt;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::{
+    access::{authenticate, proxy_error},
     endpoints,
-    record::{failure, record, tag, trace_id, Draft, Outcome},
+    record::{answered, failure, record, tag, trace_id, Draft},
     rewrite,
     tap::Tap,
     usage::{self, StreamTally},
 };
-use crate::{
-    auth::credential::{presented_key, KeyHeaders},
-    domain::provider::Provider,
-    state::AppState,
-};
+use crate::{domain::provider::Provider, state::AppState};
 
 /// Largest request body forwarded.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 /// How long an upstream may take to send its response headers.
 const HEADERS_TIMEOUT: Duration = Duration::from_secs(600);
-
-/// An error in the dialect of the provider, so SDKs show its message.
-fn proxy_error(kind: ProviderKind, status: StatusCode, code: &str, message: &str) -> Response {
-    let body = match kind {
-        ProviderKind::OpenAi => {
-            json!({"error": {"message": message, "type": "sightline_error", "code": code}})
-        }
-        ProviderKind::Anthropic => {
-            json!({"type": "error", "error": {"type": code, "message": message}})
-        }
-    };
-    (status, axum::Json(body)).into_response()
-}
 
 /// The request as it will go upstream, and the record it will make.
 struct Prepared {
@@ -101,51 +85,6 @@ pub async fn forward(
         Err(response) => return response,
     };
     send(&state, &provider, parts, prepared).await
-}
-
-/// The Sightline key the request presents, checked: its id, or the answer to give.
-async fn authenticate(
-    state: &AppState,
-    provider: &Provider,
-    parts: &Parts,
-) -> Result<i64, Response> {
-    let kind = provider.kind;
-    let from = if provider.pass_through {
-        KeyHeaders::SIGHTLINE_ONLY
-    } else {
-        KeyHeaders::PROXY
-    };
-    let Some(key) = presented_key(&parts.headers, from) else {
-        let how = if provider.pass_through {
-            "send your Sightline API key in 'x-sightline-key'"
-        } else {
-            "send your Sightline API key as the bearer token"
-        };
-        return Err(proxy_error(
-            kind,
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
-            how,
-        ));
-    };
-    match state.authenticate_key(key).await {
-        Ok(Some((id, _))) => Ok(id),
-        Ok(None) => Err(proxy_error(
-            kind,
-            StatusCode::UNAUTHORIZED,
-            "invalid_api_key",
-            "the Sightline API key is unknown or has been revoked",
-        )),
-        Err(e) => {
-            tracing::error!(error = %e, "api key lookup failed");
-            Err(proxy_error(
-                kind,
-                StatusCode::SERVICE_UNAVAILABLE,
-                "storage_unavailable",
-                "Sightline cannot check API keys right now",
-            ))
-        }
-    }
 }
 
 /// Reads the body, notes what the record needs, and builds the upstream URL and body.
@@ -304,29 +243,4 @@ async fn send(state: &AppState, provider: &Arc<Provider>, parts: Parts, p: Prepa
     *response.status_mut() = status;
     *response.headers_mut() = headers;
     response
-}
-
-/// How a whole (not streamed) answer ended, read from its body.
-fn answered(kind: ProviderKind, status: StatusCode, bytes: &Bytes) -> Outcome {
-    let s = usage::summarize_body(kind, bytes);
-    let ok = status.is_success();
-    Outcome {
-        status: if ok {
-            CallStatus::Ok
-        } else {
-            CallStatus::Error
-        },
-        http_status: Some(status.as_u16()),
-        error_type: (!ok).then(|| format!("http_{}", status.as_u16())),
-        error_message: (!ok).then(|| {
-            s.error.clone().unwrap_or_else(|| {
-                String::from_utf8_lossy(&bytes[..bytes.len().min(2048)]).into_owned()
-            })
-        }),
-        ttfb: None,
-        usage: s.usage,
-        content_chars: None,
-        response_model: s.model,
-        tool_calls: s.tool_calls,
-    }
 }

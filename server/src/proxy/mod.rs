@@ -3,6 +3,7 @@
 //! records each exchange as a call through the ingest service.
 //!
 //! - [`forward`] is the handler: provider → authenticate → prepare → send → respond.
+//! - [`access`] checks the Sightline key and answers errors in the provider's dialect.
 //! - [`endpoints`] says which paths are forwarded and which are recorded (pure).
 //! - [`rewrite`] filters headers both ways and asks streams for usage (pure).
 //! - [`record`] turns an exchange into a call for the ingest service.
@@ -10,6 +11,7 @@
 //! - [`sse`] cuts event streams into events without changing their bytes.
 //! - [`usage`] reads token usage from bodies and stream events (pure).
 
+pub mod access;
 pub mod endpoints;
 pub mod forward;
 pub mod record;

@@ -3,8 +3,12 @@
 
 use std::time::{Duration, Instant};
 
+use app::types::ProviderKind;
 use app::types::{CallInput, CallStatus};
-use axum::http::HeaderMap;
+use axum::{
+    body::Bytes,
+    http::{HeaderMap, StatusCode},
+};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -142,18 +146,35 @@ pub fn trace_id(headers: &HeaderMap) -> Option<String> {
     })
 }
 
+/// How a whole (not streamed) answer ended, read from its body.
+pub fn answered(kind: ProviderKind, status: StatusCode, bytes: &Bytes) -> Outcome {
+    let s = usage::summarize_body(kind, bytes);
+    let ok = status.is_success();
+    Outcome {
+        status: if ok {
+            CallStatus::Ok
+        } else {
+            CallStatus::Error
+        },
+        http_status: Some(status.as_u16()),
+        error_type: (!ok).then(|| format!("http_{}", status.as_u16())),
+        error_message: (!ok).then(|| {
+            s.error.clone().unwrap_or_else(|| {
+                String::from_utf8_lossy(&bytes[..bytes.len().min(2048)]).into_owned()
+            })
+        }),
+        ttfb: None,
+        usage: s.usage,
+        content_chars: None,
+        response_model: s.model,
+        tool_calls: s.tool_calls,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.insert(*k, HeaderValue::from_static(v));
-        }
-        h
-    }
+    use crate::auth::credential::test_headers as headers;
 
     #[test]
     fn trace_ids_come_from_traceparent() {

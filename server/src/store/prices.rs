@@ -66,16 +66,17 @@ pub async fn seed_if_empty(pool: &PgPool, prices: &[Price]) -> sqlx::Result<u64>
     Ok(prices.len() as u64)
 }
 
-type PriceListRow = (
-    i64,
-    Option<String>,
-    String,
-    i64,
-    i64,
-    Option<i64>,
-    DateTime<Utc>,
-    String,
-);
+#[derive(sqlx::FromRow)]
+struct PriceListRow {
+    id: i64,
+    provider: Option<String>,
+    model_pattern: String,
+    input_per_mtok_micros: i64,
+    output_per_mtok_micros: i64,
+    cached_input_per_mtok_micros: Option<i64>,
+    effective_from: DateTime<Utc>,
+    source: String,
+}
 
 pub async fn list(pool: &PgPool) -> sqlx::Result<Vec<ModelPrice>> {
     let rows: Vec<PriceListRow> = sqlx::query_as(
@@ -88,14 +89,14 @@ pub async fn list(pool: &PgPool) -> sqlx::Result<Vec<ModelPrice>> {
     Ok(rows
         .into_iter()
         .map(|r| ModelPrice {
-            id: r.0,
-            provider: r.1,
-            model_pattern: r.2,
-            input_per_mtok_micros: r.3,
-            output_per_mtok_micros: r.4,
-            cached_input_per_mtok_micros: r.5,
-            effective_from: r.6,
-            source: r.7,
+            id: r.id,
+            provider: r.provider,
+            model_pattern: r.model_pattern,
+            input_per_mtok_micros: r.input_per_mtok_micros,
+            output_per_mtok_micros: r.output_per_mtok_micros,
+            cached_input_per_mtok_micros: r.cached_input_per_mtok_micros,
+            effective_from: r.effective_from,
+            source: r.source,
         })
         .collect())
 }
@@ -118,14 +119,22 @@ pub async fn insert(pool: &PgPool, p: &Price) -> sqlx::Result<Option<i64>> {
     .await
 }
 
+#[derive(sqlx::FromRow)]
+struct UnpricedRow {
+    provider: String,
+    model: String,
+    calls: i64,
+    last_seen: DateTime<Utc>,
+}
+
 /// Models with calls in the range that have no price.
 pub async fn unpriced(
     pool: &PgPool,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> sqlx::Result<Vec<UnpricedModel>> {
-    let rows: Vec<(String, String, i64, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT provider, model, count(*), max(time) FROM llm_calls
+    let rows: Vec<UnpricedRow> = sqlx::query_as(
+        "SELECT provider, model, count(*) AS calls, max(time) AS last_seen FROM llm_calls
          WHERE cost_total_micros IS NULL AND time >= $1 AND time < $2
          GROUP BY provider, model ORDER BY count(*) DESC LIMIT 500",
     )
@@ -135,26 +144,27 @@ pub async fn unpriced(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(provider, model, calls, last_seen)| UnpricedModel {
-            provider,
-            model,
-            calls,
-            last_seen,
+        .map(|r| UnpricedModel {
+            provider: r.provider,
+            model: r.model,
+            calls: r.calls,
+            last_seen: r.last_seen,
         })
         .collect())
 }
 
-type RecostRow = (
-    String,
-    DateTime<Utc>,
-    String,
-    String,
-    Option<String>,
-    i64,
-    i64,
-    i64,
-    Option<i64>,
-);
+#[derive(sqlx::FromRow)]
+struct RecostRow {
+    id: String,
+    time: DateTime<Utc>,
+    provider: String,
+    model: String,
+    response_model: Option<String>,
+    input_tokens: i64,
+    output_tokens: i64,
+    cached_tokens: i64,
+    cost_total_micros: Option<i64>,
+}
 
 /// Recomputes the cost of every call in `[from, to)` whose cost did not come from the
 /// client, with `prices`, in one transaction that also writes the audit row.
@@ -186,26 +196,27 @@ pub async fn recost(
         .fetch_all(&mut *tx)
         .await?;
         let Some(last) = rows.last() else { break };
-        cursor = Some((last.1, last.0.clone()));
-        for (id, time, provider, model, response_model, input, output, cached, old) in rows {
+        cursor = Some((last.time, last.id.clone()));
+        for r in rows {
             examined += 1;
+            let old = r.cost_total_micros;
             let new = pricing::price_call(
                 prices,
-                &provider,
-                &model,
-                response_model.as_deref(),
-                time,
+                &r.provider,
+                &r.model,
+                r.response_model.as_deref(),
+                r.time,
                 pricing::Usage {
-                    input: input.max(0) as u64,
-                    output: output.max(0) as u64,
-                    cached: cached.max(0) as u64,
+                    input: r.input_tokens.max(0) as u64,
+                    output: r.output_tokens.max(0) as u64,
+                    cached: r.cached_tokens.max(0) as u64,
                     ..Default::default()
                 },
             );
             before += old.unwrap_or(0);
             after += new.map_or(0, |c| c.total_micros);
             if new.map(|c| c.total_micros) != old {
-                changed.push((id, time, new));
+                changed.push((r.id, r.time, new));
             }
         }
     }
@@ -272,17 +283,18 @@ pub async fn recost(
     })
 }
 
-type RecostListRow = (
-    i64,
-    String,
-    DateTime<Utc>,
-    DateTime<Utc>,
-    i64,
-    i64,
-    i64,
-    i64,
-    DateTime<Utc>,
-);
+#[derive(sqlx::FromRow)]
+struct RecostListRow {
+    id: i64,
+    requested_by: String,
+    range_from: DateTime<Utc>,
+    range_to: DateTime<Utc>,
+    calls_examined: i64,
+    calls_changed: i64,
+    cost_before_micros: i64,
+    cost_after_micros: i64,
+    created_at: DateTime<Utc>,
+}
 
 pub async fn recosts(pool: &PgPool) -> sqlx::Result<Vec<Recost>> {
     let rows: Vec<RecostListRow> = sqlx::query_as(
@@ -295,15 +307,15 @@ pub async fn recosts(pool: &PgPool) -> sqlx::Result<Vec<Recost>> {
     Ok(rows
         .into_iter()
         .map(|r| Recost {
-            id: r.0,
-            requested_by: r.1,
-            from: r.2,
-            to: r.3,
-            calls_examined: r.4,
-            calls_changed: r.5,
-            cost_before_micros: r.6,
-            cost_after_micros: r.7,
-            created_at: r.8,
+            id: r.id,
+            requested_by: r.requested_by,
+            from: r.range_from,
+            to: r.range_to,
+            calls_examined: r.calls_examined,
+            calls_changed: r.calls_changed,
+            cost_before_micros: r.cost_before_micros,
+            cost_after_micros: r.cost_after_micros,
+            created_at: r.created_at,
         })
         .collect())
 }

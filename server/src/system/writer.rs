@@ -7,6 +7,7 @@ use std::{
     sync::{Arc, Mutex},
 };
 
+use app::types::live::SystemTopic;
 use app::types::system::{series_of, HostInfo, LiveSample, SystemSample, SystemTier};
 use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
@@ -142,13 +143,10 @@ impl SystemWriter {
             .collect();
         published.sort_by_key(|s| s.time);
         for s in published {
-            self.live.publish(
-                "system",
-                &LiveSample {
-                    host: name.to_owned(),
-                    sample: s.clone(),
-                },
-            );
+            self.live.publish::<SystemTopic>(|| LiveSample {
+                host: name.to_owned(),
+                sample: s.clone(),
+            });
         }
         Ok(inserted.len())
     }

@@ -1,0 +1,31 @@
+//! Live topics of `/api/v1/stream`: each pairs its event name with its payload's type, so
+//! the server publishes and the browser subscribes to the same thing.
+
+use serde::{de::DeserializeOwned, Serialize};
+
+use super::{system::LiveSample, Call};
+
+/// A topic: the SSE event name and what its data holds (JSON).
+pub trait Topic {
+    const NAME: &'static str;
+    type Payload: Serialize + DeserializeOwned;
+}
+
+/// Calls just committed (one event per ingest request).
+pub struct CallsTopic;
+
+impl Topic for CallsTopic {
+    const NAME: &'static str = "calls";
+    type Payload = Vec<Call>;
+}
+
+/// One host's sample just committed.
+pub struct SystemTopic;
+
+impl Topic for SystemTopic {
+    const NAME: &'static str = "system";
+    type Payload = LiveSample;
+}
+
+/// Every topic a client may subscribe to.
+pub const TOPICS: &[&str] = &[CallsTopic::NAME, SystemTopic::NAME];

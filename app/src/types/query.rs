@@ -1,0 +1,149 @@
+//! Query parameters of the read endpoints, one struct per endpoint, shared by the server
+//! (which deserialises them; a bad value is a 400 naming its parameter) and the browser.
+//! Empty values count as absent, as the forms send them.
+
+use chrono::{DateTime, Utc};
+use serde::{de::IntoDeserializer, Deserialize, Deserializer, Serialize};
+
+use super::{BucketSize, CallStatus, GroupBy};
+
+/// An empty or blank parameter is no parameter; anything else must parse as `T`.
+fn blank_as_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    match Option::<String>::deserialize(d)? {
+        Some(s) if !s.trim().is_empty() => {
+            T::deserialize(s.trim().to_owned().into_deserializer()).map(Some)
+        }
+        _ => Ok(None),
+    }
+}
+
+/// `bucket=auto` (or none) lets the server choose by the range's length.
+fn auto_as_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<BucketSize>, D::Error> {
+    match Option::<String>::deserialize(d)?.as_deref().map(str::trim) {
+        None | Some("") | Some("auto") => Ok(None),
+        Some(s) => BucketSize::deserialize(s.to_owned().into_deserializer()).map(Some),
+    }
+}
+
+/// `GET /api/v1/llm/calls`
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallListQuery {
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub model: Option<String>,
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub provider: Option<String>,
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub status: Option<CallStatus>,
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub session_id: Option<String>,
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub user_id: Option<String>,
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub feature: Option<String>,
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub from: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub to: Option<DateTime<Utc>>,
+    /// A look-back from now: `15m`, `24h`, `7d`.
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub since: Option<String>,
+    pub limit: Option<u32>,
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub cursor: Option<String>,
+}
+
+/// A range: `from`/`to` (RFC 3339), or `range` (`24h`, `7d`) back from `to` or now.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RangeQuery {
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub from: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub to: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub range: Option<String>,
+}
+
+/// `GET /api/v1/sessions`
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionListQuery {
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub from: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub to: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub range: Option<String>,
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub user_id: Option<String>,
+    pub limit: Option<u32>,
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub cursor: Option<String>,
+}
+
+/// `GET /api/v1/analytics` and `/api/v1/analytics/overview`
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnalyticsQuery {
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub from: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub to: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub range: Option<String>,
+    /// IANA time zone of the buckets; UTC when absent.
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub tz: Option<String>,
+    /// Chosen by the range's length when absent or `auto`.
+    #[serde(default, deserialize_with = "auto_as_none")]
+    pub bucket: Option<BucketSize>,
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub group_by: Option<GroupBy>,
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub model: Option<String>,
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub provider: Option<String>,
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub feature: Option<String>,
+}
+
+/// How `GET /api/v1/system/hosts/{host}/processes` orders processes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProcessSort {
+    #[default]
+    Cpu,
+    Memory,
+}
+
+/// `GET /api/v1/system/hosts/{host}/processes`
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessQuery {
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub sort: Option<ProcessSort>,
+    pub limit: Option<u32>,
+}
+
+/// `GET /api/v1/system/hosts/{host}/metrics`
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetricsQuery {
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub from: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub to: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub range: Option<String>,
+    /// Comma-separated series names; `*` at the end matches a prefix.
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub series: Option<String>,
+    pub points: Option<u32>,
+}
+
+/// `GET /api/v1/stream`
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamQuery {
+    /// Comma-separated topic names.
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub topics: Option<String>,
+}

@@ -1,0 +1,73 @@
+//! Who may use the proxy, and how it says no: a Sightline key checked before anything goes
+//! upstream, and errors in the provider's own dialect so SDKs show the message.
+
+use app::types::ProviderKind;
+use axum::{
+    http::{request::Parts, StatusCode},
+    response::{IntoResponse, Response},
+};
+use serde_json::json;
+
+use crate::{
+    auth::credential::{presented_key, KeyHeaders},
+    domain::provider::Provider,
+    state::AppState,
+};
+
+/// An error in the dialect of the provider, so SDKs show its message.
+pub fn proxy_error(kind: ProviderKind, status: StatusCode, code: &str, message: &str) -> Response {
+    let body = match kind {
+        ProviderKind::OpenAi => {
+            json!({"error": {"message": message, "type": "sightline_error", "code": code}})
+        }
+        ProviderKind::Anthropic => {
+            json!({"type": "error", "error": {"type": code, "message": message}})
+        }
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+/// The Sightline key the request presents, checked: its id, or the answer to give.
+pub async fn authenticate(
+    state: &AppState,
+    provider: &Provider,
+    parts: &Parts,
+) -> Result<i64, Response> {
+    let kind = provider.kind;
+    let from = if provider.pass_through {
+        KeyHeaders::SIGHTLINE_ONLY
+    } else {
+        KeyHeaders::PROXY
+    };
+    let Some(key) = presented_key(&parts.headers, from) else {
+        let how = if provider.pass_through {
+            "send your Sightline API key in 'x-sightline-key'"
+        } else {
+            "send your Sightline API key as the bearer token"
+        };
+        return Err(proxy_error(
+            kind,
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            how,
+        ));
+    };
+    match state.authenticate_key(key).await {
+        Ok(Some((id, _))) => Ok(id),
+        Ok(None) => Err(proxy_error(
+            kind,
+            StatusCode::UNAUTHORIZED,
+            "invalid_api_key",
+            "the Sightline API key is unknown or has been revoked",
+        )),
+        Err(e) => {
+            tracing::error!(error = %e, "api key lookup failed");
+            Err(proxy_error(
+                kind,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_unavailable",
+                "Sightline cannot check API keys right now",
+            ))
+        }
+    }
+}
