@@ -50,12 +50,8 @@ fn params(q: &AnalyticsQuery) -> Result<Params, ApiError> {
     let tz: Tz = tz_name.parse().map_err(|_| {
         ApiError::bad_param("tz", "tz must be an IANA time zone such as Europe/Berlin")
     })?;
-    let range = RangeParams {
-        from: q.from,
-        to: q.to,
-        range: q.range.clone(),
-    };
-    let (from, to) = range.resolve(Duration::hours(24), Utc::now())?;
+    let (from, to) =
+        RangeParams::new(q.from, q.to, q.range.clone()).resolve(Duration::hours(24), Utc::now())?;
     let (from, to) = bucket::widen_to_minutes(from, to);
     let size = q.bucket.unwrap_or_else(|| bucket::auto_size(to - from));
     let starts = bucket::series(from, to, size, tz, MAX_BUCKETS).ok_or_else(|| {

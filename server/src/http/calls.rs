@@ -9,7 +9,7 @@ use chrono::Utc;
 
 use super::{
     error::{field_at, ApiError, ApiJson},
-    params::{parse_look_back, ApiQuery, Cursor, Limit},
+    params::{page, parse_look_back, ApiQuery, Cursor, Limit},
     principal::Principal,
 };
 use crate::{
@@ -75,12 +75,7 @@ pub async fn list(
         before: Cursor::param(q.cursor.as_deref())?,
     };
     // One extra row tells whether another page exists.
-    let mut calls = store::calls::list(&state.pool, &filter, limit + 1).await?;
-    let next = if calls.len() as i64 > limit {
-        calls.truncate(limit as usize);
-        calls.last().map(|c| Cursor::encode(c.time, &c.id))
-    } else {
-        None
-    };
+    let rows = store::calls::list(&state.pool, &filter, limit + 1).await?;
+    let (calls, next) = page(rows, limit, |c| (c.time, &c.id));
     Ok(Json(CallPage { calls, next }))
 }

@@ -53,6 +53,14 @@ pub struct RangeParams {
 }
 
 impl RangeParams {
+    pub fn new(
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        range: Option<String>,
+    ) -> Self {
+        RangeParams { from, to, range }
+    }
+
     /// The range, `default` long when neither `from` nor `range` is given. A range longer
     /// than [`MAX_RANGE_DAYS`] is refused.
     pub fn resolve(
@@ -162,6 +170,24 @@ impl Cursor {
     }
 }
 
+/// Cuts a page from rows read with `limit + 1`: the extra row only says that another page
+/// exists, and the cursor points after the last row kept.
+pub fn page<T>(
+    mut rows: Vec<T>,
+    limit: i64,
+    key: impl Fn(&T) -> (DateTime<Utc>, &str),
+) -> (Vec<T>, Option<String>) {
+    if rows.len() as i64 <= limit {
+        return (rows, None);
+    }
+    rows.truncate(limit.max(0) as usize);
+    let next = rows.last().map(|r| {
+        let (time, id) = key(r);
+        Cursor::encode(time, id)
+    });
+    (rows, next)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,6 +200,17 @@ mod tests {
         assert_eq!(Cursor::decode(&c), Some((t, "id|with|bars".to_owned())));
         assert_eq!(Cursor::decode("!!!"), None);
         assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode("nope")), None);
+    }
+
+    #[test]
+    fn pages_end_with_a_cursor_only_when_more_rows_exist() {
+        let t = DateTime::from_timestamp_micros(1_000_000).unwrap();
+        let rows = vec![(t, "a"), (t, "b"), (t, "c")];
+        let (kept, next) = page(rows.clone(), 2, |r| (r.0, r.1));
+        assert_eq!(kept.len(), 2);
+        assert_eq!(Cursor::decode(&next.unwrap()), Some((t, "b".to_owned())));
+        let (kept, next) = page(rows, 3, |r| (r.0, r.1));
+        assert_eq!((kept.len(), next), (3, None));
     }
 
     #[test]

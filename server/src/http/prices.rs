@@ -100,12 +100,8 @@ pub async fn unpriced(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<RangeQuery>,
 ) -> Result<Json<Vec<UnpricedModel>>, ApiError> {
-    let range = RangeParams {
-        from: q.from,
-        to: q.to,
-        range: q.range,
-    };
-    let (from, to) = range.resolve(Duration::days(30), Utc::now())?;
+    let (from, to) =
+        RangeParams::new(q.from, q.to, q.range).resolve(Duration::days(30), Utc::now())?;
     Ok(Json(store::prices::unpriced(&state.pool, from, to).await?))
 }
 

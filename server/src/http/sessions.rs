@@ -10,7 +10,7 @@ use chrono::{Duration, Utc};
 
 use super::{
     error::ApiError,
-    params::{ApiQuery, Cursor, Limit, RangeParams},
+    params::{page, ApiQuery, Cursor, Limit, RangeParams},
     principal::{Principal, SessionUser},
 };
 use crate::{
@@ -27,12 +27,8 @@ pub async fn list(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<SessionListQuery>,
 ) -> Result<Json<SessionPage>, ApiError> {
-    let range = RangeParams {
-        from: q.from,
-        to: q.to,
-        range: q.range,
-    };
-    let (from, to) = range.resolve(Duration::days(7), Utc::now())?;
+    let (from, to) =
+        RangeParams::new(q.from, q.to, q.range).resolve(Duration::days(7), Utc::now())?;
     let limit = Limit(q.limit).resolve(50, 200)?;
     let filter = SessionFilter {
         from,
@@ -40,15 +36,8 @@ pub async fn list(
         user_id: q.user_id,
         before: Cursor::param(q.cursor.as_deref())?,
     };
-    let mut sessions = store::llm_sessions::list(&state.pool, &filter, limit + 1).await?;
-    let next = if sessions.len() as i64 > limit {
-        sessions.truncate(limit as usize);
-        sessions
-            .last()
-            .map(|s| Cursor::encode(s.last_call, &s.session_id))
-    } else {
-        None
-    };
+    let rows = store::llm_sessions::list(&state.pool, &filter, limit + 1).await?;
+    let (sessions, next) = page(rows, limit, |s| (s.last_call, &s.session_id));
     Ok(Json(SessionPage { sessions, next }))
 }
 

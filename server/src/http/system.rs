@@ -119,12 +119,8 @@ pub async fn metrics(
     Path(host): Path<String>,
     ApiQuery(q): ApiQuery<MetricsQuery>,
 ) -> Result<Json<MetricsResponse>, ApiError> {
-    let range = RangeParams {
-        from: q.from,
-        to: q.to,
-        range: q.range,
-    };
-    let (from, to) = range.resolve(chrono::Duration::days(1), Utc::now())?;
+    let (from, to) =
+        RangeParams::new(q.from, q.to, q.range).resolve(chrono::Duration::days(1), Utc::now())?;
     let points = match q.points.map(i64::from) {
         Some(n) if (1..=MAX_POINTS).contains(&n) => n,
         Some(_) => {

@@ -202,12 +202,11 @@ pub fn validate(
             &model,
             input.response_model.as_deref(),
             time,
-            Usage {
-                input: input_tokens as u64,
-                output: output_tokens as u64,
-                cached: cached_tokens as u64,
-                ..Default::default()
-            },
+            Usage::priced(
+                input_tokens as u64,
+                output_tokens as u64,
+                cached_tokens as u64,
+            ),
         ) {
             Some(c) => (
                 Some(c.input_micros),

@@ -13,36 +13,36 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::usage;
-use crate::{domain::pricing::Usage, ingest::service::Ingest};
+use crate::{auth::credential::header_str, domain::pricing::Usage, ingest::service::Ingest};
 
 /// The parts of a call known before the answer.
 pub struct Draft {
-    pub provider: String,
-    pub endpoint: String,
-    pub model: String,
-    pub stream: bool,
-    pub prompt_chars: usize,
-    pub time: DateTime<Utc>,
-    pub started: Instant,
-    pub session_id: Option<String>,
-    pub user_id: Option<String>,
-    pub feature: Option<String>,
-    pub trace_id: Option<String>,
-    pub api_key_id: i64,
+    pub(super) provider: String,
+    pub(super) endpoint: String,
+    pub(super) model: String,
+    pub(super) stream: bool,
+    pub(super) prompt_chars: usize,
+    pub(super) time: DateTime<Utc>,
+    pub(super) started: Instant,
+    pub(super) session_id: Option<String>,
+    pub(super) user_id: Option<String>,
+    pub(super) feature: Option<String>,
+    pub(super) trace_id: Option<String>,
+    pub(super) api_key_id: i64,
 }
 
 /// How an exchange ended, for the record.
 pub struct Outcome {
-    pub status: CallStatus,
-    pub http_status: Option<u16>,
-    pub error_type: Option<String>,
-    pub error_message: Option<String>,
-    pub ttfb: Option<Duration>,
-    pub usage: Option<Usage>,
+    pub(super) status: CallStatus,
+    pub(super) http_status: Option<u16>,
+    pub(super) error_type: Option<String>,
+    pub(super) error_message: Option<String>,
+    pub(super) ttfb: Option<Duration>,
+    pub(super) usage: Option<Usage>,
     /// Generated characters, for an estimate when no usage came.
-    pub content_chars: Option<usize>,
-    pub response_model: Option<String>,
-    pub tool_calls: u32,
+    pub(super) content_chars: Option<usize>,
+    pub(super) response_model: Option<String>,
+    pub(super) tool_calls: u32,
 }
 
 impl Draft {
@@ -123,14 +123,6 @@ pub fn failure(status: CallStatus, code: &str, message: &str, ttfb: Option<Durat
         response_model: None,
         tool_calls: 0,
     }
-}
-
-fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
 }
 
 pub fn tag(headers: &HeaderMap, name: &str) -> Option<String> {

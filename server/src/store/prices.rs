@@ -17,6 +17,19 @@ struct PriceRow {
     effective_from: DateTime<Utc>,
 }
 
+impl From<PriceRow> for Price {
+    fn from(r: PriceRow) -> Self {
+        Price {
+            provider: r.provider,
+            model_pattern: r.model_pattern,
+            input_per_mtok_micros: r.input_per_mtok_micros,
+            output_per_mtok_micros: r.output_per_mtok_micros,
+            cached_input_per_mtok_micros: r.cached_input_per_mtok_micros,
+            effective_from: r.effective_from,
+        }
+    }
+}
+
 pub async fn load(pool: &PgPool) -> sqlx::Result<Vec<Price>> {
     let rows: Vec<PriceRow> = sqlx::query_as(
         "SELECT provider, model_pattern, input_per_mtok_micros, output_per_mtok_micros,
@@ -25,17 +38,7 @@ pub async fn load(pool: &PgPool) -> sqlx::Result<Vec<Price>> {
     )
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Price {
-            provider: r.provider,
-            model_pattern: r.model_pattern,
-            input_per_mtok_micros: r.input_per_mtok_micros,
-            output_per_mtok_micros: r.output_per_mtok_micros,
-            cached_input_per_mtok_micros: r.cached_input_per_mtok_micros,
-            effective_from: r.effective_from,
-        })
-        .collect())
+    Ok(rows.into_iter().map(Price::from).collect())
 }
 
 /// Inserts the bundled table when no price is stored yet (first start).
@@ -69,12 +72,8 @@ pub async fn seed_if_empty(pool: &PgPool, prices: &[Price]) -> sqlx::Result<u64>
 #[derive(sqlx::FromRow)]
 struct PriceListRow {
     id: i64,
-    provider: Option<String>,
-    model_pattern: String,
-    input_per_mtok_micros: i64,
-    output_per_mtok_micros: i64,
-    cached_input_per_mtok_micros: Option<i64>,
-    effective_from: DateTime<Utc>,
+    #[sqlx(flatten)]
+    price: PriceRow,
     source: String,
 }
 
@@ -88,15 +87,18 @@ pub async fn list(pool: &PgPool) -> sqlx::Result<Vec<ModelPrice>> {
     .await?;
     Ok(rows
         .into_iter()
-        .map(|r| ModelPrice {
-            id: r.id,
-            provider: r.provider,
-            model_pattern: r.model_pattern,
-            input_per_mtok_micros: r.input_per_mtok_micros,
-            output_per_mtok_micros: r.output_per_mtok_micros,
-            cached_input_per_mtok_micros: r.cached_input_per_mtok_micros,
-            effective_from: r.effective_from,
-            source: r.source,
+        .map(|r| {
+            let p = Price::from(r.price);
+            ModelPrice {
+                id: r.id,
+                provider: p.provider,
+                model_pattern: p.model_pattern,
+                input_per_mtok_micros: p.input_per_mtok_micros,
+                output_per_mtok_micros: p.output_per_mtok_micros,
+                cached_input_per_mtok_micros: p.cached_input_per_mtok_micros,
+                effective_from: p.effective_from,
+                source: r.source,
+            }
         })
         .collect())
 }
@@ -206,12 +208,11 @@ pub async fn recost(
                 &r.model,
                 r.response_model.as_deref(),
                 r.time,
-                pricing::Usage {
-                    input: r.input_tokens.max(0) as u64,
-                    output: r.output_tokens.max(0) as u64,
-                    cached: r.cached_tokens.max(0) as u64,
-                    ..Default::default()
-                },
+                pricing::Usage::priced(
+                    r.input_tokens.max(0) as u64,
+                    r.output_tokens.max(0) as u64,
+                    r.cached_tokens.max(0) as u64,
+                ),
             );
             before += old.unwrap_or(0);
             after += new.map_or(0, |c| c.total_micros);

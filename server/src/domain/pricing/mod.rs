@@ -35,6 +35,18 @@ pub struct Usage {
     pub reasoning: u64,
 }
 
+impl Usage {
+    /// The priced counts (reasoning, a part of output, is not priced apart).
+    pub fn priced(input: u64, output: u64, cached: u64) -> Self {
+        Usage {
+            input,
+            output,
+            cached,
+            reasoning: 0,
+        }
+    }
+}
+
 /// Cost of a call in micro-USD.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cost {
@@ -217,91 +229,26 @@ mod tests {
     fn cached_tokens_are_priced_once_at_their_rate() {
         // $2.50 / $10 / $1.25 per million.
         let p = price("gpt-4o*", 2_500_000, 10_000_000, Some(1_250_000), 2024);
-        let c = cost(
-            &p,
-            Usage {
-                input: 1_000_000,
-                output: 100_000,
-                cached: 400_000,
-                ..Default::default()
-            },
-        );
+        let c = cost(&p, Usage::priced(1_000_000, 100_000, 400_000));
         // 600k uncached * 2.5 + 400k cached * 1.25 = 1.5 + 0.5 = $2.00
         assert_eq!(c.input_micros, 2_000_000);
         assert_eq!(c.output_micros, 1_000_000);
         assert_eq!(c.total_micros, 3_000_000);
         // Without a cached rate, cached input costs as much as other input.
         let p = price("x", 2_500_000, 10_000_000, None, 2024);
-        assert_eq!(
-            cost(
-                &p,
-                Usage {
-                    input: 1000,
-                    output: 0,
-                    cached: 1000,
-                    ..Default::default()
-                }
-            )
-            .input_micros,
-            2_500
-        );
+        assert_eq!(cost(&p, Usage::priced(1000, 0, 1000)).input_micros, 2_500);
         // More cached than input is clamped, never negative.
-        assert_eq!(
-            cost(
-                &p,
-                Usage {
-                    input: 10,
-                    output: 0,
-                    cached: 50,
-                    ..Default::default()
-                }
-            )
-            .input_micros,
-            25
-        );
+        assert_eq!(cost(&p, Usage::priced(10, 0, 50)).input_micros, 25);
     }
 
     #[test]
     fn rounding_is_half_up_per_component() {
         let p = price("x", 150_000, 600_000, None, 2024); // $0.15 / $0.60
                                                           // 3 tokens * 0.15 = 0.45 micro-USD -> 0; 4 tokens -> 0.6 -> 1
+        assert_eq!(cost(&p, Usage::priced(3, 0, 0)).input_micros, 0);
+        assert_eq!(cost(&p, Usage::priced(4, 0, 0)).input_micros, 1);
         assert_eq!(
-            cost(
-                &p,
-                Usage {
-                    input: 3,
-                    output: 0,
-                    cached: 0,
-                    ..Default::default()
-                }
-            )
-            .input_micros,
-            0
-        );
-        assert_eq!(
-            cost(
-                &p,
-                Usage {
-                    input: 4,
-                    output: 0,
-                    cached: 0,
-                    ..Default::default()
-                }
-            )
-            .input_micros,
-            1
-        );
-        assert_eq!(
-            cost(
-                &p,
-                Usage {
-                    input: 0,
-                    output: 1_000_000_000,
-                    cached: 0,
-                    ..Default::default()
-                }
-            )
-            .output_micros,
+            cost(&p, Usage::priced(0, 1_000_000_000, 0)).output_micros,
             600_000_000
         );
         assert_eq!(usd_to_micros(0.0123456), 12_346);

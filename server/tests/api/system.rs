@@ -3,18 +3,14 @@
 //! the built-in collector and its live topic, and the agent replaying its buffer in order
 //! after a server outage.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
 use std::{
     sync::{Arc, Mutex},
     time::Duration,
 };
 
+use crate::support::{spawn_app, spawn_app_with, spawn_on, spawn_with_key, ADMIN_PASSWORD};
 use app::types::system::{CpuSample, FsSample, HostInfo, MemorySample, SampleBatch, SystemSample};
 use chrono::{DateTime, Utc};
-use common::{spawn_app, spawn_app_with, spawn_on, TestApp, ADMIN_PASSWORD};
 use serde_json::{json, Value};
 use server::{
     agent::{run_with, AgentOptions},
@@ -61,28 +57,9 @@ fn sample(t: DateTime<Utc>, i: i64) -> SystemSample {
     }
 }
 
-async fn post(app: &TestApp, key: &str, body: &Value) -> (u16, Value) {
-    let r = app
-        .bare_client()
-        .post(app.url("/api/v1/system/samples"))
-        .bearer_auth(key)
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-}
-
-async fn get(app: &TestApp, path: &str, q: &[(&str, String)]) -> (u16, Value) {
-    let r = app.client.get(app.url(path)).query(q).send().await.unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
-}
-
 #[tokio::test]
 async fn samples_are_stored_and_rollups_agree_with_the_raw_samples() {
-    let app = spawn_app().await;
-    app.login().await;
-    let (_, key) = app.create_key("agent").await;
+    let (app, key) = spawn_with_key().await;
     // 200 samples a second apart, crossing minute boundaries, ending a minute ago.
     let start = Utc::now() - chrono::Duration::seconds(260);
     let samples: Vec<SystemSample> = (0..200)
@@ -95,11 +72,11 @@ async fn samples_are_stored_and_rollups_agree_with_the_raw_samples() {
         host: host("web-1"),
         samples: shuffled
     });
-    let (status, v) = post(&app, &key, &body).await;
+    let (status, v) = app.post_samples(&key, &body).await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["accepted"], 200);
     // A replay of the same batch stores nothing twice.
-    let (_, v) = post(&app, &key, &body).await;
+    let (_, v) = app.post_samples(&key, &body).await;
     assert_eq!(v["accepted"], 0);
 
     let raw: i64 = sqlx::query_scalar("SELECT count(*) FROM system_samples WHERE host = 'web-1'")
@@ -161,15 +138,15 @@ async fn samples_are_stored_and_rollups_agree_with_the_raw_samples() {
 
     // A late sample lands in its own minute.
     let late_at = start - chrono::Duration::seconds(90);
-    let (_, v) = post(
-        &app,
-        &key,
-        &json!(SampleBatch {
-            host: host("web-1"),
-            samples: vec![sample(late_at, 3)]
-        }),
-    )
-    .await;
+    let (_, v) = app
+        .post_samples(
+            &key,
+            &json!(SampleBatch {
+                host: host("web-1"),
+                samples: vec![sample(late_at, 3)]
+            }),
+        )
+        .await;
     assert_eq!(v["accepted"], 1);
     let count: i64 = sqlx::query_scalar(
         "SELECT count FROM system_rollup_minute WHERE host = 'web-1' AND series = 'cpu.total' AND bucket = date_trunc('minute', $1::timestamptz)",
@@ -181,25 +158,25 @@ async fn samples_are_stored_and_rollups_agree_with_the_raw_samples() {
     assert!(count >= 1);
 
     // The API: the host, its latest sample, metrics from the raw tier and the minute tier.
-    let (s, hosts) = get(&app, "/api/v1/system/hosts", &[]).await;
+    let (s, hosts) = app.get_json("/api/v1/system/hosts", &[]).await;
     assert_eq!(s, 200);
     assert_eq!(hosts[0]["host"], "web-1");
     assert_eq!(hosts[0]["info"]["os"], "Debian");
-    let (_, detail) = get(&app, "/api/v1/system/hosts/web-1", &[]).await;
+    let (_, detail) = app.get_json("/api/v1/system/hosts/web-1", &[]).await;
     assert_eq!(
         detail["latest"]["cpu"]["total"].as_f64().unwrap(),
         samples[199].cpu.total
     );
-    let (s, m) = get(
-        &app,
-        "/api/v1/system/hosts/web-1/metrics",
-        &[
-            ("range", "10m".into()),
-            ("series", "cpu.total,cpu.core:*".into()),
-            ("points", "600".into()),
-        ],
-    )
-    .await;
+    let (s, m) = app
+        .get_json(
+            "/api/v1/system/hosts/web-1/metrics",
+            &[
+                ("range", "10m".into()),
+                ("series", "cpu.total,cpu.core:*".into()),
+                ("points", "600".into()),
+            ],
+        )
+        .await;
     assert_eq!(s, 200, "{m}");
     assert_eq!(m["tier"], "raw");
     let names: Vec<&str> = m["series"]
@@ -213,12 +190,12 @@ async fn samples_are_stored_and_rollups_agree_with_the_raw_samples() {
     assert_eq!(cpu.as_array().unwrap().len(), 201);
     let last = cpu.as_array().unwrap().last().unwrap();
     assert_eq!(last[1].as_f64().unwrap(), samples[199].cpu.total);
-    let (_, m) = get(
-        &app,
-        "/api/v1/system/hosts/web-1/metrics",
-        &[("range", "24h".into()), ("series", "cpu.total".into())],
-    )
-    .await;
+    let (_, m) = app
+        .get_json(
+            "/api/v1/system/hosts/web-1/metrics",
+            &[("range", "24h".into()), ("series", "cpu.total".into())],
+        )
+        .await;
     assert_eq!(m["tier"], "minute");
     let total: f64 = m["series"][0]["points"]
         .as_array()
@@ -235,50 +212,45 @@ async fn samples_are_stored_and_rollups_agree_with_the_raw_samples() {
             samples: vec![sample(t, 1)]
         })
     };
-    let (s, v) = post(&app, &key, &bad("", Utc::now())).await;
+    let (s, v) = app.post_samples(&key, &bad("", Utc::now())).await;
     assert_eq!((s, v["field"].as_str()), (422, Some("host.hostname")));
-    let (s, v) = post(
-        &app,
-        &key,
-        &bad("x", Utc::now() + chrono::Duration::hours(1)),
-    )
-    .await;
+    let (s, v) = app
+        .post_samples(&key, &bad("x", Utc::now() + chrono::Duration::hours(1)))
+        .await;
     assert_eq!((s, v["field"].as_str()), (422, Some("samples[0].time")));
-    let (s, v) = post(
-        &app,
-        &key,
-        &bad("x", Utc::now() - chrono::Duration::days(30)),
-    )
-    .await;
+    let (s, v) = app
+        .post_samples(&key, &bad("x", Utc::now() - chrono::Duration::days(30)))
+        .await;
     assert_eq!((s, v["field"].as_str()), (422, Some("samples[0].time")));
-    let (s, v) = post(&app, &key, &json!({ "host": host("x"), "samples": [] })).await;
+    let (s, v) = app
+        .post_samples(&key, &json!({ "host": host("x"), "samples": [] }))
+        .await;
     assert_eq!((s, v["field"].as_str()), (422, Some("samples")));
-    let (s, v) = post(
-        &app,
-        &key,
-        &json!({ "host": "not an object", "samples": [] }),
-    )
-    .await;
+    let (s, v) = app
+        .post_samples(&key, &json!({ "host": "not an object", "samples": [] }))
+        .await;
     assert_eq!((s, v["field"].as_str()), (422, Some("host")));
-    let (s, _) = post(&app, "wrong-key", &bad("x", Utc::now())).await;
+    let (s, _) = app.post_samples("wrong-key", &bad("x", Utc::now())).await;
     assert_eq!(s, 401);
-    let (s, v) = get(
-        &app,
-        "/api/v1/system/hosts/nope/metrics",
-        &[("series", "cpu.total".into())],
-    )
-    .await;
+    let (s, v) = app
+        .get_json(
+            "/api/v1/system/hosts/nope/metrics",
+            &[("series", "cpu.total".into())],
+        )
+        .await;
     assert_eq!(s, 404, "{v}");
-    let (s, v) = get(&app, "/api/v1/system/hosts/web-1/metrics", &[]).await;
+    let (s, v) = app
+        .get_json("/api/v1/system/hosts/web-1/metrics", &[])
+        .await;
     assert_eq!((s, v["field"].as_str()), (400, Some("series")));
-    let (s, v) = get(
-        &app,
-        "/api/v1/system/hosts/web-1/processes",
-        &[("sort", "name".into())],
-    )
-    .await;
+    let (s, v) = app
+        .get_json(
+            "/api/v1/system/hosts/web-1/processes",
+            &[("sort", "name".into())],
+        )
+        .await;
     assert_eq!((s, v["field"].as_str()), (400, Some("sort")));
-    let (s, v) = get(&app, "/api/v1/system/hosts/web-1/gpus", &[]).await;
+    let (s, v) = app.get_json("/api/v1/system/hosts/web-1/gpus", &[]).await;
     assert_eq!(s, 200);
     assert_eq!(v["message"], "No GPU detected");
     assert_eq!(v["gpus"].as_array().unwrap().len(), 0);
@@ -389,19 +361,19 @@ async fn the_built_in_collector_stores_and_streams_this_host() {
         .unwrap()
         .is_empty());
 
-    let (s, hosts) = get(&app, "/api/v1/system/hosts", &[]).await;
+    let (s, hosts) = app.get_json("/api/v1/system/hosts", &[]).await;
     assert_eq!(s, 200);
     let me = &hosts[0];
     assert_eq!(me["local"], true);
     assert_eq!(me["online"], true);
     assert!(me["info"]["cores"].as_u64().unwrap() >= 1);
     let name = me["host"].as_str().unwrap().to_owned();
-    let (_, procs) = get(
-        &app,
-        &format!("/api/v1/system/hosts/{name}/processes"),
-        &[("sort", "memory".into())],
-    )
-    .await;
+    let (_, procs) = app
+        .get_json(
+            &format!("/api/v1/system/hosts/{name}/processes"),
+            &[("sort", "memory".into())],
+        )
+        .await;
     let list = procs["processes"].as_array().unwrap();
     assert!(!list.is_empty());
     let mem: Vec<u64> = list.iter().map(|p| p["memory"].as_u64().unwrap()).collect();
@@ -428,7 +400,7 @@ impl SampleSource for Counting {
 #[tokio::test]
 async fn the_agent_replays_its_buffer_in_order_after_a_server_outage() {
     // The database and the key exist first; then the server goes away.
-    let db = common::fresh_database().await;
+    let db = crate::support::fresh_database().await;
     let first = spawn_on(&db, ADMIN_PASSWORD, |_| {}).await;
     first.login().await;
     let (_, key) = first.create_key("agent").await;

@@ -1,16 +1,12 @@
 //! OTLP/HTTP trace ingest: the real OpenTelemetry Python SDK exporting to Sightline, OTLP
 //! JSON with partial success, and bad input.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::type_complexity)]
-
-mod common;
-
-use common::{run_python, spawn_app};
+use crate::support::{run_python, spawn_with_key};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 async fn calls(
-    app: &common::TestApp,
+    app: &crate::support::TestApp,
 ) -> Vec<(
     String,
     String,
@@ -32,9 +28,7 @@ async fn calls(
 
 #[tokio::test]
 async fn the_python_sdk_exports_genai_spans_that_become_calls() {
-    let app = spawn_app().await;
-    app.login().await;
-    let (_, key) = app.create_key("otel").await;
+    let (app, key) = spawn_with_key().await;
     let out = run_python("otlp_export.py", &[&app.url(""), &key]).await;
     let ids: Value = serde_json::from_str(out.trim()).unwrap();
 
@@ -86,9 +80,7 @@ fn json_span(span_id: &str, start_ns: i64, attrs: Value) -> Value {
 
 #[tokio::test]
 async fn otlp_json_answers_partial_success_and_deduplicates() {
-    let app = spawn_app().await;
-    app.login().await;
-    let (_, key) = app.create_key("otel").await;
+    let (app, key) = spawn_with_key().await;
     let now_ns = chrono::Utc::now().timestamp_nanos_opt().unwrap();
     let model = |m: &str| {
         json!([{"key": "gen_ai.request.model", "value": {"stringValue": m}},
@@ -127,9 +119,7 @@ async fn otlp_json_answers_partial_success_and_deduplicates() {
 
 #[tokio::test]
 async fn bad_otlp_requests_get_clear_errors() {
-    let app = spawn_app().await;
-    app.login().await;
-    let (_, key) = app.create_key("otel").await;
+    let (app, key) = spawn_with_key().await;
     let c = app.bare_client();
     let post = |ct: &'static str, body: &'static [u8]| {
         c.post(app.url("/v1/traces"))

@@ -1,11 +1,7 @@
 //! Native call ingestion through the pipeline, and the calls list, against PostgreSQL.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
-use common::spawn_app;
-use reqwest::StatusCode;
+use crate::support::{spawn_app, spawn_with_key};
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 fn call(id: &str, model: &str) -> Value {
@@ -36,13 +32,6 @@ fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-async fn count(app: &common::TestApp) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM llm_calls")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_batch_is_stored_priced_and_acknowledged_after_commit() {
     let app = spawn_app().await;
@@ -63,7 +52,7 @@ async fn a_batch_is_stored_priced_and_acknowledged_after_commit() {
         json!({"accepted": 2, "duplicates": 0})
     );
     // Acknowledged means stored: visible at once.
-    assert_eq!(count(&app).await, 2);
+    assert_eq!(app.call_count().await, 2);
 
     let row: (Option<i64>, Option<i64>, Option<i64>, Option<i64>, String) = sqlx::query_as(
         "SELECT cost_input_micros, cost_output_micros, cost_total_micros, api_key_id, metadata->>'tenant'
@@ -94,9 +83,7 @@ async fn a_batch_is_stored_priced_and_acknowledged_after_commit() {
 
 #[tokio::test]
 async fn the_same_id_and_time_sent_twice_is_stored_once() {
-    let app = spawn_app().await;
-    app.login().await;
-    let (_, key) = app.create_key("retry").await;
+    let (app, key) = spawn_with_key().await;
     let c = app.bare_client();
     let mut one = call("dup", "gpt-4o");
     one["time"] = json!(ago_secs(86_400));
@@ -123,15 +110,13 @@ async fn the_same_id_and_time_sent_twice_is_stored_once() {
         .await
         .unwrap();
     assert_eq!(r, json!({"accepted": 0, "duplicates": 1}));
-    assert_eq!(count(&app).await, 1);
+    assert_eq!(app.call_count().await, 1);
     app.shutdown().await;
 }
 
 #[tokio::test]
 async fn an_invalid_call_rejects_the_whole_batch_naming_it() {
-    let app = spawn_app().await;
-    app.login().await;
-    let (_, key) = app.create_key("bad").await;
+    let (app, key) = spawn_with_key().await;
     let c = app.bare_client();
     let mut bad = call("x", "gpt-4o");
     bad["cached_tokens"] = json!(5000);
@@ -146,7 +131,7 @@ async fn an_invalid_call_rejects_the_whole_batch_naming_it() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["field"], "calls[1].cached_tokens");
     assert_eq!(
-        count(&app).await,
+        app.call_count().await,
         0,
         "nothing of a rejected batch is stored"
     );
@@ -186,9 +171,7 @@ async fn an_invalid_call_rejects_the_whole_batch_naming_it() {
 
 #[tokio::test]
 async fn calls_are_listed_newest_first_with_filters_and_keyset_pages() {
-    let app = spawn_app().await;
-    app.login().await;
-    let (_, key) = app.create_key("list").await;
+    let (app, key) = spawn_with_key().await;
     let c = app.bare_client();
     let base = ago_secs(3600);
     let at = |i: i64| {
@@ -275,15 +258,9 @@ async fn calls_are_listed_newest_first_with_filters_and_keyset_pages() {
         vec!["c24", "c22", "c20", "c18", "c16", "c14", "c12", "c10"]
     );
 
-    let page: Value = c
-        .get(app.url("/api/v1/llm/calls?status=error"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, page) = app
+        .get_json_with_key("/api/v1/llm/calls?status=error", &key)
+        .await;
     assert_eq!(page["calls"][0]["id"], "c03");
     assert_eq!(page["calls"][0]["error_message"], "upstream 500");
     assert_eq!(page["calls"].as_array().unwrap().len(), 1);
@@ -308,9 +285,7 @@ async fn calls_are_listed_newest_first_with_filters_and_keyset_pages() {
 
 #[tokio::test]
 async fn concurrent_batches_all_land_exactly_once() {
-    let app = spawn_app().await;
-    app.login().await;
-    let (_, key) = app.create_key("load").await;
+    let (app, key) = spawn_with_key().await;
     let c = app.bare_client();
     let mut tasks = vec![];
     for b in 0..20 {
@@ -346,7 +321,7 @@ async fn concurrent_batches_all_land_exactly_once() {
         accepted += t.await.unwrap();
     }
     assert_eq!(accepted, 2000);
-    assert_eq!(count(&app).await, 2000);
+    assert_eq!(app.call_count().await, 2000);
     app.shutdown().await;
 }
 
@@ -370,18 +345,11 @@ async fn read_until(
 
 #[tokio::test]
 async fn committed_calls_are_streamed_live_and_streams_end_on_shutdown() {
-    let app = spawn_app().await;
-    app.login().await;
-    let (_, key) = app.create_key("live").await;
+    let (app, key) = spawn_with_key().await;
     let c = app.bare_client();
 
-    let r = c
-        .get(app.url("/api/v1/stream?topics=nope"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
+    app.assert_status_with_key(Method::GET, "/api/v1/stream?topics=nope", &key, 400)
+        .await;
     let r = c
         .get(app.url("/api/v1/stream?topics=calls"))
         .send()

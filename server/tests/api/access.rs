@@ -1,12 +1,8 @@
 //! HTTP behaviour of the foundation: probes, login, sessions, API keys, page access and
 //! error bodies, against a real server and a real PostgreSQL.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
-use common::{spawn_app, spawn_app_with, spawn_on, ADMIN_PASSWORD};
-use reqwest::{header, StatusCode};
+use crate::support::{spawn_app, spawn_app_with, spawn_on, ADMIN_PASSWORD};
+use reqwest::{header, Method, StatusCode};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -147,15 +143,7 @@ async fn login_sets_a_strict_httponly_session_cookie_and_logout_ends_it() {
         "plain http on loopback: {cookie}"
     );
 
-    let me: Value = app
-        .client
-        .get(app.url("/api/v1/auth/me"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, me) = app.get_json("/api/v1/auth/me", &[]).await;
     assert_eq!(me, json!({"kind": "user", "username": "admin"}));
 
     // The session token is stored hashed, never as sent.
@@ -170,20 +158,10 @@ async fn login_sets_a_strict_httponly_session_cookie_and_logout_ends_it() {
         .unwrap();
     assert_eq!(stored, vec![Sha256::digest(token.as_bytes()).to_vec()]);
 
-    let r = app
-        .client
-        .post(app.url("/api/v1/auth/logout"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 204);
-    let r = app
-        .client
-        .get(app.url("/api/v1/auth/me"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
+    app.assert_status_as_user(Method::POST, "/api/v1/auth/logout", 204)
+        .await;
+    app.assert_status_as_user(Method::GET, "/api/v1/auth/me", 401)
+        .await;
     let left: i64 = sqlx::query_scalar("SELECT count(*) FROM user_sessions")
         .fetch_one(&app.pool)
         .await
@@ -248,15 +226,7 @@ async fn api_key_lifecycle_secret_shown_once_stored_hashed_revocable() {
 
     // The key authenticates, by Bearer or by x-sightline-key, and records its use.
     let c = app.bare_client();
-    let me: Value = c
-        .get(app.url("/api/v1/auth/me"))
-        .bearer_auth(&secret)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, me) = app.get_json_with_key("/api/v1/auth/me", &secret).await;
     assert_eq!(me["kind"], "api_key");
     assert_eq!(me["name"], "checkout-service");
     let r = c
@@ -502,29 +472,14 @@ async fn pages_need_a_session_and_the_login_form_works_without_javascript() {
     );
     let r = app.client.get(app.url("/login")).send().await.unwrap();
     assert_eq!(r.status(), 303, "logged in users skip the login page");
-    let r = app
-        .client
-        .get(app.url("/no/such/page"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
+    app.assert_status_as_user(Method::GET, "/no/such/page", 404)
+        .await;
 
     // Logging out through the form ends the session.
-    let r = app
-        .client
-        .post(app.url("/auth/logout"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
-    let r = app
-        .client
-        .get(app.url("/settings/api-keys"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
+    app.assert_status_as_user(Method::POST, "/auth/logout", 303)
+        .await;
+    app.assert_status_as_user(Method::GET, "/settings/api-keys", 303)
+        .await;
     app.shutdown().await;
 }
 
@@ -579,7 +534,7 @@ async fn an_unreachable_database_is_named_without_its_password() {
         .local_addr()
         .unwrap()
         .port();
-    let args = common::test_args(&format!(
+    let args = crate::support::test_args(&format!(
         "postgres://sightline:s3cret-pw@127.0.0.1:{port}/metrics"
     ));
     let config = args.resolve(None, None).unwrap();

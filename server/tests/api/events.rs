@@ -1,24 +1,8 @@
 //! Calls reported as started / completed / failed events, and timeouts for starts that
 //! never end.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::type_complexity)]
-
-mod common;
-
-use common::{spawn_app, spawn_app_with};
+use crate::support::{spawn_app, spawn_app_with, spawn_with_key};
 use serde_json::{json, Value};
-
-async fn post(app: &common::TestApp, key: &str, events: Value) -> (u16, Value) {
-    let r = app
-        .bare_client()
-        .post(app.url("/api/v1/llm/events"))
-        .bearer_auth(key)
-        .json(&json!({ "events": events }))
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
-}
 
 fn outcomes(v: &Value) -> Vec<&str> {
     v["results"]
@@ -36,7 +20,7 @@ async fn started_then_completed_is_one_call_with_the_time_between() {
     let (key_id, key) = app.create_key("events").await;
     let t0 = chrono::Utc::now() - chrono::Duration::seconds(10);
     let t1 = t0 + chrono::Duration::milliseconds(2500);
-    let (s, v) = post(&app, &key, json!([
+    let (s, v) = app.post_events(&key, &json!([
         {"type": "started", "id": "corr-1", "time": t0, "provider": "openai", "model": "gpt-4o-mini",
          "session_id": "ev-session", "metadata": {"step": "plan"}},
         {"type": "started", "id": "corr-2", "time": t0, "provider": "openai", "model": "gpt-4o"},
@@ -45,7 +29,7 @@ async fn started_then_completed_is_one_call_with_the_time_between() {
     assert_eq!(outcomes(&v), ["pending", "pending"]);
     assert_eq!(app.call_count().await, 0);
 
-    let (s, v) = post(&app, &key, json!([
+    let (s, v) = app.post_events(&key, &json!([
         {"type": "completed", "id": "corr-1", "time": t1, "input_tokens": 1000, "output_tokens": 100, "ttft_ms": 300.0},
         {"type": "failed", "id": "corr-2", "time": t1, "error_type": "rate_limit", "http_status": 429},
         // Sent twice: stored once.
@@ -88,21 +72,19 @@ async fn started_then_completed_is_one_call_with_the_time_between() {
 
 #[tokio::test]
 async fn bad_events_are_rejected_one_by_one() {
-    let app = spawn_app().await;
-    app.login().await;
-    let (_, key) = app.create_key("events").await;
-    let (s, v) = post(
-        &app,
-        &key,
-        json!([
-            {"type": "completed", "id": "orphan"},
-            {"type": "started", "id": "ok-1", "provider": "openai", "model": "gpt-4o"},
-            {"type": "started", "id": "", "provider": "openai", "model": "gpt-4o"},
-            {"type": "started", "id": "bad-model", "provider": "openai", "model": " "},
-            {"type": "completed", "id": "ok-1", "output_tokens": 5, "reasoning_tokens": 9},
-        ]),
-    )
-    .await;
+    let (app, key) = spawn_with_key().await;
+    let (s, v) = app
+        .post_events(
+            &key,
+            &json!([
+                {"type": "completed", "id": "orphan"},
+                {"type": "started", "id": "ok-1", "provider": "openai", "model": "gpt-4o"},
+                {"type": "started", "id": "", "provider": "openai", "model": "gpt-4o"},
+                {"type": "started", "id": "bad-model", "provider": "openai", "model": " "},
+                {"type": "completed", "id": "ok-1", "output_tokens": 5, "reasoning_tokens": 9},
+            ]),
+        )
+        .await;
     assert_eq!(s, 207, "{v}");
     assert_eq!(
         outcomes(&v),
@@ -113,7 +95,9 @@ async fn bad_events_are_rejected_one_by_one() {
     assert_eq!(v["results"][3]["field"], "events[3].model");
     assert_eq!(v["results"][4]["field"], "events[4].reasoning_tokens");
     // An unknown type or a missing field is a 422 for the whole request.
-    let (s, v) = post(&app, &key, json!([{"type": "paused", "id": "x"}])).await;
+    let (s, v) = app
+        .post_events(&key, &json!([{"type": "paused", "id": "x"}]))
+        .await;
     assert_eq!(s, 422, "{v}");
     app.shutdown().await;
 }
@@ -123,7 +107,7 @@ async fn a_start_without_end_becomes_a_timeout() {
     let app = spawn_app_with(|a| a.event_timeout_secs = Some(1)).await;
     app.login().await;
     let (_, key) = app.create_key("events").await;
-    let (s, _) = post(&app, &key, json!([
+    let (s, _) = app.post_events(&key, &json!([
         {"type": "started", "id": "lost", "provider": "openai", "model": "gpt-4o", "user_id": "u1"},
     ])).await;
     assert_eq!(s, 200);
@@ -156,7 +140,7 @@ async fn a_start_without_end_becomes_a_timeout() {
         )
     );
     // A late end for it is refused and stores nothing: the timeout stands.
-    let (s, v) = post(&app, &key, json!([
+    let (s, v) = app.post_events(&key, &json!([
         {"type": "completed", "id": "lost", "provider": "openai", "model": "gpt-4o", "duration_ms": 5.0},
     ])).await;
     assert_eq!(s, 207);

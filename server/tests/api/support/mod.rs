@@ -4,13 +4,14 @@
 //! The PostgreSQL server is `SIGHTLINE_TEST_DATABASE_URL` when set (scripts/test.sh sets it
 //! to a private cluster when nothing answers on 127.0.0.1:5432), else 127.0.0.1:5432.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code)]
 
 use std::{
     net::SocketAddr,
     sync::atomic::{AtomicUsize, Ordering},
 };
 
+use reqwest::Method;
 use server::{config::ServeArgs, startup::Application};
 use sqlx::{Connection, PgConnection, PgPool};
 use tokio::sync::oneshot;
@@ -71,6 +72,20 @@ pub struct TestApp {
     pub client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    /// A slot among the servers allowed to run at once; freed when the app is dropped.
+    _slot: tokio::sync::OwnedSemaphorePermit,
+}
+
+/// Servers running at once. All API tests share one binary, so without a bound they would
+/// all start together and exhaust PostgreSQL's connections (each server has a pool).
+const MAX_SERVERS: usize = 6;
+
+fn slots() -> std::sync::Arc<tokio::sync::Semaphore> {
+    static SLOTS: std::sync::OnceLock<std::sync::Arc<tokio::sync::Semaphore>> =
+        std::sync::OnceLock::new();
+    SLOTS
+        .get_or_init(|| std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_SERVERS)))
+        .clone()
 }
 
 impl TestApp {
@@ -149,6 +164,7 @@ pub async fn spawn_on(
     admin_password: &str,
     customise: impl FnOnce(&mut ServeArgs),
 ) -> TestApp {
+    let slot = slots().acquire_owned().await.unwrap();
     let mut args = test_args(db_url);
     customise(&mut args);
     let config = args.resolve(Some(admin_password.to_owned()), None).unwrap();
@@ -171,6 +187,7 @@ pub async fn spawn_on(
         client,
         stop: Some(tx),
         handle: Some(handle),
+        _slot: slot,
     }
 }
 
@@ -227,4 +244,110 @@ impl TestApp {
         }
         panic!("expected {n} calls, found {}", self.call_count().await);
     }
+}
+
+impl TestApp {
+    /// POSTs `body` to `path` with the API key `key`; the status and the JSON answer
+    /// (`null` when the answer is not JSON).
+    pub async fn post_json(
+        &self,
+        path: &str,
+        key: &str,
+        body: &impl serde::Serialize,
+    ) -> (u16, serde_json::Value) {
+        let r = self
+            .bare_client()
+            .post(self.url(path))
+            .bearer_auth(key)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        (
+            r.status().as_u16(),
+            r.json().await.unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// `POST /api/v1/llm/calls` with `{ "calls": calls }`.
+    pub async fn post_calls(
+        &self,
+        key: &str,
+        calls: &impl serde::Serialize,
+    ) -> (u16, serde_json::Value) {
+        let body = serde_json::json!({ "calls": calls });
+        self.post_json("/api/v1/llm/calls", key, &body).await
+    }
+
+    /// Stores `calls` in batches of 1000, asserting each is accepted.
+    pub async fn ingest<T: serde::Serialize>(&self, key: &str, calls: &[T]) {
+        for chunk in calls.chunks(1000) {
+            let (status, body) = self.post_calls(key, &chunk).await;
+            assert_eq!(status, 200, "{body}");
+        }
+    }
+
+    /// `POST /api/v1/llm/events` with `{ "events": events }`.
+    pub async fn post_events(
+        &self,
+        key: &str,
+        events: &impl serde::Serialize,
+    ) -> (u16, serde_json::Value) {
+        let body = serde_json::json!({ "events": events });
+        self.post_json("/api/v1/llm/events", key, &body).await
+    }
+
+    /// `POST /api/v1/system/samples` with `body`.
+    pub async fn post_samples(
+        &self,
+        key: &str,
+        body: &impl serde::Serialize,
+    ) -> (u16, serde_json::Value) {
+        self.post_json("/api/v1/system/samples", key, body).await
+    }
+
+    /// GETs `path?q` with the logged-in client; the status and the JSON answer.
+    pub async fn get_json(&self, path: &str, q: &[(&str, String)]) -> (u16, serde_json::Value) {
+        let r = self
+            .client
+            .get(self.url(path))
+            .query(q)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+}
+
+impl TestApp {
+    /// Asserts the status of a body-less request sent with the API key `key`.
+    pub async fn assert_status_with_key(&self, method: Method, path: &str, key: &str, want: u16) {
+        let r = self.bare_client().request(method.clone(), self.url(path));
+        let got = r.bearer_auth(key).send().await.unwrap().status().as_u16();
+        assert_eq!(got, want, "{method} {path} with a key");
+    }
+
+    /// Asserts the status of a body-less request sent by the logged-in client.
+    pub async fn assert_status_as_user(&self, method: Method, path: &str, want: u16) {
+        let r = self.client.request(method.clone(), self.url(path));
+        let got = r.send().await.unwrap().status().as_u16();
+        assert_eq!(got, want, "{method} {path} as the user");
+    }
+}
+
+impl TestApp {
+    /// GETs `path` with the API key `key`; the status and the JSON answer.
+    pub async fn get_json_with_key(&self, path: &str, key: &str) -> (u16, serde_json::Value) {
+        let r = self.bare_client().get(self.url(path)).bearer_auth(key);
+        let r = r.send().await.unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+}
+
+/// A fresh server with the admin logged in and one API key: (app, key secret).
+pub async fn spawn_with_key() -> (TestApp, String) {
+    let app = spawn_app().await;
+    app.login().await;
+    let (_, key) = app.create_key("test").await;
+    (app, key)
 }

@@ -2,35 +2,13 @@
 //! zone, the previous period, percentiles within the histogram's stated error, late data,
 //! groupings from raw rows, and rollups kept right when calls are deleted.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::type_complexity)]
-
-mod common;
-
 use std::collections::HashMap;
 
+use crate::support::{spawn_app, spawn_with_key, TestApp};
 use chrono::{DateTime, Duration, Utc};
-use common::{spawn_app, TestApp};
+use reqwest::Method;
 use serde_json::{json, Value};
 use server::{analytics::histogram::exact_quantile, demo::Generator};
-
-async fn ingest(app: &TestApp, key: &str, calls: &[app::types::CallInput]) {
-    for chunk in calls.chunks(1000) {
-        let r = app
-            .bare_client()
-            .post(app.url("/api/v1/llm/calls"))
-            .bearer_auth(key)
-            .json(&json!({ "calls": chunk }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-    }
-}
-
-async fn get(app: &TestApp, path: &str, q: &[(&str, String)]) -> (u16, Value) {
-    let r = app.client.get(app.url(path)).query(q).send().await.unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
-}
 
 fn time(v: &Value) -> DateTime<Utc> {
     v.as_str().unwrap().parse().unwrap()
@@ -72,14 +50,12 @@ async fn raw_by_model(
 
 #[tokio::test]
 async fn figures_equal_sql_over_raw_rows_and_percentiles_stay_within_the_stated_error() {
-    let app = spawn_app().await;
-    app.login().await;
-    let (_, key) = app.create_key("analytics").await;
+    let (app, key) = spawn_with_key().await;
     let now = Utc::now();
     let calls: Vec<_> = Generator::new(6_000, 4, now, 11).collect();
-    ingest(&app, &key, &calls).await;
+    app.ingest(&key, &calls).await;
     // A retried batch must not be counted twice.
-    ingest(&app, &key, &calls[..1000]).await;
+    app.ingest(&key, &calls[..1000]).await;
 
     // An unaligned range in a zone with DST, grouped by model, bucketed by day.
     let from = now - Duration::hours(50) - Duration::minutes(17);
@@ -91,7 +67,7 @@ async fn figures_equal_sql_over_raw_rows_and_percentiles_stay_within_the_stated_
         ("bucket", "day".to_owned()),
         ("group_by", "model".to_owned()),
     ];
-    let (status, body) = get(&app, "/api/v1/analytics", &q).await;
+    let (status, body) = app.get_json("/api/v1/analytics", &q).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["source"], "rollups");
     let (af, at, ap) = (
@@ -173,16 +149,16 @@ async fn figures_equal_sql_over_raw_rows_and_percentiles_stay_within_the_stated_
     assert_eq!(body["previous"]["requests"].as_i64().unwrap(), prev);
 
     // The overview agrees with the aggregation for the same range.
-    let (status, ov) = get(
-        &app,
-        "/api/v1/analytics/overview",
-        &[
-            ("from", from.to_rfc3339()),
-            ("to", to.to_rfc3339()),
-            ("tz", "Europe/Berlin".into()),
-        ],
-    )
-    .await;
+    let (status, ov) = app
+        .get_json(
+            "/api/v1/analytics/overview",
+            &[
+                ("from", from.to_rfc3339()),
+                ("to", to.to_rfc3339()),
+                ("tz", "Europe/Berlin".into()),
+            ],
+        )
+        .await;
     assert_eq!(status, 200, "{ov}");
     assert_eq!(ov["totals"], body["totals"]);
     assert_eq!(ov["previous"]["requests"].as_i64().unwrap(), prev);
@@ -214,7 +190,7 @@ async fn figures_equal_sql_over_raw_rows_and_percentiles_stay_within_the_stated_
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let (_, after) = get(&app, "/api/v1/analytics", &q).await;
+    let (_, after) = app.get_json("/api/v1/analytics", &q).await;
     assert_eq!(after["totals"]["requests"].as_i64().unwrap(), total + 1);
     let late_group = after["groups"]
         .as_array()
@@ -225,16 +201,16 @@ async fn figures_equal_sql_over_raw_rows_and_percentiles_stay_within_the_stated_
     assert_eq!(late_group["totals"]["total_tokens"], 30);
 
     // Users come from raw rows and agree with SQL.
-    let (status, users) = get(
-        &app,
-        "/api/v1/analytics",
-        &[
-            ("from", af.to_rfc3339()),
-            ("to", at.to_rfc3339()),
-            ("group_by", "user".into()),
-        ],
-    )
-    .await;
+    let (status, users) = app
+        .get_json(
+            "/api/v1/analytics",
+            &[
+                ("from", af.to_rfc3339()),
+                ("to", at.to_rfc3339()),
+                ("group_by", "user".into()),
+            ],
+        )
+        .await;
     assert_eq!(status, 200, "{users}");
     assert_eq!(users["source"], "raw");
     let top = &users["groups"][0];
@@ -253,9 +229,7 @@ async fn figures_equal_sql_over_raw_rows_and_percentiles_stay_within_the_stated_
 
 #[tokio::test]
 async fn deleting_a_session_updates_the_rollups() {
-    let app = spawn_app().await;
-    app.login().await;
-    let (_, key) = app.create_key("k").await;
+    let (app, key) = spawn_with_key().await;
     let t = Utc::now() - Duration::minutes(30);
     let calls: Vec<app::types::CallInput> = (0..6)
         .map(|i| app::types::CallInput {
@@ -270,18 +244,13 @@ async fn deleting_a_session_updates_the_rollups() {
             ..Default::default()
         })
         .collect();
-    ingest(&app, &key, &calls).await;
+    app.ingest(&key, &calls).await;
     let q = [("range", "2h".to_owned())];
-    let (_, before) = get(&app, "/api/v1/analytics/overview", &q).await;
+    let (_, before) = app.get_json("/api/v1/analytics/overview", &q).await;
     assert_eq!(before["totals"]["requests"], 6);
-    let r = app
-        .client
-        .delete(app.url("/api/v1/sessions/gone"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let (_, after) = get(&app, "/api/v1/analytics/overview", &q).await;
+    app.assert_status_as_user(Method::DELETE, "/api/v1/sessions/gone", 200)
+        .await;
+    let (_, after) = app.get_json("/api/v1/analytics/overview", &q).await;
     assert_eq!(after["totals"]["requests"], 2);
     assert_eq!(after["totals"]["total_tokens"], 40);
     assert!(after["totals"]["p50_latency_ms"].as_f64().unwrap() >= 490.0);
@@ -308,7 +277,7 @@ async fn bad_parameters_name_the_field() {
         (vec![("from", "yesterday")], "from"),
     ] {
         let q: Vec<(&str, String)> = q.into_iter().map(|(k, v)| (k, v.to_owned())).collect();
-        let (status, body) = get(&app, "/api/v1/analytics", &q).await;
+        let (status, body) = app.get_json("/api/v1/analytics", &q).await;
         assert_eq!(status, 400, "{q:?}: {body}");
         assert_eq!(body["field"], field, "{q:?}: {body}");
     }
@@ -321,12 +290,9 @@ async fn bad_parameters_name_the_field() {
         .unwrap();
     assert_eq!(r.status(), 401);
     // An empty database still answers with a zero series for the chart axis.
-    let (status, ov) = get(
-        &app,
-        "/api/v1/analytics/overview",
-        &[("range", "1h".into())],
-    )
-    .await;
+    let (status, ov) = app
+        .get_json("/api/v1/analytics/overview", &[("range", "1h".into())])
+        .await;
     assert_eq!(status, 200);
     assert_eq!(ov["totals"]["requests"], 0);
     assert!((60..=61).contains(&ov["series"].as_array().unwrap().len()));

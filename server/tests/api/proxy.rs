@@ -2,12 +2,8 @@
 //! the three ways servers report stream usage, errors passed through, cut-off streams, key
 //! handling, and provider configuration.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
-use common::{run_python, spawn_app, upstream, TestApp};
-use reqwest::StatusCode;
+use crate::support::{run_python, spawn_app, upstream, TestApp};
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 #[derive(Debug, sqlx::FromRow)]
@@ -248,32 +244,14 @@ async fn keys_are_checked_and_provider_keys_never_shown() {
         .unwrap();
     assert_eq!(r.status(), 401);
     // Unknown providers and endpoints.
-    let r = c
-        .get(app.url("/proxy/nope/v1/models"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
-    let r = c
-        .get(app.url("/proxy/oai/v1/files"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
+    app.assert_status_with_key(Method::GET, "/proxy/nope/v1/models", &key, 404)
+        .await;
+    app.assert_status_with_key(Method::GET, "/proxy/oai/v1/files", &key, 404)
+        .await;
     assert_eq!(up.seen.requests.lock().unwrap().len(), 0);
 
     // Listing shows only the key's last four characters.
-    let list: Value = app
-        .client
-        .get(app.url("/api/v1/providers"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, list) = app.get_json("/api/v1/providers", &[]).await;
     let text = list.to_string();
     assert!(!text.contains("sk-upstream-secret"), "{text}");
     let oai = list
@@ -285,13 +263,8 @@ async fn keys_are_checked_and_provider_keys_never_shown() {
     assert_eq!(oai["key_hint"], "…1234");
     assert_eq!(oai["proxy_path"], "/proxy/oai/v1");
     // API keys cannot read or change providers.
-    let r = c
-        .get(app.url("/api/v1/providers"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 403);
+    app.assert_status_with_key(Method::GET, "/api/v1/providers", &key, 403)
+        .await;
     // Bad provider settings name the field.
     let r = app
         .client
@@ -320,13 +293,8 @@ async fn keys_are_checked_and_provider_keys_never_shown() {
         .unwrap();
     // The answer is the provider as it was, still without its key.
     assert_eq!(r.status(), 200);
-    let r = c
-        .get(app.url("/proxy/oai/v1/models"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
+    app.assert_status_with_key(Method::GET, "/proxy/oai/v1/models", &key, 404)
+        .await;
     app.shutdown().await;
 }
 

@@ -1,0 +1,16 @@
+//! Integration tests of the HTTP API: each test gets a fresh database on a real PostgreSQL
+//! and a real server on a loopback port ([`support::TestApp`]). One module per area.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::type_complexity)]
+
+mod support;
+
+mod access;
+mod analytics;
+mod calls;
+mod events;
+mod otlp;
+mod prices;
+mod proxy;
+mod sessions;
+mod system;
