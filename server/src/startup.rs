@@ -355,6 +355,9 @@ fn proxy_client() -> anyhow::Result<reqwest::Client> {
         .connect_timeout(std::time::Duration::from_secs(10))
         .pool_idle_timeout(std::time::Duration::from_secs(90))
         .tcp_nodelay(true)
+        // A redirect is relayed to the client as it is: following it would carry the
+        // provider's key to wherever the upstream points.
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .context("cannot build the HTTP client")
 }

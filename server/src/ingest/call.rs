@@ -4,6 +4,7 @@
 use app::types::{Call, CallInput};
 use chrono::{DateTime, Duration, Utc};
 
+use super::text;
 use crate::domain::{
     call::{CostSource, NewCall},
     pricing::{self, Price, Usage},
@@ -168,7 +169,8 @@ pub fn validate(
     };
     let metadata = match input.metadata {
         None | Some(serde_json::Value::Null) => None,
-        Some(v @ serde_json::Value::Object(_)) => {
+        Some(mut v @ serde_json::Value::Object(_)) => {
+            text::clean_json(&mut v);
             if v.to_string().len() > MAX_METADATA_BYTES {
                 return Err(err("metadata", "must be at most 16 KiB of JSON"));
             }
@@ -178,7 +180,7 @@ pub fn validate(
     };
     let error_message = match input
         .error_message
-        .map(|s| s.trim().to_owned())
+        .map(|s| text::clean_text(s.trim()).into_owned())
         .filter(|s| !s.is_empty())
     {
         Some(s) if s.len() > MAX_ERROR_TEXT => Some(s.chars().take(MAX_ERROR_TEXT).collect()),
@@ -328,6 +330,19 @@ mod tests {
             ),
             (Some(10_000), Some(20_000), Some(30_000))
         );
+    }
+
+    #[test]
+    fn nul_bytes_never_reach_storage() {
+        let mut input = base();
+        input.error_message = Some("upstream\0 said no".into());
+        input.metadata = Some(serde_json::json!({"k\u{0}": ["a\u{0}b"]}));
+        let c = check(input).unwrap();
+        assert_eq!(c.error_message.as_deref(), Some("upstream said no"));
+        assert_eq!(c.metadata, Some(serde_json::json!({"k": ["ab"]})));
+        let mut input = base();
+        input.model = "gpt\0".into();
+        assert_eq!(check(input).unwrap_err().field, "model");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The ingest path: every source (native calls and events, OTLP, the proxy) parses at the
 //! edge and calls [`service::Ingest`], which validates into [`crate::domain::call::NewCall`]
-//! ([`call`], [`events`], [`otlp`] are the pure parts) and hands batches to
+//! ([`call`], [`events`], [`otlp`], [`text`] are the pure parts) and hands batches to
 //! [`pipeline::Pipeline`], which writes them in bulk and acknowledges only after commit.
 
 pub mod call;
@@ -8,3 +8,4 @@ pub mod events;
 pub mod otlp;
 pub mod pipeline;
 pub mod service;
+pub mod text;

@@ -3,9 +3,9 @@
 //! A request hands its validated calls to [`Pipeline::submit`] and waits. The writer takes
 //! what is queued (up to [`MAX_ROWS_PER_COMMIT`] rows), inserts each request's calls with one
 //! statement, commits once, and only then answers every waiting request: what was
-//! acknowledged is stored, and a failed commit is reported to every request in it. A full
-//! queue answers at once with [`SubmitError::Busy`] (the API turns it into 503 +
-//! Retry-After) instead of letting memory grow.
+//! acknowledged is stored. A failed group commit is retried request by request, so a bad
+//! request fails only itself. A full queue answers at once with [`SubmitError::Busy`] (the
+//! API turns it into 503 + Retry-After) instead of letting memory grow.
 
 use app::types::live::CallsTopic;
 use sqlx::PgPool;
@@ -97,54 +97,73 @@ async fn writer(pool: PgPool, live: LiveHub, mut rx: mpsc::Receiver<Job>) {
     }
 }
 
+/// Commits the jobs together; when that fails and there were several, each is retried in
+/// a transaction of its own, so one bad request fails only itself.
 async fn write_jobs(pool: &PgPool, live: &LiveHub, jobs: Vec<Job>) {
-    let outcome: Result<Vec<u64>, sqlx::Error> = async {
-        let mut tx = pool.begin().await?;
-        let mut inserted = Vec::with_capacity(jobs.len());
-        let mut new_calls: Vec<&app::types::Call> = Vec::new();
-        for job in &jobs {
-            let fresh = store::calls::insert_batch(&mut tx, &job.calls).await?;
-            inserted.push(fresh.iter().filter(|f| **f).count() as u64);
-            new_calls.extend(
-                job.calls
-                    .iter()
-                    .zip(&fresh)
-                    .filter(|(_, f)| **f)
-                    .map(|(n, _)| &n.call),
-            );
-        }
-        // Rollups move in the same transaction as the calls, so they never disagree; only
-        // calls that were new count, so a retried batch is not counted twice.
-        for tier in [RollupTier::Minute, RollupTier::Hour] {
-            let deltas = rollup::deltas(tier, new_calls.iter().copied());
-            store::rollups::upsert(&mut tx, tier, &deltas).await?;
-        }
-        tx.commit().await?;
-        Ok(inserted)
-    }
-    .await;
+    let outcome = commit(pool, &jobs).await;
     match outcome {
         Ok(counts) => {
             for (job, inserted) in jobs.into_iter().zip(counts) {
-                let duplicates = job.calls.len() as u64 - inserted;
-                if inserted > 0 {
-                    // A batch mixing new and retried calls is published whole; clients key
-                    // rows by (time, id).
-                    live.publish::<CallsTopic>(|| {
-                        job.calls.iter().map(|n| n.call.clone()).collect()
-                    });
+                answer(live, job, inserted);
+            }
+        }
+        Err(e) if jobs.len() > 1 => {
+            tracing::warn!(error = %e, requests = jobs.len(), "group commit failed; retrying each request alone");
+            for job in jobs {
+                match commit(pool, std::slice::from_ref(&job)).await {
+                    Ok(counts) => answer(live, job, counts[0]),
+                    Err(e) => fail(job, &e),
                 }
-                let _ = job.done.send(Ok(Stored {
-                    inserted,
-                    duplicates,
-                }));
             }
         }
         Err(e) => {
-            tracing::error!(error = %e, requests = jobs.len(), "ingest commit failed");
             for job in jobs {
-                let _ = job.done.send(Err(e.to_string()));
+                fail(job, &e);
             }
         }
     }
+}
+
+/// Inserts each job's calls and their rollups in one transaction; the calls each job added.
+async fn commit(pool: &PgPool, jobs: &[Job]) -> Result<Vec<u64>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let mut inserted = Vec::with_capacity(jobs.len());
+    let mut new_calls: Vec<&app::types::Call> = Vec::new();
+    for job in jobs {
+        let fresh = store::calls::insert_batch(&mut tx, &job.calls).await?;
+        inserted.push(fresh.iter().filter(|f| **f).count() as u64);
+        new_calls.extend(
+            job.calls
+                .iter()
+                .zip(&fresh)
+                .filter(|(_, f)| **f)
+                .map(|(n, _)| &n.call),
+        );
+    }
+    // Rollups move in the same transaction as the calls, so they never disagree; only
+    // calls that were new count, so a retried batch is not counted twice.
+    for tier in [RollupTier::Minute, RollupTier::Hour] {
+        let deltas = rollup::deltas(tier, new_calls.iter().copied());
+        store::rollups::upsert(&mut tx, tier, &deltas).await?;
+    }
+    tx.commit().await?;
+    Ok(inserted)
+}
+
+fn answer(live: &LiveHub, job: Job, inserted: u64) {
+    let duplicates = job.calls.len() as u64 - inserted;
+    if inserted > 0 {
+        // A batch mixing new and retried calls is published whole; clients key rows by
+        // (time, id).
+        live.publish::<CallsTopic>(|| job.calls.iter().map(|n| n.call.clone()).collect());
+    }
+    let _ = job.done.send(Ok(Stored {
+        inserted,
+        duplicates,
+    }));
+}
+
+fn fail(job: Job, e: &sqlx::Error) {
+    tracing::error!(error = %e, calls = job.calls.len(), "ingest commit failed");
+    let _ = job.done.send(Err(e.to_string()));
 }

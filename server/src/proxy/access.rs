@@ -3,11 +3,12 @@
 
 use app::types::ProviderKind;
 use axum::{
-    http::{request::Parts, StatusCode},
+    http::{header, request::Parts, HeaderValue, Method, StatusCode},
     response::{IntoResponse, Response},
 };
 use serde_json::json;
 
+use super::endpoints::Refusal;
 use crate::{
     auth::credential::{presented_key, KeyHeaders},
     domain::provider::Provider,
@@ -68,6 +69,39 @@ pub async fn authenticate(
                 "storage_unavailable",
                 "Sightline cannot check API keys right now",
             ))
+        }
+    }
+}
+
+/// The answer to a path or method the proxy does not forward; nothing goes upstream.
+pub fn refused(kind: ProviderKind, raw_path: &str, refusal: Refusal) -> Response {
+    let shown: String = raw_path.chars().take(200).collect();
+    match refusal {
+        Refusal::NotAllowed => proxy_error(
+            kind,
+            StatusCode::NOT_FOUND,
+            "unsupported_endpoint",
+            &format!(
+                "the proxy does not forward '/{shown}' for {} providers",
+                kind.as_str()
+            ),
+        ),
+        Refusal::Method(allowed) => {
+            let allow = allowed
+                .iter()
+                .map(Method::as_str)
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut r = proxy_error(
+                kind,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                &format!("'/{shown}' takes {allow} through the proxy"),
+            );
+            if let Ok(v) = HeaderValue::from_str(&allow) {
+                r.headers_mut().insert(header::ALLOW, v);
+            }
+            r
         }
     }
 }

@@ -24,9 +24,9 @@ use futures_util::StreamExt;
 use serde_json::Value;
 
 use super::{
-    access::{authenticate, proxy_error},
-    endpoints,
-    record::{answered, failure, record, tag, trace_id, Draft},
+    access::{authenticate, proxy_error, refused},
+    endpoints::{self, Endpoint},
+    record::{answered, failure, label, record, tag, trace_id, Draft},
     rewrite,
     tap::Tap,
     usage::{self, StreamTally},
@@ -51,7 +51,7 @@ struct Prepared {
 
 pub async fn forward(
     State(state): State<AppState>,
-    Path((name, path)): Path<(String, String)>,
+    Path((name, _)): Path<(String, String)>,
     req: Request,
 ) -> Response {
     let started = Instant::now();
@@ -64,23 +64,24 @@ pub async fn forward(
         );
     };
     let kind = provider.kind;
-    if !endpoints::allows(kind, &path) {
-        return proxy_error(
-            kind,
-            StatusCode::NOT_FOUND,
-            "unsupported_endpoint",
-            &format!(
-                "the proxy does not forward '/{path}' for {} providers",
-                kind.as_str()
-            ),
-        );
-    }
+    // The path as sent, still encoded: checked before anything decodes or joins it.
+    let raw_path = req
+        .uri()
+        .path()
+        .strip_prefix("/proxy/")
+        .and_then(|rest| rest.split_once('/'))
+        .map_or("", |(_, p)| p)
+        .to_owned();
+    let endpoint = match endpoints::route(kind, &raw_path, req.method()) {
+        Ok(e) => e,
+        Err(refusal) => return refused(kind, &raw_path, refusal),
+    };
     let (parts, body) = req.into_parts();
     let api_key_id = match authenticate(&state, &provider, &parts).await {
         Ok(id) => id,
         Err(response) => return response,
     };
-    let prepared = match prepare(&provider, &path, &parts, body, api_key_id, started).await {
+    let prepared = match prepare(&provider, endpoint, &parts, body, api_key_id, started).await {
         Ok(p) => p,
         Err(response) => return response,
     };
@@ -90,13 +91,15 @@ pub async fn forward(
 /// Reads the body, notes what the record needs, and builds the upstream URL and body.
 async fn prepare(
     provider: &Provider,
-    path: &str,
+    endpoint: Endpoint,
     parts: &Parts,
     body: Body,
     api_key_id: i64,
     started: Instant,
 ) -> Result<Prepared, Response> {
     let kind = provider.kind;
+    let path = endpoint.path();
+    let path = path.as_str();
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
         return Err(proxy_error(
             kind,
@@ -116,14 +119,12 @@ async fn prepare(
     let draft = Draft {
         provider: provider.name.clone(),
         endpoint: path.to_owned(),
-        model: json
-            .as_ref()
-            .and_then(|v| v.get("model"))
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .chars()
-            .take(256)
-            .collect(),
+        model: label(
+            json.as_ref()
+                .and_then(|v| v.get("model"))
+                .and_then(Value::as_str)
+                .unwrap_or(""),
+        ),
         stream,
         prompt_chars: json.as_ref().map(usage::prompt_chars).unwrap_or(0),
         time: Utc::now(),
@@ -138,7 +139,7 @@ async fn prepare(
         Some(v) if stream => rewrite::ask_stream_usage(kind, path, v, body),
         _ => (body, false),
     };
-    let Ok(mut url) = provider.base_url.join(path) else {
+    let Some(mut url) = endpoints::upstream_url(&provider.base_url, &endpoint) else {
         return Err(proxy_error(
             kind,
             StatusCode::BAD_REQUEST,
@@ -152,7 +153,7 @@ async fn prepare(
         body,
         draft,
         hide_usage_chunk,
-        records: endpoints::records(kind, path),
+        records: endpoint.records,
     })
 }
 

@@ -76,11 +76,14 @@ impl Draft {
             feature: self.feature,
             provider: self.provider,
             model: if self.model.is_empty() {
-                o.response_model.clone().unwrap_or_else(|| "unknown".into())
+                o.response_model
+                    .as_deref()
+                    .map(label)
+                    .unwrap_or_else(|| "unknown".into())
             } else {
                 self.model
             },
-            response_model: o.response_model,
+            response_model: o.response_model.as_deref().map(label),
             status: o.status,
             error_type: o.error_type,
             error_message: o.error_message,
@@ -125,8 +128,15 @@ pub fn failure(status: CallStatus, code: &str, message: &str, ttfb: Option<Durat
     }
 }
 
+/// A label from a client header: at most 256 characters, control characters removed, so a
+/// proxied call is stored whatever the client sent.
 pub fn tag(headers: &HeaderMap, name: &str) -> Option<String> {
-    header_str(headers, name).map(|v| v.chars().take(256).collect())
+    header_str(headers, name).map(label)
+}
+
+/// A label as the proxy records it: without control characters, at most 256 characters.
+pub fn label(raw: &str) -> String {
+    raw.chars().filter(|c| !c.is_control()).take(256).collect()
 }
 
 /// The trace id of a W3C `traceparent` header.

@@ -390,3 +390,32 @@ async fn committed_calls_are_streamed_live_and_streams_end_on_shutdown() {
         .await
         .expect("shutdown waited for the SSE stream");
 }
+
+#[tokio::test]
+async fn nul_bytes_in_free_text_are_stripped_and_the_call_stored() {
+    let (app, key) = spawn_with_key().await;
+    let mut bad = call("nul", "gpt-4o");
+    bad["error_message"] = json!("upstream\u{0} broke");
+    bad["metadata"] = json!({"k\u{0}": {"deep": ["a\u{0}b"]}});
+    let good = call("fine", "gpt-4o");
+    // Two clients at once: their calls may share a commit, and neither may fail.
+    let (bad, good) = ([bad], [good]);
+    let (a, b) = tokio::join!(app.post_calls(&key, &bad), app.post_calls(&key, &good));
+    assert_eq!((a.0, b.0), (200, 200), "{a:?} {b:?}");
+    let (msg, meta): (Option<String>, Value) =
+        sqlx::query_as("SELECT error_message, metadata FROM llm_calls WHERE id = 'nul'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(msg.as_deref(), Some("upstream broke"));
+    assert_eq!(meta, json!({"k": {"deep": ["ab"]}}));
+    // A control character in a label is refused, naming the field.
+    let mut label = call("ctl", "gpt-4o");
+    label["model"] = json!("gpt\u{0}");
+    let (status, body) = app.post_calls(&key, &[label]).await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (422, Some("calls[0].model"))
+    );
+    app.shutdown().await;
+}

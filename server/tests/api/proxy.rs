@@ -394,3 +394,42 @@ async fn a_provider_without_a_key_forwards_no_credentials() {
     app.wait_for_calls(1).await;
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_allow_list_cannot_be_bypassed_and_redirects_are_relayed_not_followed() {
+    let (app, up, _, key) = setup().await;
+    let c = app.bare_client();
+    for path in [
+        "/proxy/oai/v1/models/..%2F..%2Fv1%2Ffiles",
+        "/proxy/oai/v1/models/x%2F..%2F..%2Fv1%2Ffiles",
+        "/proxy/oai/v1/models/a%5C..%5C..%5Cfiles",
+        "/proxy/oai/v1/models/%00",
+    ] {
+        let r = c.get(app.url(path)).bearer_auth(&key).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+    }
+    // Methods are allowed per endpoint.
+    let r = c
+        .delete(app.url("/proxy/oai/v1/models/openai-small"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    assert_eq!(r.headers()["allow"], "GET");
+    let seen = up.seen.requests.lock().unwrap().len();
+    assert_eq!(seen, 0, "nothing may reach the upstream");
+
+    // A redirect comes back as it is; following it would take the provider key along.
+    let r = c
+        .get(app.url("/proxy/oai/v1/models/redirect-me"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 307);
+    assert_eq!(r.headers()["location"], "http://127.0.0.1:9/elsewhere");
+    assert_eq!(up.seen.last().0, "redirect");
+    assert_eq!(up.seen.requests.lock().unwrap().len(), 1);
+    app.shutdown().await;
+}

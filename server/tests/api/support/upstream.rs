@@ -208,6 +208,34 @@ async fn messages(
     sse(events, false)
 }
 
+/// Any other request: recorded (a proxy must never let it through), then 404.
+async fn fallback(
+    State(seen): State<Seen>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> Response {
+    let what = format!("fallback {method} {}", uri.path());
+    seen.requests
+        .lock()
+        .unwrap()
+        .push((what, headers, Value::Null));
+    StatusCode::NOT_FOUND.into_response()
+}
+
+/// A model whose lookup answers with a redirect to another host.
+async fn redirect(State(seen): State<Seen>, headers: HeaderMap) -> Response {
+    seen.requests
+        .lock()
+        .unwrap()
+        .push(("redirect".into(), headers, Value::Null));
+    (
+        StatusCode::TEMPORARY_REDIRECT,
+        [(axum::http::header::LOCATION, "http://127.0.0.1:9/elsewhere")],
+    )
+        .into_response()
+}
+
 /// Starts the stand-in on a free loopback port.
 pub async fn start() -> Upstream {
     let seen = Seen::default();
@@ -216,6 +244,8 @@ pub async fn start() -> Upstream {
         .route("/v1/embeddings", post(embeddings))
         .route("/v1/models", get(models))
         .route("/v1/messages", post(messages))
+        .route("/v1/models/redirect-me", get(redirect))
+        .fallback(fallback)
         .with_state(seen.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
