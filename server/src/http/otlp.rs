@@ -18,7 +18,11 @@ use prost::Message;
 
 use super::{error::ApiError, principal::Principal};
 use crate::{
-    ingest::{call::IdPolicy, otlp},
+    ingest::{
+        call::IdPolicy,
+        otlp,
+        otlp_census::{census, CensusError, Limits},
+    },
     state::AppState,
 };
 
@@ -27,7 +31,18 @@ pub const MAX_SPANS: usize = 10_000;
 /// Body limit as sent (possibly compressed).
 pub const MAX_WIRE_BYTES: usize = 8 * 1024 * 1024;
 /// Body limit after decompression: a small gzip body cannot inflate past this.
-pub const MAX_BODY_BYTES: u64 = 32 * 1024 * 1024;
+pub const MAX_BODY_BYTES: u64 = 16 * 1024 * 1024;
+/// Nested messages (attributes, values, events, links) in one export at most: what decoding
+/// allocates is bounded by this before anything is decoded.
+pub const MAX_MESSAGES: usize = 1_000_000;
+/// Exports inflated and decoded at once; more wait, so decoding never takes every core or
+/// holds more than this many bodies in memory.
+const CONCURRENT_DECODES: usize = 2;
+
+fn decode_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| tokio::sync::Semaphore::new(CONCURRENT_DECODES))
+}
 
 /// The body as the exporter meant it: inflated when it says `Content-Encoding: gzip`.
 fn decoded_body(headers: &HeaderMap, body: Bytes) -> Result<Bytes, ApiError> {
@@ -54,7 +69,7 @@ fn decoded_body(headers: &HeaderMap, body: Bytes) -> Result<Bytes, ApiError> {
                 return Err(ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "body_too_large",
-                    "the inflated body is larger than 32 MiB",
+                    "the inflated body is larger than 16 MiB",
                 ));
             }
             Ok(Bytes::from(out))
@@ -90,22 +105,40 @@ fn encoding(headers: &HeaderMap) -> Result<Encoding, ApiError> {
     }
 }
 
-pub async fn traces(
-    principal: Principal,
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let enc = encoding(&headers)?;
-    let body = decoded_body(&headers, body)?;
+/// The export decoded; a protobuf body is counted on the wire first, so one that would
+/// decode into too many spans or values is refused before it is decoded.
+fn decode(enc: Encoding, body: &[u8]) -> Result<ExportTraceServiceRequest, ApiError> {
+    let too_large = |what: String| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "batch_too_large",
+            format!("{what} per export at most; lower the exporter's batch size"),
+        )
+    };
     let request = match enc {
-        Encoding::Protobuf => ExportTraceServiceRequest::decode(body).map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_protobuf",
-                format!("not an OTLP ExportTraceServiceRequest: {e}"),
-            )
-        })?,
+        Encoding::Protobuf => {
+            let limits = Limits {
+                spans: MAX_SPANS,
+                messages: MAX_MESSAGES,
+                depth: 32,
+            };
+            census(body, &limits).map_err(|e| match e {
+                CensusError::TooManySpans(n) => too_large(format!("{n} spans")),
+                CensusError::TooManyMessages(n) => too_large(format!("{n} attributes and values")),
+                e => ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_protobuf",
+                    format!("not an OTLP ExportTraceServiceRequest: {e}"),
+                ),
+            })?;
+            ExportTraceServiceRequest::decode(body).map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_protobuf",
+                    format!("not an OTLP ExportTraceServiceRequest: {e}"),
+                )
+            })?
+        }
         Encoding::Json => {
             let bad = |e: serde_json::Error| {
                 ApiError::new(
@@ -114,7 +147,7 @@ pub async fn traces(
                     format!("not an OTLP ExportTraceServiceRequest: {e}"),
                 )
             };
-            let mut v: serde_json::Value = serde_json::from_slice(&body).map_err(bad)?;
+            let mut v: serde_json::Value = serde_json::from_slice(body).map_err(bad)?;
             // Protobuf's JSON mapping omits empty fields, the top-level list included.
             if let Some(obj) = v.as_object_mut() {
                 obj.entry("resourceSpans")
@@ -123,22 +156,38 @@ pub async fn traces(
             serde_json::from_value(v).map_err(bad)?
         }
     };
-    let span_count: usize = request
+    let spans: usize = request
         .resource_spans
         .iter()
         .flat_map(|r| &r.scope_spans)
         .map(|s| s.spans.len())
         .sum();
-    if span_count > MAX_SPANS {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "batch_too_large",
-            format!("at most {MAX_SPANS} spans per export; lower the exporter's batch size"),
-        ));
+    if spans > MAX_SPANS {
+        return Err(too_large(format!("{MAX_SPANS} spans")));
     }
+    Ok(request)
+}
 
-    let mapped = otlp::map_request(&request);
-    drop(request);
+pub async fn traces(
+    principal: Principal,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let enc = encoding(&headers)?;
+    // Inflating and decoding are CPU work off the async threads, a few at a time; the
+    // decoded request is dropped as soon as it is mapped, before the commit is awaited.
+    let _slot = decode_slots()
+        .acquire()
+        .await
+        .map_err(|_| ApiError::internal())?;
+    let mapped = tokio::task::spawn_blocking(move || {
+        let body = decoded_body(&headers, body)?;
+        decode(enc, &body).map(|request| otlp::map_request(&request))
+    })
+    .await
+    .map_err(|_| ApiError::internal())??;
+    drop(_slot);
     let (indexes, inputs): (Vec<usize>, Vec<_>) = mapped.calls.into_iter().unzip();
     let accepted = state
         .ingest
@@ -150,7 +199,6 @@ pub async fn traces(
         .map(|(i, e)| format!("span {}: {} {}", indexes[*i], e.field, e.message));
     let stored = state.ingest.store(accepted.calls).await?;
     tracing::debug!(
-        spans = span_count,
         skipped = mapped.skipped,
         rejected,
         inserted = stored.inserted,

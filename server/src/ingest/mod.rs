@@ -6,6 +6,7 @@
 pub mod call;
 pub mod events;
 pub mod otlp;
+pub mod otlp_census;
 pub mod pipeline;
 pub mod service;
 pub mod text;

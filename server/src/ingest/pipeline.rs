@@ -8,8 +8,10 @@
 //! API turns it into 503 + Retry-After) instead of letting memory grow.
 
 use app::types::live::CallsTopic;
+use std::sync::Arc;
+
 use sqlx::PgPool;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
 use crate::domain::call::NewCall;
 use crate::{
@@ -18,8 +20,13 @@ use crate::{
     store,
 };
 
-/// Requests waiting for the writer before new ones are refused.
-pub const QUEUE_REQUESTS: usize = 256;
+/// Calls waiting for the writer before new ones are refused: the queue is bounded by what
+/// it holds, so many one-call requests (the proxy's records) fit where a few large batches
+/// would not.
+pub const QUEUE_ROWS: usize = 100_000;
+/// Requests waiting at most (a bound on the channel, far above what the rows allow in
+/// practice).
+const QUEUE_REQUESTS: usize = 16_384;
 /// Rows written in one transaction at most.
 pub const MAX_ROWS_PER_COMMIT: usize = 20_000;
 
@@ -43,6 +50,8 @@ pub struct Stored {
 struct Job {
     calls: Vec<NewCall>,
     done: oneshot::Sender<Result<Stored, String>>,
+    /// The job's share of [`QUEUE_ROWS`], given back when it is answered.
+    _rows: OwnedSemaphorePermit,
 }
 
 /// Handle to the writer; cheap to clone. The writer stops when every handle is dropped,
@@ -50,6 +59,7 @@ struct Job {
 #[derive(Clone)]
 pub struct Pipeline {
     tx: mpsc::Sender<Job>,
+    rows: Arc<Semaphore>,
 }
 
 impl Pipeline {
@@ -57,7 +67,8 @@ impl Pipeline {
     pub fn start(pool: PgPool, live: LiveHub) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE_REQUESTS);
         let handle = tokio::spawn(writer(pool, live, rx));
-        (Self { tx }, handle)
+        let rows = Arc::new(Semaphore::new(QUEUE_ROWS));
+        (Self { tx, rows }, handle)
     }
 
     /// Queues `calls` and waits until they are committed.
@@ -68,8 +79,17 @@ impl Pipeline {
                 duplicates: 0,
             });
         }
+        let n = u32::try_from(calls.len()).unwrap_or(u32::MAX);
+        let rows = Arc::clone(&self.rows)
+            .try_acquire_many_owned(n)
+            .map_err(|_| SubmitError::Busy)?;
         let (done, answer) = oneshot::channel();
-        self.tx.try_send(Job { calls, done }).map_err(|e| match e {
+        let job = Job {
+            calls,
+            done,
+            _rows: rows,
+        };
+        self.tx.try_send(job).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => SubmitError::Busy,
             mpsc::error::TrySendError::Closed(_) => SubmitError::Stopped,
         })?;

@@ -162,3 +162,43 @@ async fn bad_otlp_requests_get_clear_errors() {
     assert_eq!(app.call_count().await, 0);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_gzip_bomb_of_empty_spans_is_refused_before_it_is_decoded() {
+    use std::io::Write;
+    let (app, key) = spawn_with_key().await;
+    // ScopeSpans holding 200,000 empty spans (two bytes each on the wire), wrapped in one
+    // ResourceSpans: 400 KB of protobuf, a few hundred bytes of gzip.
+    let spans: Vec<u8> = [0x12u8, 0x00].repeat(200_000);
+    let wrap = |field: u8, inner: &[u8]| {
+        let mut out = vec![field];
+        let mut n = inner.len();
+        while n >= 0x80 {
+            out.push((n as u8 & 0x7f) | 0x80);
+            n >>= 7;
+        }
+        out.push(n as u8);
+        out.extend_from_slice(inner);
+        out
+    };
+    let body = wrap(0x0a, &wrap(0x12, &spans));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&body).unwrap();
+    let gz = gz.finish().unwrap();
+    assert!(gz.len() < 4096, "{}", gz.len());
+    let r = app
+        .bare_client()
+        .post(app.url("/v1/traces"))
+        .bearer_auth(&key)
+        .header("content-type", "application/x-protobuf")
+        .header("content-encoding", "gzip")
+        .body(gz)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let v: Value = r.json().await.unwrap();
+    assert!(v["message"].as_str().unwrap().contains("spans"), "{v}");
+    assert_eq!(app.call_count().await, 0);
+    app.shutdown().await;
+}

@@ -4,15 +4,17 @@
 //! Every setting has one name per layer: `--listen`, `SIGHTLINE_LISTEN`, `listen = ...`.
 //! Errors name the setting so a bad value is found at once.
 
-use std::{
-    fmt,
-    net::SocketAddr,
-    path::{Path, PathBuf},
-    time::Duration,
-};
+use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
 
-use serde::Deserialize;
 use url::Url;
+
+mod file;
+mod system;
+
+pub use file::ProviderSpec;
+use file::{load_file, resolve_provider, FileSettings};
+pub use system::{parse_duration, SystemSettings};
+use system::{resolve_system, SystemArgs};
 
 /// Default log filter: info, without sqlx's notices about migrations already applied.
 pub const DEFAULT_LOG: &str = "info,sqlx::postgres::notice=warn";
@@ -98,96 +100,6 @@ pub struct ServeArgs {
     pub system_top_processes: Option<usize>,
 }
 
-/// The system-metrics settings.
-#[derive(Debug, Clone)]
-pub struct SystemSettings {
-    /// Zero when the built-in collector is off.
-    pub interval: Duration,
-    pub retention: crate::domain::system::Retention,
-    pub top_processes: usize,
-}
-
-/// A duration like `500ms`, `1s`, `10m`, `7d`, `2y` (humantime's syntax), between `min`
-/// and `max`.
-pub fn parse_duration(
-    setting: &str,
-    raw: &str,
-    min: Duration,
-    max: Duration,
-) -> Result<Duration, ConfigError> {
-    let d = humantime::parse_duration(raw.trim()).map_err(|e| {
-        ConfigError::new(
-            setting,
-            format!("'{raw}' is not a duration like 1s or 7d: {e}"),
-        )
-    })?;
-    if d < min || d > max {
-        return Err(ConfigError::new(
-            setting,
-            format!(
-                "must be between {} and {}",
-                humantime::format_duration(min),
-                humantime::format_duration(max)
-            ),
-        ));
-    }
-    Ok(d)
-}
-
-/// An upstream for the proxy, from the `[[providers]]` tables of the config file. The key is
-/// read from the environment variable `api_key_env` names, never from the file itself.
-#[derive(Deserialize, Debug, Clone)]
-#[serde(deny_unknown_fields)]
-struct ProviderSetting {
-    name: String,
-    #[serde(default = "default_provider_kind")]
-    kind: String,
-    base_url: String,
-    api_key_env: Option<String>,
-    #[serde(default)]
-    pass_through: bool,
-}
-
-fn default_provider_kind() -> String {
-    "openai".to_owned()
-}
-
-/// A validated provider setting.
-#[derive(Debug, Clone)]
-pub struct ProviderSpec {
-    pub name: String,
-    pub kind: app::types::ProviderKind,
-    pub base_url: Url,
-    pub api_key: Option<Secret>,
-    pub pass_through: bool,
-}
-
-/// The same settings as they appear in the TOML file (plus the admin password, which is
-/// never taken from a flag because flags are visible to every user in `ps`).
-#[derive(Deserialize, Debug, Default)]
-#[serde(deny_unknown_fields)]
-struct FileSettings {
-    listen: Option<SocketAddr>,
-    public_url: Option<String>,
-    database_url: Option<String>,
-    data_dir: Option<PathBuf>,
-    db_retry: Option<bool>,
-    db_max_connections: Option<u32>,
-    session_hours: Option<u32>,
-    login_attempts_per_minute: Option<u32>,
-    site_root: Option<PathBuf>,
-    log: Option<String>,
-    admin_password: Option<String>,
-    event_timeout_secs: Option<u64>,
-    system_interval: Option<String>,
-    system_retention_raw: Option<String>,
-    system_retention_minute: Option<String>,
-    system_retention_hour: Option<String>,
-    system_top_processes: Option<usize>,
-    #[serde(default)]
-    providers: Vec<ProviderSetting>,
-}
-
 /// A setting that failed validation: which one and why. Displays as one line.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {setting}: {reason}")]
@@ -197,7 +109,7 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(setting: &str, reason: impl Into<String>) -> Self {
+    pub(crate) fn new(setting: &str, reason: impl Into<String>) -> Self {
         Self {
             setting: setting.to_owned(),
             reason: reason.into(),
@@ -389,130 +301,6 @@ impl ServeArgs {
             admin_password,
         })
     }
-}
-
-/// The system flags, taken out of the arguments (they are merged with the file's).
-struct SystemArgs {
-    interval: Option<String>,
-    raw: Option<String>,
-    minute: Option<String>,
-    hour: Option<String>,
-    top: Option<usize>,
-}
-
-fn resolve_system(mut a: SystemArgs, file: &FileSettings) -> Result<SystemSettings, ConfigError> {
-    const DAY: u64 = 86_400;
-    let pick = |flag: &mut Option<String>, from_file: &Option<String>, default: &str| {
-        flag.take()
-            .or_else(|| from_file.clone())
-            .unwrap_or_else(|| default.to_owned())
-    };
-    let interval = pick(&mut a.interval, &file.system_interval, "1s");
-    let interval = if interval.trim().eq_ignore_ascii_case("off") {
-        Duration::ZERO
-    } else {
-        parse_duration(
-            "system_interval",
-            &interval,
-            Duration::from_millis(100),
-            Duration::from_secs(3600),
-        )?
-    };
-    let days = |setting: &str, raw: String| -> Result<chrono::Duration, ConfigError> {
-        let d = parse_duration(
-            setting,
-            &raw,
-            Duration::from_secs(3600),
-            Duration::from_secs(20 * 365 * DAY),
-        )?;
-        chrono::Duration::from_std(d).map_err(|e| ConfigError::new(setting, e.to_string()))
-    };
-    let retention = crate::domain::system::Retention {
-        raw: days(
-            "system_retention_raw",
-            pick(&mut a.raw, &file.system_retention_raw, "7d"),
-        )?,
-        minute: days(
-            "system_retention_minute",
-            pick(&mut a.minute, &file.system_retention_minute, "90d"),
-        )?,
-        hour: days(
-            "system_retention_hour",
-            pick(&mut a.hour, &file.system_retention_hour, "730d"),
-        )?,
-    };
-    let top_processes = a.top.or(file.system_top_processes).unwrap_or(10);
-    if !(1..=100).contains(&top_processes) {
-        return Err(ConfigError::new(
-            "system_top_processes",
-            "must be between 1 and 100",
-        ));
-    }
-    Ok(SystemSettings {
-        interval,
-        retention,
-        top_processes,
-    })
-}
-
-fn load_file(path: &Path) -> Result<FileSettings, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigError::new("config", format!("cannot read {}: {e}", path.display())))?;
-    toml::from_str(&text).map_err(|e| {
-        // toml's message spans several lines with a source excerpt; keep the first.
-        let msg = e
-            .message()
-            .lines()
-            .next()
-            .unwrap_or("parse error")
-            .to_owned();
-        // The span points at the key or the value; the key is what stands before '=' on
-        // that line.
-        let setting = e
-            .span()
-            .map(|s| {
-                let line_start = text[..s.start].rfind('\n').map_or(0, |i| i + 1);
-                let line = text[line_start..].lines().next().unwrap_or("");
-                line.split('=').next().unwrap_or(line).trim().to_owned()
-            })
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "config".to_owned());
-        ConfigError::new(&setting, format!("{msg} (in {})", path.display()))
-    })
-}
-
-fn resolve_provider(p: ProviderSetting) -> Result<ProviderSpec, ConfigError> {
-    use crate::domain::provider::{parse_base_url, valid_name};
-    use app::types::ProviderKind;
-    let at = |field: &str| format!("providers.{}.{field}", p.name);
-    if !valid_name(&p.name) {
-        return Err(ConfigError::new(
-            "providers.name",
-            format!("'{}' must be lowercase letters, digits, '-' or '_'", p.name),
-        ));
-    }
-    let kind = ProviderKind::parse(&p.kind)
-        .ok_or_else(|| ConfigError::new(&at("kind"), "must be openai or anthropic"))?;
-    let base_url = parse_base_url(&p.base_url).map_err(|e| ConfigError::new(&at("base_url"), e))?;
-    let api_key = match &p.api_key_env {
-        Some(var) => match std::env::var(var) {
-            Ok(v) if !v.trim().is_empty() => Some(Secret::new(v.trim())),
-            _ => {
-                return Err(ConfigError::new(
-                    &at("api_key_env"),
-                    format!("the environment variable {var} is not set"),
-                ))
-            }
-        },
-        None => None,
-    };
-    Ok(ProviderSpec {
-        name: p.name,
-        kind,
-        base_url,
-        api_key,
-        pass_through: p.pass_through,
-    })
 }
 
 fn parse_public_url(raw: &str) -> Result<Url, ConfigError> {
