@@ -25,6 +25,9 @@ use crate::{
     store,
 };
 
+/// Connections of the writers' pool: the ingest writer, the system writer, and one spare.
+const WRITER_CONNECTIONS: u32 = 3;
+
 pub fn init_tracing(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -38,6 +41,8 @@ pub struct Application {
     embedded: Option<EmbeddedPostgres>,
     housekeeping: JoinHandle<()>,
     writer: JoinHandle<()>,
+    /// The pool of the ingest and system writers (and migrations).
+    writers: PgPool,
     collector: Option<JoinHandle<()>>,
     shutdown_tx: tokio::sync::watch::Sender<bool>,
 }
@@ -59,12 +64,13 @@ impl Application {
             }
         };
         match Self::connect(&config, url.expose()).await {
-            Ok((pool, prices, providers, http_client)) => {
+            Ok((pool, writers, prices, providers, http_client)) => {
                 let actual = listener.local_addr()?;
                 let live = LiveHub::new();
-                let (pipeline, writer) = Pipeline::start(pool.clone(), live.clone());
+                let (pipeline, writer) = Pipeline::start(writers.clone(), live.clone());
                 let (shutdown_tx, shutdown) = tokio::sync::watch::channel(false);
-                let system = crate::system::writer::SystemWriter::new(pool.clone(), live.clone());
+                let system =
+                    crate::system::writer::SystemWriter::new(writers.clone(), live.clone());
                 let state = AppState {
                     system,
                     live,
@@ -94,6 +100,7 @@ impl Application {
                     embedded,
                     housekeeping,
                     writer,
+                    writers,
                     collector,
                     shutdown_tx,
                 })
@@ -113,14 +120,24 @@ impl Application {
         url: &str,
     ) -> anyhow::Result<(
         PgPool,
+        PgPool,
         Vec<pricing::Price>,
         Vec<crate::domain::provider::Provider>,
         reqwest::Client,
     )> {
-        let pool = store::connect(url, config.db_max_connections, config.db_retry).await?;
-        store::migrate(&pool)
+        // The writers get a pool of their own: reads, however heavy, can never take the
+        // connections that acknowledge ingest.
+        let writers = store::connect(url, WRITER_CONNECTIONS, config.db_retry, None).await?;
+        store::migrate(&writers)
             .await
             .context("database migrations failed")?;
+        let pool = store::connect(
+            url,
+            config.db_max_connections,
+            config.db_retry,
+            Some(store::STATEMENT_TIMEOUT),
+        )
+        .await?;
         ensure_admin(&pool, config.admin_password.as_ref()).await?;
         store::prices::seed_if_empty(&pool, &pricing::bundled_prices()).await?;
         let prices = store::prices::load(&pool).await?;
@@ -137,7 +154,7 @@ impl Application {
             store::providers::upsert(&pool, &provider, Some(key), "config").await?;
         }
         let providers = store::providers::load(&pool).await?;
-        Ok((pool, prices, providers, proxy_client()?))
+        Ok((pool, writers, prices, providers, proxy_client()?))
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -182,6 +199,7 @@ impl Application {
         drop(ingest);
         let _ = self.writer.await;
         pool.close().await;
+        self.writers.close().await;
         if let Some(pg) = self.embedded {
             pg.stop().await;
         }

@@ -101,12 +101,13 @@ impl From<SubmitError> for ApiError {
                     "the ingest queue is full; retry shortly",
                 )
             },
-            e => ApiError {
+            // The cause is logged by the writer; clients never see database errors.
+            _ => ApiError {
                 retry_after_secs: Some(5),
                 ..ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "storage_unavailable",
-                    format!("nothing of this batch was stored ({e}); retry later"),
+                    "nothing of this batch was stored; retry later",
                 )
             },
         }

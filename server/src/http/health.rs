@@ -22,13 +22,22 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readines
                 version,
             }),
         ),
-        Err(reason) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(Readiness {
-                status: "not_ready".into(),
-                reason: Some(reason),
-                version,
-            }),
-        ),
+        Err(reason) => {
+            // The detail (which may carry a database error) goes to the log, not the probe.
+            tracing::warn!(%reason, "not ready");
+            let public = if reason.starts_with("migrations pending") {
+                "migrations pending"
+            } else {
+                "database unreachable"
+            };
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(Readiness {
+                    status: "not_ready".into(),
+                    reason: Some(public.into()),
+                    version,
+                }),
+            )
+        }
     }
 }

@@ -142,7 +142,13 @@ pub struct LoginForm {
 
 /// Only local absolute paths are followed after login (no open redirects).
 fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+    // Browsers drop tabs and line breaks from URLs, so `/\t/evil.example` would become
+    // `//evil.example`: no control character or space may appear.
+    if next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && !next.chars().any(|c| c.is_control() || c.is_whitespace())
+    {
         next
     } else {
         "/"
@@ -214,6 +220,8 @@ mod tests {
         assert_eq!(safe_next("//evil.example"), "/");
         assert_eq!(safe_next("https://evil.example"), "/");
         assert_eq!(safe_next("/\\evil.example"), "/");
+        assert_eq!(safe_next("/\t/evil.example"), "/");
+        assert_eq!(safe_next("/\n/evil.example"), "/");
         assert_eq!(safe_next(""), "/");
     }
 }

@@ -19,16 +19,20 @@ pub mod stream;
 pub mod system;
 
 use axum::{
-    extract::DefaultBodyLimit,
+    extract::{DefaultBodyLimit, Request},
     http::{header, HeaderValue},
-    middleware,
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
     routing::{any, delete, get, post},
     Router,
 };
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
+use tower_http::{
+    catch_panic::CatchPanicLayer, set_header::SetResponseHeaderLayer, trace::TraceLayer,
+};
 
 use crate::state::AppState;
+use error::ApiError;
 
 /// Largest request body accepted anywhere (413 beyond it).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -84,6 +88,26 @@ fn api() -> Router<AppState> {
         .fallback(api_not_found)
 }
 
+/// A NUL in the path or the query (`%00`) is refused at the door: PostgreSQL cannot store
+/// or compare it, and no name in Sightline contains one.
+async fn refuse_nul(req: Request, next: Next) -> Response {
+    let has_nul = |s: &str| s.contains('\0') || s.to_ascii_lowercase().contains("%00");
+    let uri = req.uri();
+    if has_nul(uri.path()) {
+        return ApiError::bad_param("path", "the path must not contain NUL").into_response();
+    }
+    if uri.query().is_some_and(has_nul) {
+        return ApiError::bad_param("query", "query parameters must not contain NUL")
+            .into_response();
+    }
+    next.run(req).await
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    ApiError::internal().into_response()
+}
+
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
     let options = state.leptos_options.clone();
@@ -110,6 +134,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             pages::require_login,
         ))
+        .layer(middleware::from_fn(refuse_nul))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -124,5 +149,7 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("same-origin"),
         ))
         .layer(TraceLayer::new_for_http())
+        // A panic anywhere is a logged 500 with the usual JSON body, never a reset connection.
+        .layer(CatchPanicLayer::custom(panic_response))
         .with_state(state)
 }

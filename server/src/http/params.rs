@@ -23,14 +23,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-/// Deserialises a raw query string, tracking which parameter failed.
+/// Deserialises a raw query string, tracking which parameter failed. (A NUL never gets
+/// here: the router refuses it for every route.)
 pub fn parse_query<T: DeserializeOwned>(raw: &str) -> Result<T, ApiError> {
-    if raw.contains('\0') || raw.to_ascii_lowercase().contains("%00") {
-        return Err(ApiError::bad_param(
-            "query",
-            "query parameters must not contain NUL",
-        ));
-    }
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(raw.as_bytes()));
     serde_path_to_error::deserialize(de).map_err(|e| {
         let field = e.path().to_string();
@@ -242,7 +237,6 @@ mod tests {
             ("status=meh", "status"),
             ("limit=x", "limit"),
             ("from=yesterday", "from"),
-            ("model=a%00b", "query"),
         ] {
             let e = parse_query::<CallListQuery>(raw).unwrap_err();
             assert_eq!(e.field.as_deref(), Some(field), "{raw}: {}", e.message);

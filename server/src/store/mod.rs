@@ -15,18 +15,37 @@ pub mod users;
 
 use std::time::Duration;
 
-use sqlx::{postgres::PgPoolOptions, PgPool};
+use sqlx::{
+    postgres::{PgConnectOptions, PgPoolOptions},
+    PgPool,
+};
+
+/// Statements of the shared pool (reads, settings, housekeeping) end after this, so no
+/// query can hold a connection for long. The writers' pool has no limit.
+pub const STATEMENT_TIMEOUT: &str = "60s";
 
 /// Connects to `url`; with `retry` keeps trying with back-off (up to 30 s between tries).
-/// Errors say which host/port/database failed, never the password.
-pub async fn connect(url: &str, max_connections: u32, retry: bool) -> anyhow::Result<PgPool> {
+/// `statement_timeout` bounds each statement. Errors say which host/port/database failed,
+/// never the password.
+pub async fn connect(
+    url: &str,
+    max_connections: u32,
+    retry: bool,
+    statement_timeout: Option<&str>,
+) -> anyhow::Result<PgPool> {
     let target = describe_database_url(url);
+    let mut options: PgConnectOptions = url
+        .parse()
+        .map_err(|e| anyhow::anyhow!("cannot use the database URL for {target}: {e}"))?;
+    if let Some(t) = statement_timeout {
+        options = options.options([("statement_timeout", t)]);
+    }
     let mut delay = Duration::from_millis(500);
     loop {
         let attempt = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(5))
-            .connect(url)
+            .connect_with(options.clone())
             .await;
         match attempt {
             Ok(pool) => return Ok(pool),

@@ -32,11 +32,18 @@ pub async fn create_if_absent(
     Ok(result.rows_affected() == 1)
 }
 
+/// Sets a new password and ends every session of the user, in one transaction: whoever
+/// knew the old password is logged out.
 pub async fn set_password_hash(pool: &PgPool, id: i64, password_hash: &str) -> sqlx::Result<()> {
+    let mut tx = pool.begin().await?;
     sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
         .bind(id)
         .bind(password_hash)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
-    Ok(())
+    sqlx::query("DELETE FROM user_sessions WHERE user_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
 }

@@ -1,7 +1,7 @@
 //! HTTP behaviour of the foundation: probes, login, sessions, API keys, page access and
 //! error bodies, against a real server and a real PostgreSQL.
 
-use crate::support::{spawn_app, spawn_app_with, spawn_on, ADMIN_PASSWORD};
+use crate::support::{spawn_app, spawn_app_with, spawn_on, spawn_with_key, ADMIN_PASSWORD};
 use reqwest::{header, Method, StatusCode};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -501,9 +501,21 @@ async fn unknown_api_paths_get_a_json_404() {
 #[tokio::test]
 async fn admin_password_from_the_environment_resets_it_on_restart() {
     let first = spawn_app().await;
+    first.login().await;
+    let old_browser = first.client.clone();
+    first
+        .assert_status_as_user(Method::GET, "/api/v1/auth/me", 200)
+        .await;
     let db = first.db_url.clone();
     first.shutdown().await;
     let second = spawn_on(&db, "a-brand-new-password", |_| {}).await;
+    // The reset ended the sessions made with the old password (cookies ignore the port).
+    let r = old_browser
+        .get(second.url("/api/v1/auth/me"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
     let c = second.bare_client();
     let r = c
         .post(second.url("/api/v1/auth/login"))
@@ -544,4 +556,32 @@ async fn an_unreachable_database_is_named_without_its_password() {
     };
     assert!(err.contains(&format!("127.0.0.1:{port}/metrics")), "{err}");
     assert!(!err.contains("s3cret-pw"), "{err}");
+}
+
+#[tokio::test]
+async fn nul_in_paths_and_queries_and_tabbed_redirects_are_refused() {
+    let (app, key) = spawn_with_key().await;
+    for path in [
+        "/api/v1/sessions/a%00b",
+        "/api/v1/system/hosts/x%00",
+        "/api/v1/llm/calls?model=%00",
+    ] {
+        app.assert_status_with_key(Method::GET, path, &key, 400)
+            .await;
+    }
+    // `next` with a tab would become `//evil.example` in a browser: it goes home instead.
+    let r = app
+        .bare_client()
+        .post(app.url("/auth/login"))
+        .form(&[
+            ("username", "admin"),
+            ("password", ADMIN_PASSWORD),
+            ("next", "/\t/evil.example"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/");
+    app.shutdown().await;
 }
