@@ -17,6 +17,7 @@ pub mod embedded_db;
 pub mod http;
 pub mod ingest;
 pub mod live;
+pub mod log_throttle;
 pub mod proxy;
 pub mod seed_demo;
 pub mod startup;

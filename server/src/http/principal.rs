@@ -79,6 +79,25 @@ fn same_site_request(headers: &HeaderMap) -> bool {
     matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
 }
 
+impl Principal {
+    /// Who holds the credential, for per-credential limits: `key:<id>` or `user:<id>`.
+    pub fn owner(&self) -> String {
+        match self {
+            Principal::ApiKey { id, .. } => format!("key:{id}"),
+            Principal::User(u) => format!("user:{}", u.id),
+        }
+    }
+}
+
+/// Whether the credential in `headers` is still good: the key not revoked, the session not
+/// ended. A database error counts as good, so a blip does not cut every live stream.
+pub async fn still_valid(state: &AppState, headers: &HeaderMap) -> bool {
+    if let Some(key) = presented_key(headers, KeyHeaders::API) {
+        return !matches!(state.authenticate_key(key).await, Ok(None));
+    }
+    !matches!(session_user(state, headers).await, Ok(None))
+}
+
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 

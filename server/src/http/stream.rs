@@ -10,21 +10,43 @@ use app::types::StreamQuery;
 
 use axum::{
     extract::State,
+    http::{HeaderMap, StatusCode},
     response::sse::{Event, KeepAlive, Sse},
 };
 use futures_util::{stream, Stream, StreamExt};
 use tokio_stream::wrappers::{errors::BroadcastStreamRecvError, BroadcastStream};
 
-use super::{error::ApiError, params::ApiQuery, principal::Principal};
-use crate::{live, state::AppState};
+use super::{
+    error::ApiError,
+    params::ApiQuery,
+    principal::{still_valid, Principal},
+};
+use crate::{
+    live::{self, StreamLimit},
+    state::AppState,
+};
+
+/// How often an open stream checks that its credential still holds.
+const RECHECK: Duration = Duration::from_secs(15);
 
 pub async fn stream(
-    _principal: Principal,
+    principal: Principal,
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiQuery(q): ApiQuery<StreamQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let topics = live::parse_topics(q.topics.as_deref().unwrap_or(""))
         .map_err(|m| ApiError::bad_param("topics", m))?;
+    let slot = state.live.open_stream(principal.owner()).map_err(|limit| {
+        let message = match limit {
+            StreamLimit::Total => "the server has as many live streams open as it allows",
+            StreamLimit::Owner => "this credential has as many live streams open as it may",
+        };
+        ApiError {
+            retry_after_secs: Some(30),
+            ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_streams", message)
+        }
+    })?;
     let ready = Event::default()
         .event("ready")
         .data(serde_json::json!({ "topics": topics }).to_string());
@@ -45,12 +67,26 @@ pub async fn stream(
         }
     });
     let mut shutdown = state.shutdown.clone();
-    let until_shutdown = async move {
-        let _ = shutdown.wait_for(|stop| *stop).await;
+    // The stream ends when the server stops or the credential is revoked or logged out; it
+    // holds its slot until then.
+    let until_ended = async move {
+        let _slot = slot;
+        let revoked = async {
+            loop {
+                tokio::time::sleep(RECHECK).await;
+                if !still_valid(&state, &headers).await {
+                    return;
+                }
+            }
+        };
+        tokio::select! {
+            _ = shutdown.wait_for(|stop| *stop) => {}
+            _ = revoked => {}
+        }
     };
     let body = stream::once(async { ready })
         .chain(events)
-        .take_until(until_shutdown)
+        .take_until(until_ended)
         .map(Ok);
     Ok(Sse::new(body).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

@@ -19,6 +19,7 @@ use super::{
 };
 use crate::{
     domain::{call::NewCall, pricing::Price},
+    log_throttle::Throttle,
     store,
 };
 
@@ -65,6 +66,9 @@ impl Verdict {
 const SWEEP_BATCH: i64 = 500;
 /// How long a proxied call's record keeps retrying a full queue before it is given up.
 const RECORD_ATTEMPTS: u64 = 50;
+
+/// Under overload this would repeat for every call: one line per minute, with a count.
+static QUEUE_FULL: Throttle = Throttle::new(Duration::from_secs(60));
 
 /// Cheap to clone: handles only.
 #[derive(Clone)]
@@ -252,7 +256,12 @@ impl Ingest {
                     }
                 }
             }
-            tracing::warn!("proxied call not recorded: the ingest queue stayed full");
+            if let Some(n) = QUEUE_FULL.hit(std::time::Instant::now()) {
+                tracing::warn!(
+                    calls = n,
+                    "proxied calls not recorded: the ingest queue stayed full"
+                );
+            }
         });
     }
 }

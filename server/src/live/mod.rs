@@ -4,7 +4,10 @@
 //! [`BUFFER`] events and a subscriber that falls further behind is told to resynchronise
 //! (`resync` event) instead of slowing the pipeline.
 
-use std::sync::Arc;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
 
 use app::types::live::{Topic, TOPICS};
 use tokio::sync::broadcast;
@@ -19,9 +22,39 @@ pub struct LiveEvent {
     pub data: Arc<str>,
 }
 
+/// Open streams at most, in all and per credential (an API key or a user).
+pub const MAX_STREAMS: usize = 512;
+pub const MAX_STREAMS_PER_OWNER: usize = 32;
+
 #[derive(Clone)]
 pub struct LiveHub {
     tx: broadcast::Sender<LiveEvent>,
+    open: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+/// A stream's place among the open ones, given back when the stream ends.
+pub struct StreamSlot {
+    owner: String,
+    open: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.get_mut(&self.owner) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.owner);
+            }
+        }
+    }
+}
+
+/// Why a stream was not opened.
+#[derive(Debug, PartialEq, Eq)]
+pub enum StreamLimit {
+    Total,
+    Owner,
 }
 
 impl Default for LiveHub {
@@ -34,7 +67,26 @@ impl LiveHub {
     pub fn new() -> Self {
         Self {
             tx: broadcast::channel(BUFFER).0,
+            open: Arc::default(),
         }
+    }
+
+    /// Takes a place for one more stream of `owner`, within [`MAX_STREAMS`] and
+    /// [`MAX_STREAMS_PER_OWNER`].
+    pub fn open_stream(&self, owner: String) -> Result<StreamSlot, StreamLimit> {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if open.values().sum::<usize>() >= MAX_STREAMS {
+            return Err(StreamLimit::Total);
+        }
+        let n = open.entry(owner.clone()).or_default();
+        if *n >= MAX_STREAMS_PER_OWNER {
+            return Err(StreamLimit::Owner);
+        }
+        *n += 1;
+        Ok(StreamSlot {
+            owner,
+            open: Arc::clone(&self.open),
+        })
     }
 
     /// Publishes on topic `T` what `payload` makes; without subscribers nothing is made.
@@ -89,6 +141,21 @@ mod tests {
         assert_eq!(parse_topics("calls, calls").unwrap(), vec!["calls"]);
         assert!(parse_topics("calls,nope").unwrap_err().contains("nope"));
         assert!(parse_topics("").is_err());
+    }
+
+    #[test]
+    fn streams_are_capped_per_owner_and_given_back() {
+        let hub = LiveHub::new();
+        let slots: Vec<_> = (0..MAX_STREAMS_PER_OWNER)
+            .map(|_| hub.open_stream("key:1".into()).unwrap())
+            .collect();
+        assert_eq!(
+            hub.open_stream("key:1".into()).err(),
+            Some(StreamLimit::Owner)
+        );
+        assert!(hub.open_stream("key:2".into()).is_ok());
+        drop(slots);
+        assert!(hub.open_stream("key:1".into()).is_ok());
     }
 
     #[tokio::test]

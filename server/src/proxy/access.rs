@@ -3,7 +3,7 @@
 
 use app::types::ProviderKind;
 use axum::{
-    http::{header, request::Parts, HeaderValue, Method, StatusCode},
+    http::{header, HeaderMap, HeaderValue, Method, StatusCode},
     response::{IntoResponse, Response},
 };
 use serde_json::json;
@@ -11,7 +11,6 @@ use serde_json::json;
 use super::endpoints::Refusal;
 use crate::{
     auth::credential::{presented_key, KeyHeaders},
-    domain::provider::Provider,
     state::AppState,
 };
 
@@ -31,17 +30,17 @@ pub fn proxy_error(kind: ProviderKind, status: StatusCode, code: &str, message: 
 /// The Sightline key the request presents, checked: its id, or the answer to give.
 pub async fn authenticate(
     state: &AppState,
-    provider: &Provider,
-    parts: &Parts,
+    kind: ProviderKind,
+    pass_through: bool,
+    headers: &HeaderMap,
 ) -> Result<i64, Response> {
-    let kind = provider.kind;
-    let from = if provider.pass_through {
+    let from = if pass_through {
         KeyHeaders::SIGHTLINE_ONLY
     } else {
         KeyHeaders::PROXY
     };
-    let Some(key) = presented_key(&parts.headers, from) else {
-        let how = if provider.pass_through {
+    let Some(key) = presented_key(headers, from) else {
+        let how = if pass_through {
             "send your Sightline API key in 'x-sightline-key'"
         } else {
             "send your Sightline API key as the bearer token"

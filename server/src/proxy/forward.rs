@@ -16,7 +16,7 @@ use app::types::{CallStatus, ProviderKind};
 use axum::{
     body::{Body, Bytes},
     extract::{Path, Request, State},
-    http::{header, request::Parts, Method, StatusCode},
+    http::{header, request::Parts, HeaderMap, Method, StatusCode},
     response::Response,
 };
 use chrono::Utc;
@@ -56,12 +56,7 @@ pub async fn forward(
 ) -> Response {
     let started = Instant::now();
     let Some(provider) = state.provider(&name) else {
-        return proxy_error(
-            ProviderKind::OpenAi,
-            StatusCode::NOT_FOUND,
-            "unknown_provider",
-            &format!("no provider named '{name}' is configured in Sightline"),
-        );
+        return unknown_provider(&state, &name, req.headers()).await;
     };
     let kind = provider.kind;
     // The path as sent, still encoded: checked before anything decodes or joins it.
@@ -77,7 +72,7 @@ pub async fn forward(
         Err(refusal) => return refused(kind, &raw_path, refusal),
     };
     let (parts, body) = req.into_parts();
-    let api_key_id = match authenticate(&state, &provider, &parts).await {
+    let api_key_id = match authenticate(&state, kind, provider.pass_through, &parts.headers).await {
         Ok(id) => id,
         Err(response) => return response,
     };
@@ -86,6 +81,19 @@ pub async fn forward(
         Err(response) => return response,
     };
     send(&state, &provider, parts, prepared).await
+}
+
+/// Only a caller with a valid key learns that a provider does not exist.
+async fn unknown_provider(state: &AppState, name: &str, headers: &HeaderMap) -> Response {
+    if let Err(refused) = authenticate(state, ProviderKind::OpenAi, false, headers).await {
+        return refused;
+    }
+    proxy_error(
+        ProviderKind::OpenAi,
+        StatusCode::NOT_FOUND,
+        "unknown_provider",
+        &format!("no provider named '{name}' is configured in Sightline"),
+    )
 }
 
 /// Reads the body, notes what the record needs, and builds the upstream URL and body.

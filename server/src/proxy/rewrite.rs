@@ -28,19 +28,35 @@ pub fn drop_request_header(name: &HeaderName, pass_through: bool) -> bool {
             | "accept-encoding"
     ) || n.starts_with("proxy-")
         || n.starts_with("x-sightline-")
-        || (!pass_through && matches!(n, "authorization" | "x-api-key"))
+        // With the server's key, the client may not pick the organisation or project it
+        // bills to.
+        || (!pass_through
+            && matches!(
+                n,
+                "authorization" | "x-api-key" | "openai-organization" | "openai-project"
+            ))
 }
 
-pub fn drop_response_header(name: &HeaderName) -> bool {
+/// Upstream headers relayed to the client: an allow-list, so nothing about the server's own
+/// provider account (its organisation, its cookies) reaches clients.
+pub fn relay_response_header(name: &HeaderName) -> bool {
+    let n = name.as_str();
     matches!(
-        name.as_str(),
-        "connection"
-            | "keep-alive"
-            | "transfer-encoding"
-            | "content-length"
-            | "trailer"
-            | "upgrade"
-    )
+        n,
+        "content-type"
+            | "content-language"
+            | "cache-control"
+            | "retry-after"
+            | "location"
+            | "date"
+            | "x-request-id"
+            | "request-id"
+            | "openai-processing-ms"
+            | "openai-version"
+            | "openai-model"
+            | "anthropic-version"
+    ) || n.starts_with("x-ratelimit-")
+        || n.starts_with("anthropic-ratelimit-")
 }
 
 /// The client's headers as they go upstream: connection and Sightline headers dropped, the
@@ -62,7 +78,7 @@ pub fn upstream_headers(client: &HeaderMap, provider: &Provider) -> HeaderMap {
 pub fn client_headers(upstream: &HeaderMap) -> HeaderMap {
     let mut headers = HeaderMap::with_capacity(upstream.len());
     for (n, v) in upstream {
-        if !drop_response_header(n) {
+        if relay_response_header(n) {
             headers.append(n.clone(), v.clone());
         }
     }
@@ -133,6 +149,29 @@ mod tests {
             &HeaderName::from_static("anthropic-version"),
             false
         ));
+    }
+
+    #[test]
+    fn only_allowed_response_headers_are_relayed() {
+        for ok in [
+            "content-type",
+            "x-ratelimit-remaining-requests",
+            "retry-after",
+            "location",
+        ] {
+            assert!(relay_response_header(&HeaderName::from_static(ok)), "{ok}");
+        }
+        for no in [
+            "set-cookie",
+            "openai-organization",
+            "transfer-encoding",
+            "server",
+        ] {
+            assert!(!relay_response_header(&HeaderName::from_static(no)), "{no}");
+        }
+        let org = HeaderName::from_static("openai-organization");
+        assert!(drop_request_header(&org, false));
+        assert!(!drop_request_header(&org, true));
     }
 
     #[test]

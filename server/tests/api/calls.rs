@@ -419,3 +419,47 @@ async fn nul_bytes_in_free_text_are_stripped_and_the_call_stored() {
     );
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn live_streams_are_capped_per_key_and_end_when_the_key_is_revoked() {
+    use futures_util::StreamExt;
+    let app = crate::support::spawn_app().await;
+    app.login().await;
+    let (id, key) = app.create_key("live").await;
+    let open = || {
+        app.bare_client()
+            .get(app.url("/api/v1/stream?topics=calls"))
+            .bearer_auth(&key)
+            .send()
+    };
+    let mut streams = Vec::new();
+    for _ in 0..server::live::MAX_STREAMS_PER_OWNER {
+        let r = open().await.unwrap();
+        assert_eq!(r.status(), 200);
+        streams.push(r);
+    }
+    let r = open().await.unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    // Closing one frees its place.
+    drop(streams.pop());
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let r = open().await.unwrap();
+    assert_eq!(r.status(), 200);
+    streams.push(r);
+
+    // Revoking the key ends its streams within the recheck interval.
+    app.assert_status_as_user(Method::DELETE, &format!("/api/v1/keys/{id}"), 200)
+        .await;
+    let mut body = Box::pin(streams.pop().unwrap().bytes_stream());
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(40), async {
+        while let Some(chunk) = body.next().await {
+            if chunk.is_err() {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream outlived its revoked key");
+    app.shutdown().await;
+}

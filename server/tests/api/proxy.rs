@@ -409,6 +409,13 @@ async fn the_allow_list_cannot_be_bypassed_and_redirects_are_relayed_not_followe
         let r = c.get(app.url(path)).bearer_auth(&key).send().await.unwrap();
         assert_eq!(r.status(), status, "{path}");
     }
+    // Whether a provider exists is told only to a caller with a key.
+    let r = c
+        .get(app.url("/proxy/nope/v1/models"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
     // Methods are allowed per endpoint.
     let r = c
         .delete(app.url("/proxy/oai/v1/models/openai-small"))
