@@ -47,6 +47,16 @@ struct Group {
     buckets: HashMap<DateTime<Utc>, Stats>,
 }
 
+impl Group {
+    fn merge(&mut self, o: &Group) {
+        self.totals.merge(&o.totals);
+        self.previous.merge(&o.previous);
+        for (b, s) in &o.buckets {
+            self.buckets.entry(*b).or_default().merge(s);
+        }
+    }
+}
+
 /// The running aggregate.
 #[derive(Debug)]
 pub struct Aggregate {
@@ -57,6 +67,13 @@ pub struct Aggregate {
     previous: Stats,
     groups: BTreeMap<String, Group>,
 }
+
+/// Groups answered at most: the busiest, then one [`OTHER`] with the rest.
+pub const MAX_GROUPS: usize = 50;
+/// Distinct groups kept while folding; later new keys go to [`OTHER`] at once.
+pub const MAX_TRACKED_GROUPS: usize = 1000;
+/// The key of the group that holds what the named groups do not.
+pub const OTHER: &str = "(other)";
 
 impl Aggregate {
     pub fn new(window: Window) -> Self {
@@ -122,7 +139,14 @@ impl Aggregate {
         }
     }
 
+    /// The group of `key`; once [`MAX_TRACKED_GROUPS`] exist, new keys fold into
+    /// [`OTHER`], so invented names cannot grow memory without bound.
     fn group(&mut self, key: &str) -> &mut Group {
+        let key = if self.groups.contains_key(key) || self.groups.len() < MAX_TRACKED_GROUPS {
+            key
+        } else {
+            OTHER
+        };
         self.groups.entry(key.to_owned()).or_default()
     }
 
@@ -159,6 +183,33 @@ impl Aggregate {
                 .cmp(&a.totals.requests)
                 .then_with(|| a.key.cmp(&b.key))
         });
+        // Named groups first; past MAX_GROUPS - 1 of them, the rest (and what was folded
+        // while adding) become one OTHER group over exactly those calls.
+        out.retain(|g| g.key != OTHER);
+        let folded = self.groups.contains_key(OTHER);
+        if out.len() > MAX_GROUPS || folded {
+            let keep = out.len().min(MAX_GROUPS - 1);
+            let mut merged = Group::default();
+            for g in &out[keep..] {
+                if let Some(src) = self.groups.get(&g.key) {
+                    merged.merge(src);
+                }
+            }
+            if let Some(src) = self.groups.get(OTHER) {
+                merged.merge(src);
+            }
+            out.truncate(keep);
+            out.push(GroupFigures {
+                key: OTHER.to_owned(),
+                totals: merged.totals.figures(Window::seconds(w.from, w.to)),
+                previous: merged
+                    .previous
+                    .figures(Window::seconds(w.previous_from, w.from)),
+                buckets: starts
+                    .map(|s| series(&w, s, |b| merged.buckets.get(&b)))
+                    .unwrap_or_default(),
+            });
+        }
         out
     }
 
@@ -257,6 +308,40 @@ mod tests {
         let all = a.series(&starts);
         assert_eq!(all.iter().map(|b| b.figures.requests).sum::<u64>(), 3);
         assert!((all[10].figures.requests_per_second - 2.0 / 3600.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn invented_names_fold_into_other_and_nothing_is_lost() {
+        let w = Window::new(
+            utc("2026-05-02T00:00:00Z"),
+            utc("2026-05-03T00:00:00Z"),
+            BucketSize::Hour,
+            chrono_tz::UTC,
+        );
+        let mut a = Aggregate::new(w);
+        let n = MAX_TRACKED_GROUPS + 500;
+        for i in 0..n {
+            // The first model is the busiest, so it stays named.
+            let times = if i == 0 { 10 } else { 1 };
+            for _ in 0..times {
+                a.add(
+                    utc("2026-05-02T10:00:00Z"),
+                    &format!("m{i}"),
+                    &one(100.0, 1),
+                );
+            }
+        }
+        assert_eq!(a.groups.len(), MAX_TRACKED_GROUPS + 1);
+        let starts = bucket::series(w.from, w.to, w.size, w.tz, 100).unwrap();
+        let groups = a.groups(Some(&starts));
+        assert_eq!(groups.len(), MAX_GROUPS);
+        assert_eq!(groups[0].key, "m0");
+        let last = groups.last().unwrap();
+        assert_eq!(last.key, OTHER);
+        let total: u64 = groups.iter().map(|g| g.totals.requests).sum();
+        assert_eq!(total, a.totals().requests);
+        let in_buckets: u64 = last.buckets.iter().map(|b| b.figures.requests).sum();
+        assert_eq!(in_buckets, last.totals.requests);
     }
 
     #[test]

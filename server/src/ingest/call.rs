@@ -71,11 +71,15 @@ fn millis(field: &'static str, v: Option<f64>) -> Result<Option<f64>, FieldError
     }
 }
 
+/// Tokens in one call at most: far above any context window, and low enough that sums over
+/// years of calls stay far inside `bigint`.
+const MAX_TOKENS: i64 = 100_000_000;
+
 fn tokens(field: &'static str, v: u64) -> Result<i64, FieldError> {
     i64::try_from(v)
         .ok()
-        .filter(|n| *n <= 1_000_000_000_000)
-        .ok_or_else(|| err(field, "is implausibly large"))
+        .filter(|n| *n <= MAX_TOKENS)
+        .ok_or_else(|| err(field, format!("must be at most {MAX_TOKENS}")))
 }
 
 fn usd(field: &'static str, v: Option<f64>) -> Result<Option<i64>, FieldError> {
