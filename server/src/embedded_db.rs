@@ -256,11 +256,7 @@ async fn ensure_cluster(
     let password = crate::auth::token::random_token(24);
     // initdb reads the password from a file; it must be readable by the cluster's user.
     let pwfile = dir.with_extension("pwfile");
-    {
-        let mut f = fs::File::create(&pwfile).map_err(io_err(&pwfile))?;
-        f.write_all(password.as_bytes()).map_err(io_err(&pwfile))?;
-        fs::set_permissions(&pwfile, fs::Permissions::from_mode(0o600)).map_err(io_err(&pwfile))?;
-    }
+    write_private(&pwfile, &password)?;
     if let Some(u) = run_as {
         let owner = (
             Some(nix::unistd::Uid::from_raw(u.uid)),
@@ -303,14 +299,40 @@ async fn ensure_cluster(
             detail: last_lines(&String::from_utf8_lossy(&output.stderr), 3),
         });
     }
-    fs::write(password_file, &password).map_err(io_err(password_file))?;
-    fs::set_permissions(password_file, fs::Permissions::from_mode(0o600))
-        .map_err(io_err(password_file))?;
+    write_private(password_file, &password)?;
     tracing::info!(dir = %dir.display(), "created embedded PostgreSQL cluster");
     Ok(password)
 }
 
-/// A server left behind by a killed Sightline still holds the directory: stop it.
+/// Writes a secret to a file that is mode 0600 from its creation (never readable by others,
+/// not even for a moment).
+fn write_private(path: &Path, secret: &str) -> Result<(), EmbeddedError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io_err(path))?;
+    f.write_all(secret.as_bytes()).map_err(io_err(path))?;
+    // An existing file keeps its old mode through `open`: set it too.
+    fs::set_permissions(path, fs::Permissions::from_mode(0o600)).map_err(io_err(path))
+}
+
+/// Whether a process's `/proc/<pid>/cmdline` is a postgres serving `dir`: a pid file can
+/// be stale and its number reused by anything, which must not be signalled.
+fn is_our_postgres(cmdline: &[u8], dir: &Path) -> bool {
+    let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+    let is_postgres = args
+        .first()
+        .is_some_and(|a| a.ends_with(b"postgres") || a.starts_with(b"postgres"));
+    let dir = dir.as_os_str().as_encoded_bytes();
+    is_postgres && args.windows(2).any(|w| w[0] == b"-D" && w[1] == dir)
+}
+
+/// A server left behind by a killed Sightline still holds the directory: stop it, once
+/// `/proc` shows that the pid file's process really is that cluster's postgres.
 async fn stop_stale_server(dir: &Path) {
     let Some(pid) = fs::read_to_string(dir.join("postmaster.pid"))
         .ok()
@@ -318,10 +340,11 @@ async fn stop_stale_server(dir: &Path) {
     else {
         return;
     };
-    let pid = Pid::from_raw(pid);
-    if kill(pid, None).is_err() {
-        return; // Not running; postgres cleans up a stale pid file itself.
+    let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    if !is_our_postgres(&cmdline, dir) {
+        return; // Not running, or another process now: postgres handles a stale pid file.
     }
+    let pid = Pid::from_raw(pid);
     tracing::warn!(
         pid = pid.as_raw(),
         "stopping a PostgreSQL left running on the embedded cluster"
@@ -420,6 +443,18 @@ fn last_lines(text: &str, n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_this_clusters_postgres_is_recognised() {
+        let dir = Path::new("/data/pg");
+        assert!(is_our_postgres(
+            b"/usr/lib/postgresql/15/bin/postgres\0-D\0/data/pg\0-p\x005432\0",
+            dir
+        ));
+        assert!(!is_our_postgres(b"/usr/bin/postgres\0-D\0/other\0", dir));
+        assert!(!is_our_postgres(b"/usr/bin/vim\0-D\0/data/pg\0", dir));
+        assert!(!is_our_postgres(b"", dir));
+    }
 
     #[test]
     fn last_lines_keeps_the_tail_on_one_line() {
