@@ -225,14 +225,75 @@ fn validate_batch(batch: &SampleBatch, raw_retention: chrono::Duration) -> Resul
                 "time is older than the raw-sample retention",
             ));
         }
-        if s.cpu.cores.len() > 4096 || s.processes.len() > 200 || s.gpus.len() > 64 {
+        if s.cpu.cores.len() > 4096
+            || s.processes.len() > 200
+            || s.gpus.len() > 64
+            || s.filesystems.len() > MAX_ITEMS
+            || s.disks.len() > MAX_ITEMS
+            || s.networks.len() > MAX_ITEMS
+            || s.tcp.len() > 32
+        {
             return Err(ApiError::invalid(
                 &format!("samples[{i}]"),
-                "too many cores, processes or GPUs in one sample",
+                "too many cores, processes, GPUs, filesystems, disks, interfaces or TCP states in one sample",
+            ));
+        }
+        if let Some(field) = bad_sample_name(s) {
+            return Err(ApiError::invalid(
+                &format!("samples[{i}].{field}"),
+                format!("{field} names must be at most {MAX_NAME} printable characters"),
+            ));
+        }
+    }
+    let host = &batch.host;
+    for (field, v) in [
+        ("os", &host.os),
+        ("os_version", &host.os_version),
+        ("kernel", &host.kernel),
+        ("arch", &host.arch),
+        ("cpu_model", &host.cpu_model),
+    ] {
+        if !fair_name(v) {
+            return Err(ApiError::invalid(
+                &format!("host.{field}"),
+                format!("{field} must be at most {MAX_NAME} printable characters"),
             ));
         }
     }
     Ok(())
+}
+
+/// Filesystems, disks or interfaces in one sample at most.
+const MAX_ITEMS: usize = 256;
+/// Characters in any name a sample carries (a mount, a device, a process).
+const MAX_NAME: usize = 256;
+
+fn fair_name(s: &str) -> bool {
+    s.chars().count() <= MAX_NAME && !s.chars().any(char::is_control)
+}
+
+/// The first list in a sample with a name that is too long or holds control characters.
+fn bad_sample_name(s: &app::types::system::SystemSample) -> Option<&'static str> {
+    let fs = s.filesystems.iter().flat_map(|f| [&f.mount, &f.device]);
+    if !fs.into_iter().all(|n| fair_name(n)) {
+        return Some("filesystems");
+    }
+    if !s.disks.iter().all(|d| fair_name(&d.device)) {
+        return Some("disks");
+    }
+    if !s.networks.iter().all(|n| fair_name(&n.iface)) {
+        return Some("networks");
+    }
+    if !s.processes.iter().all(|p| fair_name(&p.name)) {
+        return Some("processes");
+    }
+    if !s.gpus.iter().all(|g| fair_name(&g.name)) {
+        return Some("gpus");
+    }
+    if !s.tcp.keys().all(|k| fair_name(k)) {
+        return Some("tcp");
+    }
+    None
 }
 
 /// `POST /api/v1/system/samples`: a batch from an agent (API key or logged-in user).

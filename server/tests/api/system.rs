@@ -226,6 +226,19 @@ async fn samples_are_stored_and_rollups_agree_with_the_raw_samples() {
         .post_samples(&key, &json!({ "host": host("x"), "samples": [] }))
         .await;
     assert_eq!((s, v["field"].as_str()), (422, Some("samples")));
+    // Lists and names in a sample are bounded.
+    let mut many = sample(Utc::now(), 1);
+    many.filesystems = vec![many.filesystems[0].clone(); 300];
+    let mut long_name = sample(Utc::now(), 1);
+    long_name.filesystems[0].mount = "/x".repeat(150);
+    for (one, field) in [(many, "samples[0]"), (long_name, "samples[0].filesystems")] {
+        let batch = json!(SampleBatch {
+            host: host("x"),
+            samples: vec![one]
+        });
+        let (s, v) = app.post_samples(&key, &batch).await;
+        assert_eq!((s, v["field"].as_str()), (422, Some(field)));
+    }
     let (s, v) = app
         .post_samples(&key, &json!({ "host": "not an object", "samples": [] }))
         .await;
