@@ -105,8 +105,12 @@ impl CallQuery {
     }
 }
 
-/// Percent-encodes everything but unreserved characters (RFC 3986).
+/// Percent-encodes everything but unreserved characters (RFC 3986); a segment that is
+/// only dots is encoded too, or the browser would resolve `..` before sending it.
 pub fn url_encode_component(s: &str) -> String {
+    if s == "." || s == ".." {
+        return s.replace('.', "%2E");
+    }
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
@@ -307,7 +311,15 @@ mod client {
 
 #[cfg(test)]
 mod tests {
-    use super::CallQuery;
+    use super::{url_encode_component, CallQuery};
+
+    #[test]
+    fn dot_segments_are_encoded() {
+        assert_eq!(url_encode_component(".."), "%2E%2E");
+        assert_eq!(url_encode_component("."), "%2E");
+        assert_eq!(url_encode_component("a.b"), "a.b");
+        assert_eq!(url_encode_component("a/b"), "a%2Fb");
+    }
 
     #[test]
     fn call_query_leaves_out_empty_filters() {

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use app::types::{LoginRequest, Whoami};
 use axum::{
     extract::{ConnectInfo, State},
-    http::StatusCode,
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
     Form, Json,
 };
@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::{
     error::{ApiError, ApiJson},
-    principal::{Principal, SESSION_COOKIE},
+    principal::{same_site_request, Principal, SESSION_COOKIE},
 };
 use crate::{
     auth::{password, token},
@@ -112,13 +112,27 @@ async fn close_session(state: &AppState, jar: &CookieJar) -> Result<(), sqlx::Er
     Ok(())
 }
 
+/// Login CSRF: another site must not log a visitor in to an account of its choosing.
+fn refuse_cross_site(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    if same_site_request(headers, &state.config.public_url) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "cross_site_request",
+            "logging in from another site is refused",
+        ))
+    }
+}
+
 /// `POST /api/v1/auth/login` with `{ "username", "password" }`: 200 and a session cookie.
 pub async fn login_json(
     State(state): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     jar: CookieJar,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<(CookieJar, Json<Whoami>), ApiError> {
+    refuse_cross_site(&state, &headers)?;
     if req.username.trim().is_empty() {
         return Err(ApiError::invalid("username", "username is required"));
     }
@@ -161,8 +175,12 @@ pub async fn login_form(
     State(state): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     jar: CookieJar,
+    headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
+    if let Err(e) = refuse_cross_site(&state, &headers) {
+        return e.into_response();
+    }
     let next = safe_next(&form.next).to_owned();
     let back = |error: &str| {
         let query = url::form_urlencoded::Serializer::new(String::new())

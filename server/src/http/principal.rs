@@ -64,7 +64,7 @@ pub async fn session_user(
 
 /// Cookie-authenticated writes must come from our own pages: refuse when the browser says
 /// the request is cross-site or names a foreign Origin.
-fn same_site_request(headers: &HeaderMap) -> bool {
+pub fn same_site_request(headers: &HeaderMap, public_url: &url::Url) -> bool {
     if headers
         .get("sec-fetch-site")
         .is_some_and(|v| v.as_bytes() == b"cross-site")
@@ -74,6 +74,10 @@ fn same_site_request(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
+    // Behind a proxy the Host header may be internal; the public URL's origin is ours too.
+    if origin.eq_ignore_ascii_case(&public_url.origin().ascii_serialization()) {
+        return true;
+    }
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
     let origin_host = origin.split_once("://").map(|(_, rest)| rest);
     matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
@@ -113,7 +117,7 @@ impl FromRequestParts<AppState> for Principal {
         }
         if let Some(user) = session_user(state, &parts.headers).await? {
             let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-            if !safe && !same_site_request(&parts.headers) {
+            if !safe && !same_site_request(&parts.headers, &state.config.public_url) {
                 return Err(ApiError::forbidden(
                     "cross_site_request",
                     "cross-site requests with a session cookie are refused",
@@ -149,6 +153,12 @@ mod tests {
 
     #[test]
     fn refuses_foreign_origins() {
+        let public = url::Url::parse("https://sightline.example.com").unwrap();
+        let same_site_request = |h: &HeaderMap| same_site_request(h, &public);
+        assert!(same_site_request(&headers(&[
+            ("origin", "https://sightline.example.com"),
+            ("host", "10.0.0.5:3000")
+        ])));
         assert!(same_site_request(&headers(&[])));
         assert!(same_site_request(&headers(&[
             ("origin", "http://127.0.0.1:3000"),

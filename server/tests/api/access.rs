@@ -585,3 +585,36 @@ async fn nul_in_paths_and_queries_and_tabbed_redirects_are_refused() {
     assert_eq!(r.headers()["location"], "/");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn logins_from_another_site_are_refused() {
+    let app = spawn_app().await;
+    let c = app.bare_client();
+    let r = c
+        .post(app.url("/api/v1/auth/login"))
+        .header("origin", "http://evil.example")
+        .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = c
+        .post(app.url("/auth/login"))
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("username", "admin"), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.headers().get("set-cookie").is_none());
+    // From our own pages it works.
+    let r = c
+        .post(app.url("/auth/login"))
+        .header("origin", format!("http://{}", app.addr))
+        .form(&[("username", "admin"), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    app.shutdown().await;
+}
