@@ -35,6 +35,8 @@ use crate::{domain::provider::Provider, state::AppState};
 
 /// Largest request body forwarded.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// Largest whole (not streamed) answer relayed; it is held in memory to read its usage.
+const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 /// How long an upstream may take to send its response headers.
 const HEADERS_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -230,10 +232,10 @@ async fn send(state: &AppState, provider: &Arc<Provider>, parts: Parts, p: Prepa
             status.as_u16(),
         ))
     } else {
-        let bytes = match upstream.bytes().await {
+        let bytes = match read_capped(upstream, MAX_ANSWER_BYTES).await {
             Ok(b) => b,
             Err(e) => {
-                let message = format!("the answer from provider '{name}' was cut off");
+                let message = format!("the answer from provider '{name}' was cut off or too large");
                 tracing::warn!(provider = %name, error = %e, "{message}");
                 if p.records {
                     let mut o = failure(CallStatus::Error, "stream_cut", &message, None);
@@ -252,4 +254,16 @@ async fn send(state: &AppState, provider: &Arc<Provider>, parts: Parts, p: Prepa
     *response.status_mut() = status;
     *response.headers_mut() = headers;
     response
+}
+
+/// The whole body, or an error once it passes `cap` bytes.
+async fn read_capped(mut upstream: reqwest::Response, cap: usize) -> Result<Bytes, String> {
+    let mut out = Vec::new();
+    while let Some(chunk) = upstream.chunk().await.map_err(|e| e.to_string())? {
+        if out.len() + chunk.len() > cap {
+            return Err(format!("larger than {} MiB", cap / (1024 * 1024)));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(out))
 }

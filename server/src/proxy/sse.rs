@@ -2,10 +2,16 @@
 //! (a blank line ends one) so each can be read, and dropped when it must be hidden, without
 //! changing the bytes of the others.
 
+/// One event is held at most this long while waiting for its end; past it the bytes go on
+/// unread, so a stream without blank lines cannot grow memory.
+pub const MAX_EVENT_BYTES: usize = 4 * 1024 * 1024;
+
 /// Splits a byte stream into complete events, keeping a partial one for the next chunk.
 #[derive(Debug, Default)]
 pub struct EventSplitter {
     pending: Vec<u8>,
+    /// How much of `pending` has been searched for an event's end already.
+    scanned: usize,
 }
 
 /// Where the blank line that ends an event is: the index after it, allowing `\n\n`,
@@ -31,14 +37,31 @@ impl EventSplitter {
     pub fn push(&mut self, chunk: &[u8]) -> Vec<Vec<u8>> {
         self.pending.extend_from_slice(chunk);
         let mut events = Vec::new();
-        while let Some(end) = event_end(&self.pending) {
-            events.push(self.pending.drain(..end).collect());
+        loop {
+            // Only new bytes are searched, from two before them: an end is at most three
+            // bytes long and was not complete before this chunk.
+            let from = self.scanned.saturating_sub(2);
+            match event_end(&self.pending[from..]) {
+                Some(end) => {
+                    events.push(self.pending.drain(..from + end).collect());
+                    self.scanned = 0;
+                }
+                None => {
+                    self.scanned = self.pending.len();
+                    break;
+                }
+            }
+        }
+        if self.pending.len() > MAX_EVENT_BYTES {
+            events.push(std::mem::take(&mut self.pending));
+            self.scanned = 0;
         }
         events
     }
 
     /// What is left when the stream ends (an event without its closing blank line).
     pub fn finish(&mut self) -> Option<Vec<u8>> {
+        self.scanned = 0;
         (!self.pending.is_empty()).then(|| std::mem::take(&mut self.pending))
     }
 }
@@ -88,6 +111,37 @@ mod tests {
         );
         assert_eq!(s.finish(), Some(b"tail".to_vec()));
         assert_eq!(s.finish(), None);
+    }
+
+    #[test]
+    fn ends_split_across_chunks_are_found_byte_by_byte() {
+        for end in [&b"\n\n"[..], b"\r\n\r\n", b"\r\r"] {
+            let mut s = EventSplitter::default();
+            let mut out = Vec::new();
+            for b in b"data: 1"
+                .iter()
+                .chain(end)
+                .chain(b"data: 2".iter())
+                .chain(end)
+            {
+                out.extend(s.push(&[*b]));
+            }
+            assert_eq!(out.len(), 2, "{end:?}");
+            assert_eq!(out[0], [&b"data: 1"[..], end].concat());
+        }
+    }
+
+    #[test]
+    fn an_endless_event_is_passed_on_not_held() {
+        let mut s = EventSplitter::default();
+        let chunk = vec![b'x'; 1024 * 1024];
+        let mut out = Vec::new();
+        for _ in 0..5 {
+            out.extend(s.push(&chunk));
+        }
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].len(), 5 * 1024 * 1024);
+        assert!(s.finish().is_none());
     }
 
     #[test]
