@@ -315,10 +315,15 @@ mod tests {
 
     #[test]
     fn dot_segments_are_encoded() {
-        assert_eq!(url_encode_component(".."), "%2E%2E");
-        assert_eq!(url_encode_component("."), "%2E");
-        assert_eq!(url_encode_component("a.b"), "a.b");
-        assert_eq!(url_encode_component("a/b"), "a%2Fb");
+        let cases = [
+            ("..", "%2E%2E"),
+            (".", "%2E"),
+            ("a.b", "a.b"),
+            ("a/b", "a%2Fb"),
+        ];
+        for (raw, encoded) in cases {
+            assert_eq!(url_encode_component(raw), encoded);
+        }
     }
 
     #[test]

@@ -84,31 +84,11 @@ async fn a_batch_is_stored_priced_and_acknowledged_after_commit() {
 #[tokio::test]
 async fn the_same_id_and_time_sent_twice_is_stored_once() {
     let (app, key) = spawn_with_key().await;
-    let c = app.bare_client();
     let mut one = call("dup", "gpt-4o");
     one["time"] = json!(ago_secs(86_400));
-    let body = json!({ "calls": [one.clone(), one.clone()] });
-    let r: Value = c
-        .post(app.url("/api/v1/llm/calls"))
-        .bearer_auth(&key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, r) = app.post_calls(&key, &[one.clone(), one.clone()]).await;
     assert_eq!(r, json!({"accepted": 1, "duplicates": 1}));
-    let r: Value = c
-        .post(app.url("/api/v1/llm/calls"))
-        .bearer_auth(&key)
-        .json(&json!({ "calls": [one] }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, r) = app.post_calls(&key, &[one]).await;
     assert_eq!(r, json!({"accepted": 0, "duplicates": 1}));
     assert_eq!(app.call_count().await, 1);
     app.shutdown().await;
