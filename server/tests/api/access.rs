@@ -184,6 +184,20 @@ async fn secure_cookie_when_public_url_is_https() {
         .to_str()
         .unwrap()
         .contains("Secure"));
+    assert_eq!(
+        r.headers()[header::STRICT_TRANSPORT_SECURITY],
+        "max-age=31536000; includeSubDomains"
+    );
+    // Over plain http, no HSTS.
+    let plain = spawn_app().await;
+    let r = plain
+        .client
+        .get(plain.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get(header::STRICT_TRANSPORT_SECURITY).is_none());
+    plain.shutdown().await;
     app.shutdown().await;
 }
 
