@@ -11,6 +11,13 @@ pub trait Topic {
     type Payload: Serialize + DeserializeOwned;
 }
 
+/// Types whose JSON is that of `T`, so a borrowed view can be published for an owned
+/// payload without copying it (`Vec<&Call>` for `Vec<Call>`).
+pub trait SameJson<T>: Serialize {}
+
+impl<T: Serialize> SameJson<T> for T {}
+impl SameJson<Vec<Call>> for Vec<&Call> {}
+
 /// Calls just committed (one event per ingest request).
 pub struct CallsTopic;
 

@@ -175,7 +175,9 @@ fn answer(live: &LiveHub, job: Job, inserted: u64) {
     if inserted > 0 {
         // A batch mixing new and retried calls is published whole; clients key rows by
         // (time, id).
-        live.publish::<CallsTopic>(|| job.calls.iter().map(|n| n.call.clone()).collect());
+        live.publish::<CallsTopic, Vec<&app::types::Call>>(|| {
+            job.calls.iter().map(|n| &n.call).collect()
+        });
     }
     let _ = job.done.send(Ok(Stored {
         inserted,

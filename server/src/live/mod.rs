@@ -9,7 +9,7 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use app::types::live::{Topic, TOPICS};
+use app::types::live::{SameJson, Topic, TOPICS};
 use tokio::sync::broadcast;
 
 /// Events kept for slow subscribers before they lag.
@@ -89,8 +89,9 @@ impl LiveHub {
         })
     }
 
-    /// Publishes on topic `T` what `payload` makes; without subscribers nothing is made.
-    pub fn publish<T: Topic>(&self, payload: impl FnOnce() -> T::Payload) {
+    /// Publishes on topic `T` what `payload` makes (the payload or a borrowed view with the
+    /// same JSON); without subscribers nothing is made.
+    pub fn publish<T: Topic, P: SameJson<T::Payload>>(&self, payload: impl FnOnce() -> P) {
         if self.tx.receiver_count() == 0 {
             return;
         }
@@ -160,12 +161,12 @@ mod tests {
 
     #[tokio::test]
     async fn subscribers_get_events_and_publishing_without_them_is_free() {
-        use app::types::live::CallsTopic;
+        use app::types::{live::CallsTopic, Call};
         let hub = LiveHub::new();
         // Nobody listening: the payload is never even made.
-        hub.publish::<CallsTopic>(|| unreachable!("made without subscribers"));
+        hub.publish::<CallsTopic, Vec<Call>>(|| unreachable!("made without subscribers"));
         let mut rx = hub.subscribe();
-        hub.publish::<CallsTopic>(Vec::new);
+        hub.publish::<CallsTopic, Vec<Call>>(Vec::new);
         let ev = rx.recv().await.unwrap();
         assert_eq!((ev.topic, &*ev.data), ("calls", "[]"));
     }

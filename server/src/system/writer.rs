@@ -143,7 +143,7 @@ impl SystemWriter {
             .collect();
         published.sort_by_key(|s| s.time);
         for s in published {
-            self.live.publish::<SystemTopic>(|| LiveSample {
+            self.live.publish::<SystemTopic, _>(|| LiveSample {
                 host: name.to_owned(),
                 sample: s.clone(),
             });

@@ -129,15 +129,9 @@ async fn an_invalid_call_rejects_the_whole_batch_naming_it() {
     let many: Vec<Value> = (0..1001)
         .map(|i| call(&format!("m{i}"), "gpt-4o"))
         .collect();
-    let r = c
-        .post(app.url("/api/v1/llm/calls"))
-        .bearer_auth(&key)
-        .json(&json!({ "calls": many }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"], "batch_too_large");
+    let (status, body) = app.post_calls(&key, &many).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE.as_u16());
+    assert_eq!(body["error"], "batch_too_large");
 
     let r = c
         .post(app.url("/api/v1/llm/calls"))
@@ -176,14 +170,7 @@ async fn calls_are_listed_newest_first_with_filters_and_keyset_pages() {
             v
         })
         .collect();
-    let r = c
-        .post(app.url("/api/v1/llm/calls"))
-        .bearer_auth(&key)
-        .json(&json!({ "calls": calls }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    app.ingest(&key, &calls).await;
 
     let mut seen = vec![];
     let mut cursor: Option<String> = None;
