@@ -61,3 +61,40 @@ test("the form is keyboard-usable and explains an empty name", async ({ page }) 
   await page.getByRole("button", { name: "Done" }).click();
   await expect(page.getByTestId("new-secret")).toHaveCount(0);
 });
+
+test("scopes and a host binding are chosen, shown and enforced", async ({ page }) => {
+  const errors = watchConsole(page);
+  await login(page, "/settings/api-keys");
+  await hydrated(page);
+
+  const name = `reader-${Date.now()}`;
+  await page.getByLabel("Key name").fill(name);
+  // Neither scope: explained, nothing created.
+  await page.getByRole("checkbox", { name: /Ingest/ }).uncheck();
+  await page.getByRole("button", { name: "Create key" }).click();
+  await expect(page.locator("#key-name-error")).toHaveText(/Choose what the key may do/);
+  await expect(page.getByTestId("new-secret")).toHaveCount(0);
+
+  // Read only, bound to a host; the checkbox toggles from the keyboard.
+  const read = page.getByRole("checkbox", { name: /Read/ });
+  await read.focus();
+  await page.keyboard.press("Space");
+  await expect(read).toBeChecked();
+  await page.getByLabel(/Bound to host/).fill("gpu-01");
+  await page.getByRole("button", { name: "Create key" }).click();
+  const secret = (await page.getByTestId("new-secret").textContent()) ?? "";
+  const row = page.getByRole("row").filter({ hasText: name });
+  await expect(row).toContainText("read");
+  await expect(row).not.toContainText("ingest");
+  await expect(row).toContainText("host: gpu-01");
+
+  const auth = { Authorization: `Bearer ${secret}` };
+  expect((await page.request.get("/api/v1/llm/calls", { headers: auth })).status()).toBe(200);
+  const write = await page.request.post("/api/v1/llm/calls", {
+    headers: auth,
+    data: { calls: [] },
+  });
+  expect(write.status()).toBe(403);
+  expect(await write.json()).toMatchObject({ error: "missing_scope" });
+  expect(errors).toEqual([]);
+});

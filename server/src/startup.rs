@@ -19,7 +19,11 @@ use crate::{
     domain::pricing,
     embedded_db::EmbeddedPostgres,
     http,
-    ingest::{pipeline::Pipeline, service::Ingest},
+    ingest::{
+        pipeline::Pipeline,
+        recorder::{Recorder, SPOOL_FILE},
+        service::Ingest,
+    },
     live::LiveHub,
     state::AppState,
     store,
@@ -41,6 +45,8 @@ pub struct Application {
     embedded: Option<EmbeddedPostgres>,
     housekeeping: JoinHandle<()>,
     writer: JoinHandle<()>,
+    /// Stores the proxy's last records (or leaves them spooled) once the server stops.
+    recorder_task: JoinHandle<()>,
     /// The pool of the ingest and system writers (and migrations).
     writers: PgPool,
     collector: Option<JoinHandle<()>>,
@@ -68,6 +74,16 @@ impl Application {
                 let actual = listener.local_addr()?;
                 let live = LiveHub::new();
                 let (pipeline, writer) = Pipeline::start(writers.clone(), live.clone());
+                let (recorder, recorder_task) =
+                    match open_recorder(&config.data_dir, pipeline.clone()) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            if let Some(pg) = embedded {
+                                pg.stop().await;
+                            }
+                            return Err(e);
+                        }
+                    };
                 let (shutdown_tx, shutdown) = tokio::sync::watch::channel(false);
                 let system =
                     crate::system::writer::SystemWriter::new(writers.clone(), live.clone());
@@ -76,7 +92,13 @@ impl Application {
                     live,
                     shutdown,
                     pool: pool.clone(),
-                    ingest: Ingest::new(pipeline, pool.clone(), prices, config.event_timeout),
+                    ingest: Ingest::new(
+                        pipeline,
+                        recorder,
+                        pool.clone(),
+                        prices,
+                        config.event_timeout,
+                    ),
                     key_cache: Arc::default(),
                     providers: Arc::new(RwLock::new(
                         providers
@@ -100,6 +122,7 @@ impl Application {
                     embedded,
                     housekeeping,
                     writer,
+                    recorder_task,
                     writers,
                     collector,
                     shutdown_tx,
@@ -197,6 +220,7 @@ impl Application {
         }
         let AppState { pool, ingest, .. } = self.state;
         drop(ingest);
+        let _ = self.recorder_task.await;
         let _ = self.writer.await;
         pool.close().await;
         self.writers.close().await;
@@ -378,4 +402,20 @@ fn proxy_client() -> anyhow::Result<reqwest::Client> {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .context("cannot build the HTTP client")
+}
+
+/// Starts the proxy's recorder on its spool in the data directory (created 0700 if absent).
+fn open_recorder(
+    data_dir: &std::path::Path,
+    pipeline: Pipeline,
+) -> anyhow::Result<(Recorder, JoinHandle<()>)> {
+    let mut dir = std::fs::DirBuilder::new();
+    dir.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut dir, 0o700);
+    dir.create(data_dir)
+        .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+    let spool = data_dir.join(SPOOL_FILE);
+    Recorder::start(pipeline, &spool)
+        .with_context(|| format!("cannot open the proxy spool {}", spool.display()))
 }

@@ -42,16 +42,19 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The id and name of a valid (not revoked) API key, from the cache or the database.
-    pub async fn authenticate_key(&self, key: &str) -> sqlx::Result<Option<(i64, String)>> {
+    /// What a valid (not revoked) API key may do, from the cache or the database.
+    pub async fn authenticate_key(
+        &self,
+        key: &str,
+    ) -> sqlx::Result<Option<crate::domain::grant::KeyGrant>> {
         let digest = crate::auth::token::digest(key);
         let now = std::time::Instant::now();
         if let Some(hit) = self.key_cache.get(&digest, now) {
             return Ok(Some(hit));
         }
         let found = store::api_keys::authenticate(&self.pool, &digest).await?;
-        if let Some((id, name)) = &found {
-            self.key_cache.insert(digest, *id, name.clone(), now);
+        if let Some(grant) = &found {
+            self.key_cache.insert(digest, grant.clone(), now);
         }
         Ok(found)
     }

@@ -31,8 +31,8 @@ pub async fn list_api_keys() -> ApiResult<Vec<ApiKey>> {
     client::get("/api/v1/keys").await
 }
 
-pub async fn create_api_key(name: String) -> ApiResult<CreatedApiKey> {
-    client::post("/api/v1/keys", &CreateApiKey { name }).await
+pub async fn create_api_key(req: CreateApiKey) -> ApiResult<CreatedApiKey> {
+    client::post("/api/v1/keys", &req).await
 }
 
 pub async fn revoke_api_key(id: i64) -> ApiResult<ApiKey> {

@@ -6,7 +6,7 @@ use leptos_meta::Title;
 
 use crate::{
     api,
-    types::{ApiKey, CreatedApiKey},
+    types::{ApiKey, CreateApiKey, CreatedApiKey, KeyScope},
 };
 
 fn when(t: &DateTime<Utc>) -> String {
@@ -17,6 +17,9 @@ fn when(t: &DateTime<Utc>) -> String {
 pub fn ApiKeysPage() -> impl IntoView {
     let keys = LocalResource::new(api::list_api_keys);
     let name = RwSignal::new(String::new());
+    let can_ingest = RwSignal::new(true);
+    let can_read = RwSignal::new(false);
+    let host = RwSignal::new(String::new());
     let created = RwSignal::new(None::<CreatedApiKey>);
     let form_error = RwSignal::new(None::<String>);
     let page_error = RwSignal::new(None::<String>);
@@ -34,12 +37,32 @@ pub fn ApiKeysPage() -> impl IntoView {
             ));
             return;
         }
+        let scopes: Vec<KeyScope> = [
+            (KeyScope::Ingest, can_ingest.get_untracked()),
+            (KeyScope::Read, can_read.get_untracked()),
+        ]
+        .into_iter()
+        .filter_map(|(s, on)| on.then_some(s))
+        .collect();
+        if scopes.is_empty() {
+            form_error.set(Some(
+                "Choose what the key may do: send telemetry, read data, or both.".into(),
+            ));
+            return;
+        }
+        let bound = host.get_untracked().trim().to_owned();
+        let req = CreateApiKey {
+            name: wanted,
+            scopes: Some(scopes),
+            host: (!bound.is_empty()).then_some(bound),
+        };
         busy.set(true);
         spawn_local(async move {
-            match api::create_api_key(wanted).await {
+            match api::create_api_key(req).await {
                 Ok(new_key) => {
                     created.set(Some(new_key));
                     name.set(String::new());
+                    host.set(String::new());
                     form_error.set(None);
                     keys.refetch();
                 }
@@ -77,22 +100,53 @@ pub fn ApiKeysPage() -> impl IntoView {
 
         <section class="card" aria-labelledby="create-title">
             <h2 id="create-title">"Create a key"</h2>
-            <form class="form form-inline" on:submit=on_submit novalidate>
-                <label class="field field-grow">
-                    <span>"Key name"</span>
-                    <input
-                        type="text"
-                        name="name"
-                        maxlength="100"
-                        placeholder="e.g. checkout-service"
-                        bind:value=name
-                        aria-invalid=move || form_error.get().is_some().to_string()
-                        aria-describedby="key-name-error"
-                    />
-                </label>
-                <button type="submit" class="button button-primary" disabled=move || busy.get()>
-                    {move || if busy.get() { "Creating…" } else { "Create key" }}
-                </button>
+            <form class="form" on:submit=on_submit novalidate>
+                <div class="form-inline">
+                    <label class="field field-grow">
+                        <span>"Key name"</span>
+                        <input
+                            type="text"
+                            name="name"
+                            maxlength="100"
+                            placeholder="e.g. checkout-service"
+                            bind:value=name
+                            aria-invalid=move || form_error.get().is_some().to_string()
+                            aria-describedby="key-name-error"
+                        />
+                    </label>
+                    <label class="field field-grow">
+                        <span>"Bound to host " <span class="muted">"(optional)"</span></span>
+                        <input
+                            type="text"
+                            name="host"
+                            maxlength="253"
+                            placeholder="an agent's host name, e.g. gpu-01"
+                            bind:value=host
+                        />
+                    </label>
+                </div>
+                <fieldset class="scopes">
+                    <legend>"The key may"</legend>
+                    <label class="check">
+                        <input type="checkbox" name="scope-ingest" bind:checked=can_ingest />
+                        <span>
+                            <strong>"Ingest"</strong>
+                            " — send calls, events, spans and system samples, and use the proxy"
+                        </span>
+                    </label>
+                    <label class="check">
+                        <input type="checkbox" name="scope-read" bind:checked=can_read />
+                        <span>
+                            <strong>"Read"</strong>
+                            " — query analytics, calls, sessions, system metrics and the live stream"
+                        </span>
+                    </label>
+                </fieldset>
+                <div>
+                    <button type="submit" class="button button-primary" disabled=move || busy.get()>
+                        {move || if busy.get() { "Creating…" } else { "Create key" }}
+                    </button>
+                </div>
             </form>
             <p id="key-name-error" class="field-error" role="alert">{move || form_error.get()}</p>
             {move || created.get().map(|c| view! { <NewSecret created=c on_dismiss=move || created.set(None) /> })}
@@ -165,6 +219,7 @@ fn KeyTable(keys: Vec<ApiKey>, revoke: Callback<i64>) -> impl IntoView {
                     <tr>
                         <th scope="col">"Name"</th>
                         <th scope="col">"Key"</th>
+                        <th scope="col">"May"</th>
                         <th scope="col">"Created"</th>
                         <th scope="col">"Last used"</th>
                         <th scope="col">"Status"</th>
@@ -180,6 +235,19 @@ fn KeyTable(keys: Vec<ApiKey>, revoke: Callback<i64>) -> impl IntoView {
             </table>
         </div>
     }
+}
+
+/// What a key may do, as badges: its scopes and the host it is bound to.
+fn scope_badges(key: &ApiKey) -> impl IntoView {
+    let scopes = key
+        .scopes
+        .iter()
+        .map(|s| view! { <span class="badge badge-scope">{s.as_str()}</span> })
+        .collect_view();
+    let host = key.host.clone().map(|h| {
+        view! { <span class="badge badge-muted" title="bound to this host">"host: " {h}</span> }
+    });
+    view! { <span class="badges">{scopes} {host}</span> }
 }
 
 /// One key: its details, and a two-step revoke (ask, then confirm) while it is active.
@@ -235,6 +303,7 @@ fn KeyRow(key: ApiKey, confirming: RwSignal<Option<i64>>, revoke: Callback<i64>)
         <tr class:revoked=revoked>
             <td data-label="Name">{key.name.clone()}</td>
             <td data-label="Key"><code>{format!("{}…", key.prefix)}</code></td>
+            <td data-label="May">{scope_badges(&key)}</td>
             <td data-label="Created">{when(&key.created_at)}</td>
             <td data-label="Last used">{key.last_used_at.as_ref().map(when).unwrap_or_else(|| "Never".into())}</td>
             <td data-label="Status">{status}</td>

@@ -23,12 +23,48 @@ pub struct ApiKey {
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// What the key may do.
+    pub scopes: Vec<KeyScope>,
+    /// The one host this key may report system samples for; None for any.
+    #[serde(default)]
+    pub host: Option<String>,
+}
+
+/// What an API key may do. A logged-in person may do everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyScope {
+    /// Write calls, events, spans and system samples, and use the proxy.
+    Ingest,
+    /// Read analytics, calls, sessions, system metrics and the live stream.
+    Read,
+}
+
+impl KeyScope {
+    pub const ALL: [KeyScope; 2] = [KeyScope::Ingest, KeyScope::Read];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyScope::Ingest => "ingest",
+            KeyScope::Read => "read",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<KeyScope> {
+        KeyScope::ALL.into_iter().find(|k| k.as_str() == s)
+    }
 }
 
 /// `POST /api/v1/keys`
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CreateApiKey {
     pub name: String,
+    /// Defaults to `["ingest"]`.
+    #[serde(default)]
+    pub scopes: Option<Vec<KeyScope>>,
+    /// Binds the key to one host's system samples (an agent's key).
+    #[serde(default)]
+    pub host: Option<String>,
 }
 
 /// The answer to a key creation: the only time the secret is ever returned.
@@ -49,8 +85,15 @@ pub struct LoginRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Whoami {
-    User { username: String },
-    ApiKey { id: i64, name: String },
+    User {
+        username: String,
+    },
+    ApiKey {
+        id: i64,
+        name: String,
+        #[serde(default)]
+        scopes: Vec<KeyScope>,
+    },
 }
 
 /// `GET /readyz`

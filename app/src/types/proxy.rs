@@ -57,3 +57,15 @@ impl ProviderKind {
         }
     }
 }
+
+/// The proxy's record path since the server started (`GET /api/v1/proxy/records`): calls
+/// stored, already there (replays), waiting (queued or spooled), dropped, and replayed from
+/// the spool at start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProxyRecordStats {
+    pub stored: u64,
+    pub duplicates: u64,
+    pub waiting: u64,
+    pub dropped: u64,
+    pub replayed: u64,
+}

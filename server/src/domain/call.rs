@@ -26,4 +26,10 @@ impl CostSource {
             CostSource::Client => "client",
         }
     }
+
+    pub fn parse(s: &str) -> Option<CostSource> {
+        [CostSource::Table, CostSource::Client]
+            .into_iter()
+            .find(|c| c.as_str() == s)
+    }
 }

@@ -1,8 +1,9 @@
 //! The types that storage persists, and the pure rules that belong to them: calls, prices
-//! and cost, proxy providers, system rollups. `store` depends on this module (and on the
+//! and cost, API key grants, proxy providers, system rollups. `store` depends on this module (and on the
 //! pure `analytics` and `app::types`) and on nothing above it.
 
 pub mod call;
+pub mod grant;
 pub mod pricing;
 pub mod provider;
 pub mod system;

@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 use super::{
     error::ApiError,
     params::{ApiQuery, RangeParams},
-    principal::Principal,
+    principal::Reader,
 };
 use crate::{
     analytics::{
@@ -88,7 +88,7 @@ async fn rollup_rows(state: &AppState, p: &Params) -> Result<Vec<RollupRow>, Api
 
 /// `GET /api/v1/analytics?group_by=none|model|provider|feature|session|user&…`
 pub async fn aggregate(
-    _p: Principal,
+    _p: Reader,
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<AnalyticsQuery>,
 ) -> Result<Json<Aggregation>, ApiError> {
@@ -149,7 +149,7 @@ pub async fn aggregate(
 /// `GET /api/v1/analytics/overview?range=24h&tz=…`: totals against the previous period, one
 /// series, and the figures per model and per provider, from a single read of the rollups.
 pub async fn overview(
-    _p: Principal,
+    _p: Reader,
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<AnalyticsQuery>,
 ) -> Result<Json<Overview>, ApiError> {

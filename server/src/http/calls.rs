@@ -10,7 +10,7 @@ use chrono::Utc;
 use super::{
     error::{field_at, ApiError, ApiJson},
     params::{page, parse_look_back, ApiQuery, Cursor, Limit},
-    principal::Principal,
+    principal::{Ingester, Reader},
 };
 use crate::{
     ingest::call::IdPolicy,
@@ -24,7 +24,7 @@ pub const MAX_BATCH: usize = 1000;
 pub const MAX_INGEST_BODY_BYTES: usize = 8 * 1024 * 1024;
 
 pub async fn ingest(
-    principal: Principal,
+    Ingester(principal): Ingester,
     State(state): State<AppState>,
     ApiJson(batch): ApiJson<CallBatch>,
 ) -> Result<Json<BatchAccepted>, ApiError> {
@@ -53,7 +53,7 @@ pub async fn ingest(
 
 /// `GET /api/v1/llm/calls?model=&provider=&status=&session_id=&user_id=&feature=&from=&to=&since=&limit=&cursor=`
 pub async fn list(
-    _principal: Principal,
+    _p: Reader,
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<CallListQuery>,
 ) -> Result<Json<CallPage>, ApiError> {

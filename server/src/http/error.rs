@@ -134,7 +134,33 @@ pub fn field_at(prefix: &str, e: &FieldError) -> (String, String) {
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         tracing::error!(error = %e, "database error");
+        if is_unavailable(&e) {
+            return ApiError {
+                retry_after_secs: Some(5),
+                ..ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage_unavailable",
+                    "the database is unavailable; retry later",
+                )
+            };
+        }
         Self::internal()
+    }
+}
+
+/// Whether a database error means "down or overloaded, try again" rather than a bug: no
+/// connection, a server shutting down or starting, out of resources, a statement timeout.
+fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("53") || c.starts_with("57")),
+        _ => false,
     }
 }
 
@@ -176,6 +202,15 @@ pub struct ApiJson<T>(pub T);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outages_are_503_with_retry_after_and_bugs_are_500() {
+        let down = ApiError::from(sqlx::Error::PoolTimedOut);
+        assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(down.retry_after_secs, Some(5));
+        let bug = ApiError::from(sqlx::Error::RowNotFound);
+        assert_eq!(bug.status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
 
     #[test]
     fn finds_field_names_in_serde_messages() {

@@ -10,7 +10,7 @@ use axum::{extract::State, http::StatusCode, Json};
 
 use super::{
     error::{field_at, ApiError, ApiJson},
-    principal::Principal,
+    principal::Ingester,
 };
 use crate::state::AppState;
 
@@ -18,7 +18,7 @@ use crate::state::AppState;
 pub const MAX_EVENTS: usize = 1000;
 
 pub async fn ingest(
-    principal: Principal,
+    Ingester(principal): Ingester,
     State(state): State<AppState>,
     ApiJson(batch): ApiJson<EventBatch>,
 ) -> Result<(StatusCode, Json<EventResults>), ApiError> {

@@ -1,7 +1,7 @@
 //! API keys for machines: create (secret shown once), list, revoke. Managing keys needs a
 //! logged-in user; a key cannot mint or revoke keys.
 
-use app::types::{ApiKey, CreateApiKey, CreatedApiKey};
+use app::types::{ApiKey, CreateApiKey, CreatedApiKey, KeyScope};
 use axum::{
     extract::{Path, State},
     http::StatusCode,
@@ -37,6 +37,34 @@ fn parse_name(raw: &str) -> Result<String, ApiError> {
     Ok(name.to_owned())
 }
 
+/// The scopes asked for: `ingest` alone unless said otherwise, and never none.
+fn parse_scopes(asked: Option<Vec<KeyScope>>) -> Result<Vec<KeyScope>, ApiError> {
+    let mut scopes = asked.unwrap_or_else(|| vec![KeyScope::Ingest]);
+    scopes.sort();
+    scopes.dedup();
+    if scopes.is_empty() {
+        return Err(ApiError::invalid(
+            "scopes",
+            "choose at least one scope: ingest, read",
+        ));
+    }
+    Ok(scopes)
+}
+
+/// The host an agent's key is bound to: trimmed, 1 to 253 printable characters, or none.
+fn parse_host(raw: Option<&str>) -> Result<Option<String>, ApiError> {
+    let Some(host) = raw.map(str::trim).filter(|h| !h.is_empty()) else {
+        return Ok(None);
+    };
+    if host.len() > 253 || host.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(ApiError::invalid(
+            "host",
+            "host must be 1 to 253 characters with no spaces or control characters",
+        ));
+    }
+    Ok(Some(host.to_owned()))
+}
+
 /// `GET /api/v1/keys`
 pub async fn list(
     _user: SessionUser,
@@ -45,23 +73,36 @@ pub async fn list(
     Ok(Json(store::api_keys::list(&state.pool).await?))
 }
 
-/// `POST /api/v1/keys` with `{ "name" }`: 201 with the secret, which is never shown again.
+/// `POST /api/v1/keys` with `{ "name", "scopes"?, "host"? }`: 201 with the secret, which is
+/// never shown again.
 pub async fn create(
     user: SessionUser,
     State(state): State<AppState>,
     ApiJson(req): ApiJson<CreateApiKey>,
 ) -> Result<(StatusCode, Json<CreatedApiKey>), ApiError> {
     let name = parse_name(&req.name)?;
+    let scopes = parse_scopes(req.scopes)?;
+    let host = parse_host(req.host.as_deref())?;
     let new = token::NewApiKey::generate();
     let key = store::api_keys::insert(
         &state.pool,
-        &name,
-        &new.prefix,
-        &token::digest(&new.secret),
-        user.id,
+        store::api_keys::NewKey {
+            name: &name,
+            prefix: &new.prefix,
+            key_hash: &token::digest(&new.secret),
+            scopes: &scopes,
+            host: host.as_deref(),
+            created_by: user.id,
+        },
     )
     .await?;
-    tracing::info!(key_id = key.id, prefix = %key.prefix, by = %user.username, "API key created");
+    tracing::info!(
+        key_id = key.id,
+        prefix = %key.prefix,
+        scopes = ?key.scopes,
+        by = %user.username,
+        "API key created"
+    );
     Ok((
         StatusCode::CREATED,
         Json(CreatedApiKey {
@@ -94,7 +135,32 @@ pub async fn revoke(
 
 #[cfg(test)]
 mod tests {
-    use super::parse_name;
+    use super::*;
+
+    #[test]
+    fn scopes_default_to_ingest_and_are_never_empty() {
+        assert_eq!(parse_scopes(None).unwrap(), vec![KeyScope::Ingest]);
+        assert_eq!(
+            parse_scopes(Some(vec![KeyScope::Read, KeyScope::Ingest, KeyScope::Read])).unwrap(),
+            vec![KeyScope::Ingest, KeyScope::Read]
+        );
+        assert_eq!(
+            parse_scopes(Some(vec![])).unwrap_err().field.as_deref(),
+            Some("scopes")
+        );
+    }
+
+    #[test]
+    fn hosts_are_optional_and_printable() {
+        assert_eq!(parse_host(None).unwrap(), None);
+        assert_eq!(parse_host(Some("  ")).unwrap(), None);
+        assert_eq!(
+            parse_host(Some(" gpu-01 ")).unwrap().as_deref(),
+            Some("gpu-01")
+        );
+        assert!(parse_host(Some("a b")).is_err());
+        assert!(parse_host(Some(&"h".repeat(254))).is_err());
+    }
 
     #[test]
     fn names_are_trimmed_and_bounded() {

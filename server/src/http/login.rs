@@ -227,7 +227,11 @@ pub async fn me(principal: Principal) -> Json<Whoami> {
         Principal::User(u) => Whoami::User {
             username: u.username,
         },
-        Principal::ApiKey { id, name } => Whoami::ApiKey { id, name },
+        Principal::ApiKey(k) => Whoami::ApiKey {
+            id: k.id,
+            name: k.name,
+            scopes: k.scopes,
+        },
     })
 }
 

@@ -67,6 +67,7 @@ fn api() -> Router<AppState> {
             get(sessions::detail).delete(sessions::delete),
         )
         .route("/providers", get(providers::list))
+        .route("/proxy/records", get(providers::records))
         .route(
             "/providers/{name}",
             axum::routing::put(providers::put).delete(providers::delete),

@@ -16,7 +16,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use prost::Message;
 
-use super::{error::ApiError, principal::Principal};
+use super::{error::ApiError, principal::Ingester};
 use crate::{
     ingest::{
         call::IdPolicy,
@@ -169,7 +169,7 @@ fn decode(enc: Encoding, body: &[u8]) -> Result<ExportTraceServiceRequest, ApiEr
 }
 
 pub async fn traces(
-    principal: Principal,
+    Ingester(principal): Ingester,
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,

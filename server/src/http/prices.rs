@@ -8,7 +8,7 @@ use chrono::{Duration, Utc};
 use super::{
     error::{ApiError, ApiJson},
     params::{ApiQuery, RangeParams},
-    principal::{Principal, SessionUser},
+    principal::{Reader, SessionUser},
 };
 use crate::{domain::pricing::Price, state::AppState, store};
 
@@ -19,7 +19,7 @@ const MAX_PER_MTOK_MICROS: i64 = 1_000_000_000;
 
 /// `GET /api/v1/prices`: every version, newest first within a pattern.
 pub async fn list(
-    _p: Principal,
+    _p: Reader,
     State(state): State<AppState>,
 ) -> Result<Json<Vec<ModelPrice>>, ApiError> {
     Ok(Json(store::prices::list(&state.pool).await?))
@@ -96,7 +96,7 @@ pub async fn create(
 
 /// `GET /api/v1/prices/unpriced?from=&to=` (default: the last 30 days).
 pub async fn unpriced(
-    _p: Principal,
+    _p: Reader,
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<RangeQuery>,
 ) -> Result<Json<Vec<UnpricedModel>>, ApiError> {
@@ -135,7 +135,7 @@ pub async fn recost(
 
 /// `GET /api/v1/prices/recosts`: the audit trail, newest first.
 pub async fn recosts(
-    _p: Principal,
+    _p: Reader,
     State(state): State<AppState>,
 ) -> Result<Json<Vec<Recost>>, ApiError> {
     Ok(Json(store::prices::recosts(&state.pool).await?))

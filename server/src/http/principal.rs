@@ -1,9 +1,12 @@
 //! Who is calling: extractors that authenticate a request by API key or session cookie.
 //!
-//! Handlers take [`Principal`] (either credential) or [`SessionUser`] (a person logged in
-//! to the UI). A request with a cookie but an unsafe method from another site is refused,
-//! on top of the cookie's SameSite=Strict.
+//! Handlers take [`Reader`] (may read: a person, or a key with the `read` scope),
+//! [`Ingester`] (may write telemetry: a person, or a key with `ingest`), [`Principal`]
+//! (any credential) or [`SessionUser`] (a person logged in to the UI). A request with a
+//! cookie but an unsafe method from another site is refused, on top of the cookie's
+//! SameSite=Strict.
 
+use app::types::KeyScope;
 use axum::{
     extract::FromRequestParts,
     http::{header, request::Parts, HeaderMap, Method},
@@ -16,6 +19,7 @@ use crate::{
         credential::{presented_key, KeyHeaders},
         token::digest,
     },
+    domain::grant::KeyGrant,
     state::AppState,
     store,
 };
@@ -33,16 +37,65 @@ pub struct SessionUser {
 #[derive(Debug, Clone)]
 pub enum Principal {
     User(SessionUser),
-    ApiKey { id: i64, name: String },
+    ApiKey(KeyGrant),
 }
 
 impl Principal {
     /// The API key behind the request, for per-key spend; None for a person in the UI.
     pub fn api_key_id(&self) -> Option<i64> {
         match self {
-            Principal::ApiKey { id, .. } => Some(*id),
+            Principal::ApiKey(k) => Some(k.id),
             Principal::User(_) => None,
         }
+    }
+
+    /// Refuses a key without `scope`; a person may do everything.
+    fn require(self, scope: KeyScope) -> Result<Self, ApiError> {
+        match &self {
+            Principal::ApiKey(k) if !k.allows(scope) => Err(ApiError::forbidden(
+                "missing_scope",
+                format!(
+                    "this API key lacks the '{}' scope; create a key with it on the API keys page",
+                    scope.as_str()
+                ),
+            )),
+            _ => Ok(self),
+        }
+    }
+
+    /// Whether this caller may report system samples for `host`: a key bound to another
+    /// host may not.
+    pub fn may_report_for(&self, host: &str) -> bool {
+        match self {
+            Principal::ApiKey(k) => k.may_report_for(host),
+            Principal::User(_) => true,
+        }
+    }
+}
+
+/// A caller allowed to read: a person, or a key with the `read` scope.
+#[derive(Debug, Clone)]
+pub struct Reader(pub Principal);
+
+/// A caller allowed to write telemetry: a person, or a key with the `ingest` scope.
+#[derive(Debug, Clone)]
+pub struct Ingester(pub Principal);
+
+impl FromRequestParts<AppState> for Reader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let p = Principal::from_request_parts(parts, state).await?;
+        Ok(Reader(p.require(KeyScope::Read)?))
+    }
+}
+
+impl FromRequestParts<AppState> for Ingester {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let p = Principal::from_request_parts(parts, state).await?;
+        Ok(Ingester(p.require(KeyScope::Ingest)?))
     }
 }
 
@@ -87,7 +140,7 @@ impl Principal {
     /// Who holds the credential, for per-credential limits: `key:<id>` or `user:<id>`.
     pub fn owner(&self) -> String {
         match self {
-            Principal::ApiKey { id, .. } => format!("key:{id}"),
+            Principal::ApiKey(k) => format!("key:{}", k.id),
             Principal::User(u) => format!("user:{}", u.id),
         }
     }
@@ -108,7 +161,7 @@ impl FromRequestParts<AppState> for Principal {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         if let Some(key) = presented_key(&parts.headers, KeyHeaders::API) {
             return match state.authenticate_key(key).await? {
-                Some((id, name)) => Ok(Principal::ApiKey { id, name }),
+                Some(grant) => Ok(Principal::ApiKey(grant)),
                 None => Err(ApiError::unauthorized(
                     "invalid_api_key",
                     "the API key is unknown or has been revoked",
@@ -138,7 +191,7 @@ impl FromRequestParts<AppState> for SessionUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match Principal::from_request_parts(parts, state).await? {
             Principal::User(u) => Ok(u),
-            Principal::ApiKey { .. } => Err(ApiError::forbidden(
+            Principal::ApiKey(_) => Err(ApiError::forbidden(
                 "user_required",
                 "this endpoint needs a logged-in user, not an API key",
             )),

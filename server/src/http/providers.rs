@@ -1,7 +1,7 @@
 //! `/api/v1/providers`: the proxy's upstreams. Reading and changing them needs a logged-in
 //! user: an API key must not be able to read where keys go or redirect traffic.
 
-use app::types::{ProviderInfo, ProviderUpsert};
+use app::types::{ProviderInfo, ProviderUpsert, ProxyRecordStats};
 use axum::{
     extract::{Path, State},
     Json,
@@ -9,7 +9,7 @@ use axum::{
 
 use super::{
     error::{ApiError, ApiJson},
-    principal::SessionUser,
+    principal::{Reader, SessionUser},
 };
 use crate::{
     domain::provider::{self, Provider},
@@ -102,4 +102,10 @@ pub async fn delete(
     }
     state.reload_providers().await?;
     Ok(Json(info(&gone)))
+}
+
+/// `GET /api/v1/proxy/records`: how the proxy's call records are doing since start (stored,
+/// waiting in the spool, dropped). Dropped should stay 0; anything else is spend unseen.
+pub async fn records(_p: Reader, State(state): State<AppState>) -> Json<ProxyRecordStats> {
+    Json(state.ingest.record_stats())
 }

@@ -11,7 +11,7 @@ use chrono::{Duration, Utc};
 use super::{
     error::ApiError,
     params::{page, ApiQuery, Cursor, Limit, RangeParams},
-    principal::{Principal, SessionUser},
+    principal::{Reader, SessionUser},
 };
 use crate::{
     state::AppState,
@@ -23,7 +23,7 @@ const MAX_SESSION_CALLS: i64 = 1000;
 
 /// `GET /api/v1/sessions?from=&to=&user_id=&limit=&cursor=` (default: the last 7 days).
 pub async fn list(
-    _p: Principal,
+    _p: Reader,
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<SessionListQuery>,
 ) -> Result<Json<SessionPage>, ApiError> {
@@ -43,7 +43,7 @@ pub async fn list(
 
 /// `GET /api/v1/sessions/{id}`
 pub async fn detail(
-    _p: Principal,
+    _p: Reader,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<SessionDetail>, ApiError> {

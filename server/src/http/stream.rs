@@ -19,7 +19,7 @@ use tokio_stream::wrappers::{errors::BroadcastStreamRecvError, BroadcastStream};
 use super::{
     error::ApiError,
     params::ApiQuery,
-    principal::{still_valid, Principal},
+    principal::{still_valid, Reader},
 };
 use crate::{
     live::{self, StreamLimit},
@@ -30,7 +30,7 @@ use crate::{
 const RECHECK: Duration = Duration::from_secs(15);
 
 pub async fn stream(
-    principal: Principal,
+    Reader(principal): Reader,
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiQuery(q): ApiQuery<StreamQuery>,

@@ -19,7 +19,7 @@ use chrono::Utc;
 use super::{
     error::{ApiError, ApiJson},
     params::{ApiQuery, Limit, RangeParams},
-    principal::Principal,
+    principal::{Ingester, Reader},
 };
 use crate::{
     domain::system::Agg,
@@ -40,7 +40,7 @@ const MAX_PATTERNS: usize = 64;
 
 /// `GET /api/v1/system/hosts`
 pub async fn hosts(
-    _p: Principal,
+    _p: Reader,
     State(state): State<AppState>,
 ) -> Result<Json<Vec<HostSummary>>, ApiError> {
     Ok(Json(store::system::hosts(&state.pool).await?))
@@ -55,7 +55,7 @@ async fn find_host(state: &AppState, host: &str) -> Result<HostDetail, ApiError>
 
 /// `GET /api/v1/system/hosts/{host}`
 pub async fn host(
-    _p: Principal,
+    _p: Reader,
     State(state): State<AppState>,
     Path(host): Path<String>,
 ) -> Result<Json<HostDetail>, ApiError> {
@@ -64,7 +64,7 @@ pub async fn host(
 
 /// `GET /api/v1/system/hosts/{host}/processes?sort=cpu|memory&limit=`
 pub async fn processes(
-    _p: Principal,
+    _p: Reader,
     State(state): State<AppState>,
     Path(host): Path<String>,
     ApiQuery(q): ApiQuery<ProcessQuery>,
@@ -87,7 +87,7 @@ pub async fn processes(
 
 /// `GET /api/v1/system/hosts/{host}/gpus`
 pub async fn gpus(
-    _p: Principal,
+    _p: Reader,
     State(state): State<AppState>,
     Path(host): Path<String>,
 ) -> Result<Json<GpuList>, ApiError> {
@@ -114,7 +114,7 @@ fn like_pattern(p: &str) -> String {
 
 /// `GET /api/v1/system/hosts/{host}/metrics?range=1h|from=&to=&series=cpu.total,net.*&points=300`
 pub async fn metrics(
-    _p: Principal,
+    _p: Reader,
     State(state): State<AppState>,
     Path(host): Path<String>,
     ApiQuery(q): ApiQuery<MetricsQuery>,
@@ -197,7 +197,10 @@ pub async fn metrics(
     }))
 }
 
-fn validate_batch(batch: &SampleBatch, raw_retention: chrono::Duration) -> Result<(), ApiError> {
+pub fn validate_batch(
+    batch: &SampleBatch,
+    raw_retention: chrono::Duration,
+) -> Result<(), ApiError> {
     let h = &batch.host.hostname;
     if h.trim().is_empty() || h.len() > 253 || h.chars().any(char::is_control) {
         return Err(ApiError::invalid(
@@ -298,11 +301,18 @@ fn bad_sample_name(s: &app::types::system::SystemSample) -> Option<&'static str>
 
 /// `POST /api/v1/system/samples`: a batch from an agent (API key or logged-in user).
 pub async fn ingest(
-    _p: Principal,
+    Ingester(principal): Ingester,
     State(state): State<AppState>,
     ApiJson(batch): ApiJson<SampleBatch>,
 ) -> Result<Json<SampleBatchAccepted>, ApiError> {
     validate_batch(&batch, state.config.system.retention.raw)?;
+    if !principal.may_report_for(&batch.host.hostname) {
+        return Err(ApiError::forbidden(
+            "host_not_allowed",
+            "this API key is bound to another host",
+        )
+        .with_field("host.hostname"));
+    }
     let accepted = state
         .system
         .write(&batch.host, &batch.samples, false)

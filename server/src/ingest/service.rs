@@ -16,10 +16,10 @@ use super::{
     call::{self, FieldError, IdPolicy},
     events,
     pipeline::{Pipeline, Stored, SubmitError},
+    recorder::Recorder,
 };
 use crate::{
     domain::{call::NewCall, pricing::Price},
-    log_throttle::Throttle,
     store,
 };
 
@@ -64,16 +64,12 @@ impl Verdict {
 
 /// Rows of expired starts turned into timeout calls per round of the sweeper.
 const SWEEP_BATCH: i64 = 500;
-/// How long a proxied call's record keeps retrying a full queue before it is given up.
-const RECORD_ATTEMPTS: u64 = 50;
-
-/// Under overload this would repeat for every call: one line per minute, with a count.
-static QUEUE_FULL: Throttle = Throttle::new(Duration::from_secs(60));
 
 /// Cheap to clone: handles only.
 #[derive(Clone)]
 pub struct Ingest {
     pipeline: Pipeline,
+    recorder: Recorder,
     pool: PgPool,
     prices: Arc<RwLock<Arc<Vec<Price>>>>,
     event_timeout: Duration,
@@ -82,12 +78,14 @@ pub struct Ingest {
 impl Ingest {
     pub fn new(
         pipeline: Pipeline,
+        recorder: Recorder,
         pool: PgPool,
         prices: Vec<Price>,
         event_timeout: Duration,
     ) -> Self {
         Ingest {
             pipeline,
+            recorder,
             pool,
             prices: Arc::new(RwLock::new(Arc::new(prices))),
             event_timeout,
@@ -180,6 +178,14 @@ impl Ingest {
                         .into(),
                 }))
             }
+            // A key may end only its own starts: another client guessing or reusing an id
+            // must not rewrite someone else's call.
+            Some(p) if p.api_key_id.is_some() && p.api_key_id != api_key_id => {
+                return Ok(Verdict::rejected(FieldError {
+                    field: "id",
+                    message: "belongs to a call started with another API key".into(),
+                }))
+            }
             Some(p) => (
                 events::merge(p.start, p.started_at, e, end_time, failed),
                 p.api_key_id.or(api_key_id),
@@ -232,37 +238,22 @@ impl Ingest {
         }
     }
 
-    /// Validates and stores a proxied call in the background: the client's answer never
-    /// waits for the database. A full queue is retried for a while before the record is
-    /// given up, with a warning.
+    /// Validates a proxied call and hands it to the recorder: the client's answer never
+    /// waits for the database, and the record is spooled until it is stored.
     pub fn record_detached(&self, input: CallInput, api_key_id: i64) {
         let mut accepted = self.accept([input], IdPolicy::Generate, Some(api_key_id));
         if let Some((_, e)) = accepted.rejected.pop() {
             tracing::warn!(field = e.field, reason = %e.message, "proxied call not recordable");
             return;
         }
-        let ingest = self.clone();
-        tokio::spawn(async move {
-            for attempt in 0..RECORD_ATTEMPTS {
-                match ingest.store(accepted.calls.clone()).await {
-                    Ok(_) => return,
-                    Err(SubmitError::Busy) => {
-                        let wait = 20 * (attempt + 1).min(10);
-                        tokio::time::sleep(Duration::from_millis(wait)).await;
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "proxied call not recorded");
-                        return;
-                    }
-                }
-            }
-            if let Some(n) = QUEUE_FULL.hit(std::time::Instant::now()) {
-                tracing::warn!(
-                    calls = n,
-                    "proxied calls not recorded: the ingest queue stayed full"
-                );
-            }
-        });
+        for call in accepted.calls {
+            self.recorder.record(call);
+        }
+    }
+
+    /// How the proxy's records are doing since start.
+    pub fn record_stats(&self) -> app::types::ProxyRecordStats {
+        self.recorder.stats()
     }
 }
 

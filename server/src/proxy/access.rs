@@ -1,7 +1,7 @@
 //! Who may use the proxy, and how it says no: a Sightline key checked before anything goes
 //! upstream, and errors in the provider's own dialect so SDKs show the message.
 
-use app::types::ProviderKind;
+use app::types::{KeyScope, ProviderKind};
 use axum::{
     http::{header, HeaderMap, HeaderValue, Method, StatusCode},
     response::{IntoResponse, Response},
@@ -53,7 +53,13 @@ pub async fn authenticate(
         ));
     };
     match state.authenticate_key(key).await {
-        Ok(Some((id, _))) => Ok(id),
+        Ok(Some(grant)) if grant.allows(KeyScope::Ingest) => Ok(grant.id),
+        Ok(Some(_)) => Err(proxy_error(
+            kind,
+            StatusCode::FORBIDDEN,
+            "missing_scope",
+            "this Sightline API key lacks the 'ingest' scope the proxy needs",
+        )),
         Ok(None) => Err(proxy_error(
             kind,
             StatusCode::UNAUTHORIZED,

@@ -1,8 +1,10 @@
 //! The `api_keys` table.
 
-use app::types::ApiKey;
+use app::types::{ApiKey, KeyScope};
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
+
+use crate::domain::grant::{parse_scopes, KeyGrant};
 
 #[derive(sqlx::FromRow)]
 struct ApiKeyRow {
@@ -12,6 +14,8 @@ struct ApiKeyRow {
     created_at: DateTime<Utc>,
     last_used_at: Option<DateTime<Utc>>,
     revoked_at: Option<DateTime<Utc>>,
+    scopes: Vec<String>,
+    host: Option<String>,
 }
 
 impl From<ApiKeyRow> for ApiKey {
@@ -23,27 +27,36 @@ impl From<ApiKeyRow> for ApiKey {
             created_at: r.created_at,
             last_used_at: r.last_used_at,
             revoked_at: r.revoked_at,
+            scopes: parse_scopes(&r.scopes),
+            host: r.host,
         }
     }
 }
 
-const COLUMNS: &str = "id, name, prefix, created_at, last_used_at, revoked_at";
+const COLUMNS: &str = "id, name, prefix, created_at, last_used_at, revoked_at, scopes, host";
 
-pub async fn insert(
-    pool: &PgPool,
-    name: &str,
-    prefix: &str,
-    key_hash: &[u8],
-    created_by: i64,
-) -> sqlx::Result<ApiKey> {
-    let row: ApiKeyRow = sqlx::query_as(
-        "INSERT INTO api_keys (name, prefix, key_hash, created_by) VALUES ($1, $2, $3, $4)
-         RETURNING id, name, prefix, created_at, last_used_at, revoked_at",
-    )
-    .bind(name)
-    .bind(prefix)
-    .bind(key_hash)
-    .bind(created_by)
+/// What a new key is: its label, its secret's prefix and digest, and what it may do.
+pub struct NewKey<'a> {
+    pub name: &'a str,
+    pub prefix: &'a str,
+    pub key_hash: &'a [u8],
+    pub scopes: &'a [KeyScope],
+    pub host: Option<&'a str>,
+    pub created_by: i64,
+}
+
+pub async fn insert(pool: &PgPool, new: NewKey<'_>) -> sqlx::Result<ApiKey> {
+    let scopes: Vec<&str> = new.scopes.iter().map(|s| s.as_str()).collect();
+    let row: ApiKeyRow = sqlx::query_as(&format!(
+        "INSERT INTO api_keys (name, prefix, key_hash, created_by, scopes, host)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLUMNS}"
+    ))
+    .bind(new.name)
+    .bind(new.prefix)
+    .bind(new.key_hash)
+    .bind(new.created_by)
+    .bind(scopes)
+    .bind(new.host)
     .fetch_one(pool)
     .await?;
     Ok(row.into())
@@ -73,14 +86,22 @@ pub async fn revoke(pool: &PgPool, id: i64) -> sqlx::Result<Option<ApiKey>> {
 
 /// The active key with this hash, if any. Records use at most once a minute so a busy
 /// ingest client does not turn every request into a row update.
-pub async fn authenticate(pool: &PgPool, key_hash: &[u8]) -> sqlx::Result<Option<(i64, String)>> {
-    let found: Option<(i64, String, Option<DateTime<Utc>>)> = sqlx::query_as(
-        "SELECT id, name, last_used_at FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+pub async fn authenticate(pool: &PgPool, key_hash: &[u8]) -> sqlx::Result<Option<KeyGrant>> {
+    type Found = (
+        i64,
+        String,
+        Option<DateTime<Utc>>,
+        Vec<String>,
+        Option<String>,
+    );
+    let found: Option<Found> = sqlx::query_as(
+        "SELECT id, name, last_used_at, scopes, host FROM api_keys
+         WHERE key_hash = $1 AND revoked_at IS NULL",
     )
     .bind(key_hash)
     .fetch_optional(pool)
     .await?;
-    let Some((id, name, last_used)) = found else {
+    let Some((id, name, last_used, scopes, host)) = found else {
         return Ok(None);
     };
     if last_used.is_none_or(|t| Utc::now() - t > chrono::Duration::minutes(1)) {
@@ -89,5 +110,10 @@ pub async fn authenticate(pool: &PgPool, key_hash: &[u8]) -> sqlx::Result<Option
             .execute(pool)
             .await?;
     }
-    Ok(Some((id, name)))
+    Ok(Some(KeyGrant {
+        id,
+        name,
+        scopes: parse_scopes(&scopes),
+        host,
+    }))
 }

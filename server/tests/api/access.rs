@@ -2,6 +2,7 @@
 //! error bodies, against a real server and a real PostgreSQL.
 
 use crate::support::{spawn_app, spawn_app_with, spawn_on, spawn_with_key, ADMIN_PASSWORD};
+use app::types::system::{HostInfo, SampleBatch, SystemSample};
 use reqwest::{header, Method, StatusCode};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -631,4 +632,97 @@ async fn logins_from_another_site_are_refused() {
         .unwrap();
     assert_eq!(r.status(), 303);
     app.shutdown().await;
+}
+
+#[tokio::test]
+async fn key_scopes_and_host_bindings_limit_what_a_key_does() {
+    let app = spawn_app().await;
+    app.login().await;
+    // New keys may only ingest unless told otherwise.
+    let (_, ingest) = app.create_key_with(&json!({ "name": "app" })).await;
+    let (_, read) = app
+        .create_key_with(&json!({ "name": "dash", "scopes": ["read"] }))
+        .await;
+    let (_, agent) = app
+        .create_key_with(&json!({ "name": "agent", "host": " gpu-01 " }))
+        .await;
+    let (_, list) = app.get_json("/api/v1/keys", &[]).await;
+    let listed = |name: &str| {
+        let k = list.as_array().unwrap().iter().find(|k| k["name"] == name);
+        let k = k.unwrap();
+        (k["scopes"].clone(), k["host"].clone())
+    };
+    assert_eq!(listed("app"), (json!(["ingest"]), Value::Null));
+    assert_eq!(listed("dash"), (json!(["read"]), Value::Null));
+    assert_eq!(listed("agent"), (json!(["ingest"]), json!("gpu-01")));
+
+    let call = json!({ "provider": "openai", "model": "gpt-4o", "duration_ms": 5.0 });
+    let (status, _) = app.post_calls(&ingest, &[&call]).await;
+    assert_eq!(status, 200);
+    for path in [
+        "/api/v1/llm/calls",
+        "/api/v1/analytics?range=1h",
+        "/api/v1/stream?topics=calls",
+        "/api/v1/system/hosts",
+    ] {
+        let (status, body) = app.get_json_with_key(path, &ingest).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (403, Some("missing_scope")),
+            "{path}"
+        );
+    }
+
+    // A read-only key reads, and cannot write anything or use the proxy.
+    let (status, _) = app.get_json_with_key("/api/v1/llm/calls", &read).await;
+    assert_eq!(status, 200);
+    let (status, body) = app.post_calls(&read, &[&call]).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("missing_scope"))
+    );
+    let (status, _) = app.post_events(&read, &json!([])).await;
+    assert_eq!(status, 403);
+    let (status, _) = app.post_samples(&read, &json!({})).await;
+    assert_eq!(status, 403);
+    app.assert_status_with_key(Method::GET, "/proxy/openai/v1/models", &read, 403)
+        .await;
+    assert_eq!(app.call_count().await, 1, "nothing written by a read key");
+
+    // A host-bound key reports only for its host (names compare without case).
+    let batch = |host: &str| {
+        json!(SampleBatch {
+            host: HostInfo {
+                hostname: host.into(),
+                ..Default::default()
+            },
+            samples: vec![SystemSample {
+                time: chrono::Utc::now(),
+                ..Default::default()
+            }],
+        })
+    };
+    let (status, body) = app.post_samples(&agent, &batch("GPU-01")).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app.post_samples(&agent, &batch("gpu-02")).await;
+    assert_eq!(status, 403);
+    assert_eq!(body["field"], "host.hostname");
+    let (status, _) = app.post_samples(&ingest, &batch("gpu-02")).await;
+    assert_eq!(status, 200, "an unbound key reports for any host");
+
+    // Bad requests name the field.
+    for (body, want, field) in [
+        (json!({ "name": "x", "scopes": [] }), 422, "scopes"),
+        (
+            json!({ "name": "x", "scopes": ["admin"] }),
+            422,
+            "scopes[0]",
+        ),
+        (json!({ "name": "x", "host": "a b" }), 422, "host"),
+    ] {
+        let r = app.client.post(app.url("/api/v1/keys")).json(&body);
+        let (status, err) = error_of(r.send().await.unwrap()).await;
+        assert_eq!(status.as_u16(), want, "{body}: {err}");
+        assert_eq!(err["field"], field, "{body}");
+    }
 }

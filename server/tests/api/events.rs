@@ -154,3 +154,30 @@ async fn a_start_without_end_becomes_a_timeout() {
     assert_eq!(app.call_count().await, 1);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_key_cannot_end_another_keys_start() {
+    let app = spawn_app().await;
+    app.login().await;
+    let (_, owner) = app.create_key("owner").await;
+    let (_, other) = app.create_key("other").await;
+    let (s, _) = app
+        .post_events(
+            &owner,
+            &json!([
+                {"type": "started", "id": "mine", "provider": "openai", "model": "gpt-4o"},
+            ]),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let end = json!([{"type": "completed", "id": "mine", "output_tokens": 5}]);
+    let (s, v) = app.post_events(&other, &end).await;
+    assert_eq!(s, 207, "{v}");
+    assert_eq!(outcomes(&v), ["rejected"]);
+    assert_eq!(v["results"][0]["field"], "events[0].id");
+    assert_eq!(app.call_count().await, 0, "the start stays pending");
+    let (s, v) = app.post_events(&owner, &end).await;
+    assert_eq!((s, outcomes(&v)), (200, vec!["stored"]));
+    app.wait_for_calls(1).await;
+    app.shutdown().await;
+}

@@ -9,6 +9,7 @@ mod access;
 mod analytics;
 mod calls;
 mod events;
+mod faults;
 mod otlp;
 mod prices;
 mod proxy;

@@ -112,16 +112,24 @@ impl TestApp {
         assert_eq!(r.status(), 200, "login failed: {}", r.text().await.unwrap());
     }
 
-    /// Creates an API key as the logged-in admin; returns (id, secret).
+    /// Creates an API key that may ingest and read, as the logged-in admin; returns
+    /// (id, secret).
     pub async fn create_key(&self, name: &str) -> (i64, String) {
+        let body = serde_json::json!({ "name": name, "scopes": ["ingest", "read"] });
+        self.create_key_with(&body).await
+    }
+
+    /// Creates an API key from a request body (`name`, `scopes`, `host`); returns
+    /// (id, secret).
+    pub async fn create_key_with(&self, body: &serde_json::Value) -> (i64, String) {
         let r = self
             .client
             .post(self.url("/api/v1/keys"))
-            .json(&serde_json::json!({ "name": name }))
+            .json(body)
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), 201);
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
         let body: serde_json::Value = r.json().await.unwrap();
         (
             body["key"]["id"].as_i64().unwrap(),
@@ -144,6 +152,14 @@ pub fn test_args(db_url: &str) -> ServeArgs {
         listen: Some("127.0.0.1:0".parse().unwrap()),
         database_url: Some(db_url.to_owned()),
         log: Some("warn".into()),
+        // Each server its own data directory (the proxy spool lives there).
+        data_dir: Some(
+            tempfile::Builder::new()
+                .prefix("sightline-test-")
+                .tempdir()
+                .unwrap()
+                .keep(),
+        ),
         // Tests that want the host collector switch it on.
         system_interval: Some("off".into()),
         ..Default::default()
