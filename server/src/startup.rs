@@ -177,7 +177,13 @@ impl Application {
             store::providers::upsert(&pool, &provider, Some(key), "config").await?;
         }
         let providers = store::providers::load(&pool).await?;
-        Ok((pool, writers, prices, providers, proxy_client()?))
+        Ok((
+            pool,
+            writers,
+            prices,
+            providers,
+            proxy_client(config.proxy_idle_timeout)?,
+        ))
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -392,9 +398,11 @@ async fn sweep_event_timeouts(state: AppState) {
 
 /// The proxy's upstream client: keep-alive pools and no overall timeout (streams may run
 /// for minutes); connecting must not hang.
-fn proxy_client() -> anyhow::Result<reqwest::Client> {
+fn proxy_client(idle: Duration) -> anyhow::Result<reqwest::Client> {
     reqwest::Client::builder()
         .connect_timeout(std::time::Duration::from_secs(10))
+        // An upstream that stops sending mid-answer is given up after this long of silence.
+        .read_timeout(idle)
         .pool_idle_timeout(std::time::Duration::from_secs(90))
         .tcp_nodelay(true)
         // A redirect is relayed to the client as it is: following it would carry the

@@ -59,6 +59,16 @@ impl AppState {
         Ok(found)
     }
 
+    /// Resolves once the server begins to stop (never, if the signal is gone).
+    pub fn stopping(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.shutdown.clone();
+        async move {
+            if rx.wait_for(|stopping| *stopping).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
     pub fn provider(&self, name: &str) -> Option<Arc<Provider>> {
         let map = self.providers.read().unwrap_or_else(|p| p.into_inner());
         map.get(name).cloned()

@@ -55,6 +55,7 @@ pub(super) struct FileSettings {
     pub(super) log: Option<String>,
     pub(super) admin_password: Option<String>,
     pub(super) event_timeout_secs: Option<u64>,
+    pub(super) proxy_idle_timeout_secs: Option<u64>,
     pub(super) system_interval: Option<String>,
     pub(super) system_retention_raw: Option<String>,
     pub(super) system_retention_minute: Option<String>,

@@ -77,6 +77,10 @@ pub struct ServeArgs {
     /// before it is stored as a timeout [default: 600].
     #[arg(long, env = "SIGHTLINE_EVENT_TIMEOUT_SECS", value_name = "SECS")]
     pub event_timeout_secs: Option<u64>,
+    /// Seconds the proxy waits for the next bytes of an upstream answer (its headers
+    /// included) before giving it up as a timeout [default: 300].
+    #[arg(long, env = "SIGHTLINE_PROXY_IDLE_TIMEOUT_SECS", value_name = "SECS")]
+    pub proxy_idle_timeout_secs: Option<u64>,
     /// How often the built-in collector samples this host (`1s`, `500ms`), or `off`.
     /// [default: 1s]
     #[arg(long, env = "SIGHTLINE_SYSTEM_INTERVAL", value_name = "DURATION")]
@@ -160,6 +164,8 @@ pub struct Config {
     pub log: String,
     pub admin_password: Option<Secret>,
     pub event_timeout: Duration,
+    /// Silence after which the proxy gives an upstream answer up.
+    pub proxy_idle_timeout: Duration,
     pub providers: Vec<ProviderSpec>,
     pub system: SystemSettings,
 }
@@ -279,6 +285,16 @@ impl ServeArgs {
                 "must be between 1 and 86400",
             ));
         }
+        let proxy_idle_timeout_secs = self
+            .proxy_idle_timeout_secs
+            .or(file.proxy_idle_timeout_secs)
+            .unwrap_or(300);
+        if !(1..=3_600).contains(&proxy_idle_timeout_secs) {
+            return Err(ConfigError::new(
+                "proxy_idle_timeout_secs",
+                "must be between 1 and 3600",
+            ));
+        }
         let providers = file
             .providers
             .into_iter()
@@ -287,6 +303,7 @@ impl ServeArgs {
         Ok(Config {
             system,
             event_timeout: Duration::from_secs(event_timeout_secs),
+            proxy_idle_timeout: Duration::from_secs(proxy_idle_timeout_secs),
             providers,
             listen,
             public_url,

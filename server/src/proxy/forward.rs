@@ -178,7 +178,18 @@ async fn send(state: &AppState, provider: &Arc<Provider>, parts: Parts, p: Prepa
         .headers(rewrite::upstream_headers(&parts.headers, provider))
         .body(p.body)
         .send();
-    let upstream = match tokio::time::timeout(HEADERS_TIMEOUT, request).await {
+    let answer = tokio::select! {
+        answer = tokio::time::timeout(HEADERS_TIMEOUT, request) => answer,
+        () = state.stopping() => {
+            let message = "Sightline is stopping; retry shortly";
+            if p.records {
+                let o = failure(CallStatus::Cancelled, "server_stopping", message, None);
+                record(ingest, p.draft, o);
+            }
+            return proxy_error(kind, StatusCode::SERVICE_UNAVAILABLE, "server_stopping", message);
+        }
+    };
+    let upstream = match answer {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
             let (status, code, call_status) = if e.is_timeout() {
@@ -230,6 +241,7 @@ async fn send(state: &AppState, provider: &Arc<Provider>, parts: Parts, p: Prepa
             StreamTally::new(kind, p.hide_usage_chunk),
             p.records.then(|| (ingest.clone(), p.draft)),
             status.as_u16(),
+            Box::pin(state.stopping()),
         ))
     } else {
         let bytes = match read_capped(upstream, MAX_ANSWER_BYTES).await {

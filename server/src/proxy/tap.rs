@@ -2,6 +2,7 @@
 //! each for usage, and records the call when the stream ends.
 
 use std::{
+    future::Future,
     pin::Pin,
     task::{Context, Poll},
     time::Duration,
@@ -28,6 +29,9 @@ pub struct Tap {
     ttfb: Option<Duration>,
     pending_record: Option<(Ingest, Draft)>,
     http_status: u16,
+    /// Resolves when the server begins to stop: the stream ends then, recorded as cancelled,
+    /// so shutdown never waits on a long generation.
+    stopping: Pin<Box<dyn Future<Output = ()> + Send>>,
 }
 
 impl Tap {
@@ -36,6 +40,7 @@ impl Tap {
         tally: StreamTally,
         pending_record: Option<(Ingest, Draft)>,
         http_status: u16,
+        stopping: Pin<Box<dyn Future<Output = ()> + Send>>,
     ) -> Self {
         Tap {
             upstream,
@@ -44,6 +49,7 @@ impl Tap {
             ttfb: None,
             pending_record,
             http_status,
+            stopping,
         }
     }
 
@@ -87,6 +93,16 @@ impl Stream for Tap {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
+        if this.stopping.as_mut().poll(cx).is_ready() {
+            this.finish(
+                CallStatus::Cancelled,
+                Some((
+                    "server_stopping",
+                    "Sightline stopped while the stream was running".into(),
+                )),
+            );
+            return Poll::Ready(None);
+        }
         loop {
             match this.upstream.poll_next_unpin(cx) {
                 Poll::Pending => return Poll::Pending,
@@ -104,6 +120,16 @@ impl Stream for Tap {
                     if !out.is_empty() {
                         return Poll::Ready(Some(Ok(Bytes::from(out))));
                     }
+                }
+                Poll::Ready(Some(Err(e))) if e.is_timeout() => {
+                    this.finish(
+                        CallStatus::Timeout,
+                        Some((
+                            "upstream_idle",
+                            "the upstream stream sent nothing for too long".into(),
+                        )),
+                    );
+                    return Poll::Ready(Some(Err(std::io::Error::other(e))));
                 }
                 Poll::Ready(Some(Err(e))) => {
                     this.finish(

@@ -2,7 +2,7 @@
 //! the three ways servers report stream usage, errors passed through, cut-off streams, key
 //! handling, and provider configuration.
 
-use crate::support::{run_python, spawn_app, upstream, TestApp};
+use crate::support::{run_python, spawn_app, spawn_app_with, upstream, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -440,4 +440,78 @@ async fn the_allow_list_cannot_be_bypassed_and_redirects_are_relayed_not_followe
     assert_eq!(up.seen.last().0, "redirect");
     assert_eq!(up.seen.requests.lock().unwrap().len(), 1);
     app.shutdown().await;
+}
+
+/// A stalled stream is given up after the idle timeout, and a stopping server ends the
+/// streams it relays at once; both are recorded.
+#[tokio::test]
+async fn stalled_streams_time_out_and_shutdown_ends_streams_as_cancelled() {
+    let up = upstream::start().await;
+    let app = spawn_app_with(|a| a.proxy_idle_timeout_secs = Some(1)).await;
+    app.login().await;
+    let (_, key) = app.create_key("idle").await;
+    add_provider(
+        &app,
+        "oai",
+        json!({"kind": "openai", "base_url": up.url(), "api_key": "sk-x-1234"}),
+    )
+    .await;
+    let body = json!({"model": "stall-1", "stream": true, "messages": [{"role": "user", "content": "hi"}]});
+    let started = std::time::Instant::now();
+    let r = app
+        .bare_client()
+        .post(app.url("/proxy/oai/v1/chat/completions"))
+        .bearer_auth(&key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.is_err(), "the relayed stream breaks off");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    app.wait_for_calls(1).await;
+    let rows = rows(&app).await;
+    assert_eq!(
+        (rows[0].status.as_str(), rows[0].error_type.as_deref()),
+        ("timeout", Some("upstream_idle"))
+    );
+    app.shutdown().await;
+
+    let app = spawn_app().await;
+    app.login().await;
+    let (_, key) = app.create_key("stop").await;
+    add_provider(
+        &app,
+        "oai",
+        json!({"kind": "openai", "base_url": up.url(), "api_key": "sk-x-1234"}),
+    )
+    .await;
+    let r = app
+        .bare_client()
+        .post(app.url("/proxy/oai/v1/chat/completions"))
+        .bearer_auth(&key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let reading = tokio::spawn(async move { r.text().await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let pool = sqlx::PgPool::connect(&app.db_url).await.unwrap();
+    let stopped = std::time::Instant::now();
+    app.shutdown().await;
+    assert!(
+        stopped.elapsed() < std::time::Duration::from_secs(5),
+        "shutdown waited on a stream"
+    );
+    let _ = reading.await.unwrap();
+    let (status, error_type): (String, Option<String>) =
+        sqlx::query_as("SELECT status, error_type FROM llm_calls")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (status.as_str(), error_type.as_deref()),
+        ("cancelled", Some("server_stopping"))
+    );
 }

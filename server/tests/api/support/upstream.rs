@@ -5,6 +5,7 @@
 //! - `litellm-*`: usage on the last chunk that still has `choices`;
 //! - `llamacpp-*`: no usage at all;
 //! - `cut-*`: two chunks, then the connection breaks;
+//! - `stall-*`: two chunks, then silence with the connection open;
 //! - `ratelimited-*`: 429 with an OpenAI error body.
 
 #![allow(dead_code)]
@@ -123,6 +124,14 @@ async fn chat(State(seen): State<Seen>, headers: HeaderMap, Json(body): Json<Val
     if model.starts_with("cut") {
         events.truncate(2);
         return sse(events, true);
+    }
+    if model.starts_with("stall") {
+        events.truncate(2);
+        let items = events
+            .into_iter()
+            .map(|e| Ok::<_, std::io::Error>(Bytes::from(e)));
+        let body = Body::from_stream(stream::iter(items).chain(stream::pending()));
+        return ([("content-type", "text/event-stream")], body).into_response();
     }
     if model.starts_with("openai") && include {
         events.push(data(
