@@ -436,3 +436,32 @@ async fn live_streams_are_capped_per_key_and_end_when_the_key_is_revoked() {
     assert!(ended.is_ok(), "the stream outlived its revoked key");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn rollup_sums_saturate_instead_of_failing_ingest() {
+    let (app, key) = spawn_with_key().await;
+    let at = chrono::Utc::now().to_rfc3339();
+    let mut first = call("sat-1", "gpt-4o");
+    first["time"] = json!(at);
+    app.ingest(&key, &[first]).await;
+    // A bucket already at the top, as years of hostile traffic could leave it.
+    for table in ["llm_rollup_minute", "llm_rollup_hour"] {
+        sqlx::query(&format!(
+            "UPDATE {table} SET input_tokens = 9223372036854775000, cost_micros = 9223372036854775000"
+        ))
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    }
+    let mut second = call("sat-2", "gpt-4o");
+    second["time"] = json!(at);
+    let (status, body) = app.post_calls(&key, &[second]).await;
+    assert_eq!(status, 200, "{body}");
+    let (tokens, cost): (i64, i64) =
+        sqlx::query_as("SELECT input_tokens, cost_micros FROM llm_rollup_minute")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!((tokens, cost), (i64::MAX, i64::MAX));
+    assert_eq!(app.call_count().await, 2);
+}
