@@ -14,6 +14,7 @@ use sqlx::PgPool;
 use tokio::{net::TcpListener, task::JoinHandle};
 
 use crate::{
+    auth::sealing::{Sealer, KEY_FILE},
     auth::{limiter::LoginLimiter, password, token, ADMIN_USERNAME},
     config::{Config, DatabaseSource, Secret},
     domain::pricing,
@@ -69,7 +70,16 @@ impl Application {
                 (Secret::new(pg.url()), Some(pg))
             }
         };
-        match Self::connect(&config, url.expose()).await {
+        let sealer = match open_sealer(&config.data_dir) {
+            Ok(s) => Arc::new(s),
+            Err(e) => {
+                if let Some(pg) = embedded {
+                    pg.stop().await;
+                }
+                return Err(e);
+            }
+        };
+        match Self::connect(&config, url.expose(), &sealer).await {
             Ok((pool, writers, prices, providers, http_client)) => {
                 let actual = listener.local_addr()?;
                 let live = LiveHub::new();
@@ -100,6 +110,7 @@ impl Application {
                         config.event_timeout,
                     ),
                     key_cache: Arc::default(),
+                    sealer,
                     providers: Arc::new(RwLock::new(
                         providers
                             .into_iter()
@@ -141,6 +152,7 @@ impl Application {
     async fn connect(
         config: &Config,
         url: &str,
+        sealer: &Sealer,
     ) -> anyhow::Result<(
         PgPool,
         PgPool,
@@ -173,10 +185,14 @@ impl Application {
                 api_key: None,
                 pass_through: p.pass_through,
             };
-            let key = p.api_key.as_ref().map(|k| k.expose()).unwrap_or("");
-            store::providers::upsert(&pool, &provider, Some(key), "config").await?;
+            let key = p
+                .api_key
+                .as_ref()
+                .map(|k| sealer.seal(k.expose()))
+                .unwrap_or_default();
+            store::providers::upsert(&pool, &provider, Some(&key), "config").await?;
         }
-        let providers = store::providers::load(&pool).await?;
+        let providers = crate::state::load_providers(&pool, sealer).await?;
         Ok((
             pool,
             writers,
@@ -412,17 +428,30 @@ fn proxy_client(idle: Duration) -> anyhow::Result<reqwest::Client> {
         .context("cannot build the HTTP client")
 }
 
-/// Starts the proxy's recorder on its spool in the data directory (created 0700 if absent).
-fn open_recorder(
-    data_dir: &std::path::Path,
-    pipeline: Pipeline,
-) -> anyhow::Result<(Recorder, JoinHandle<()>)> {
+/// The data directory, created 0700 if absent.
+fn ensure_data_dir(data_dir: &std::path::Path) -> anyhow::Result<()> {
     let mut dir = std::fs::DirBuilder::new();
     dir.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut dir, 0o700);
     dir.create(data_dir)
-        .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+        .with_context(|| format!("cannot create the data directory {}", data_dir.display()))
+}
+
+/// The key that seals provider keys, from (or into) the data directory.
+fn open_sealer(data_dir: &std::path::Path) -> anyhow::Result<Sealer> {
+    ensure_data_dir(data_dir)?;
+    let path = data_dir.join(KEY_FILE);
+    Sealer::load_or_create(&path)
+        .with_context(|| format!("cannot read or create the key file {}", path.display()))
+}
+
+/// Starts the proxy's recorder on its spool in the data directory.
+fn open_recorder(
+    data_dir: &std::path::Path,
+    pipeline: Pipeline,
+) -> anyhow::Result<(Recorder, JoinHandle<()>)> {
+    ensure_data_dir(data_dir)?;
     let spool = data_dir.join(SPOOL_FILE);
     Recorder::start(pipeline, &spool)
         .with_context(|| format!("cannot open the proxy spool {}", spool.display()))

@@ -11,8 +11,15 @@ use leptos::config::LeptosOptions;
 use sqlx::PgPool;
 
 use crate::{
-    auth::limiter::LoginLimiter, config::Config, domain::provider::Provider,
-    ingest::service::Ingest, live::LiveHub, store,
+    auth::{
+        limiter::LoginLimiter,
+        sealing::{is_sealed, Sealer},
+    },
+    config::Config,
+    domain::provider::Provider,
+    ingest::service::Ingest,
+    live::LiveHub,
+    store,
 };
 
 #[derive(Clone)]
@@ -21,6 +28,8 @@ pub struct AppState {
     pub pool: PgPool,
     /// Validated configuration.
     pub config: Arc<Config>,
+    /// Seals and opens provider keys at rest.
+    pub sealer: Arc<Sealer>,
     /// Login attempts per client address.
     pub login_limiter: Arc<LoginLimiter>,
     /// The one way calls come in: validation, pricing, storage, events.
@@ -81,7 +90,7 @@ impl AppState {
 
     /// Re-reads the providers from the database.
     pub async fn reload_providers(&self) -> sqlx::Result<()> {
-        let loaded = store::providers::load(&self.pool).await?;
+        let loaded = load_providers(&self.pool, &self.sealer).await?;
         let map = loaded
             .into_iter()
             .map(|p| (p.name.clone(), Arc::new(p)))
@@ -95,4 +104,24 @@ impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos_options.clone()
     }
+}
+
+/// The providers with their keys opened. A key stored before sealing existed is sealed now;
+/// one that does not open (another data directory's key file) is dropped with a warning,
+/// so that provider forwards no key until it is entered again.
+pub async fn load_providers(pool: &PgPool, sealer: &Sealer) -> sqlx::Result<Vec<Provider>> {
+    let mut providers = store::providers::load(pool).await?;
+    for p in &mut providers {
+        let Some(stored) = p.api_key.take() else {
+            continue;
+        };
+        if !is_sealed(&stored) {
+            store::providers::set_key(pool, &p.name, &sealer.seal(&stored)).await?;
+        }
+        match sealer.open(&stored) {
+            Ok(plain) => p.api_key = Some(plain),
+            Err(e) => tracing::warn!(provider = %p.name, error = %e, "provider key not usable"),
+        }
+    }
+    Ok(providers)
 }

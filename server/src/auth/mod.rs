@@ -5,6 +5,7 @@ pub mod credential;
 pub mod key_cache;
 pub mod limiter;
 pub mod password;
+pub mod sealing;
 pub mod token;
 
 /// Username of the account created at first start.

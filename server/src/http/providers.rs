@@ -69,6 +69,18 @@ pub async fn put(
             ));
         }
     }
+    // A stored key goes only to the host it was entered for: moving the provider to another
+    // host needs the key again, or a changed URL would send it somewhere new.
+    let new_key = req.api_key.as_deref().map(str::trim);
+    if let Some(old) = state.provider(&name) {
+        let keeps_key = new_key.is_none() && old.api_key.is_some();
+        if keeps_key && old.base_url.origin() != base_url.origin() {
+            return Err(ApiError::invalid(
+                "api_key",
+                "the host changed: enter the provider's API key again (or an empty one to send none)",
+            ));
+        }
+    }
     let provider = Provider {
         name: name.clone(),
         kind,
@@ -76,13 +88,14 @@ pub async fn put(
         api_key: None,
         pass_through: req.pass_through,
     };
-    store::providers::upsert(
-        &state.pool,
-        &provider,
-        req.api_key.as_deref().map(str::trim),
-        "api",
-    )
-    .await?;
+    let sealed = new_key.map(|k| {
+        if k.is_empty() {
+            String::new()
+        } else {
+            state.sealer.seal(k)
+        }
+    });
+    store::providers::upsert(&state.pool, &provider, sealed.as_deref(), "api").await?;
     state.reload_providers().await?;
     let stored = state.provider(&name).ok_or_else(ApiError::internal)?;
     Ok(Json(info(&stored)))

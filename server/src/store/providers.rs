@@ -15,7 +15,8 @@ struct Row {
     pass_through: bool,
 }
 
-/// Every provider; rows that no longer parse (edited by hand) are skipped with a warning.
+/// Every provider, its key as stored (sealed); rows that no longer parse (edited by hand)
+/// are skipped with a warning.
 pub async fn load(pool: &PgPool) -> sqlx::Result<Vec<Provider>> {
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT name, kind, base_url, api_key, pass_through FROM providers ORDER BY name",
@@ -43,7 +44,7 @@ pub async fn load(pool: &PgPool) -> sqlx::Result<Vec<Provider>> {
         .collect())
 }
 
-/// Creates or replaces a provider. `api_key: None` keeps the stored key (so editing the URL
+/// Creates or replaces a provider; `api_key` is the sealed key. `None` keeps the stored key (so editing the URL
 /// does not require typing the key again); `Some("")` removes it.
 pub async fn upsert(
     pool: &PgPool,
@@ -66,6 +67,16 @@ pub async fn upsert(
     .bind(source)
     .execute(pool)
     .await?;
+    Ok(())
+}
+
+/// Replaces a provider's stored key (to re-seal a value stored before sealing existed).
+pub async fn set_key(pool: &PgPool, name: &str, sealed: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE providers SET api_key = $2 WHERE name = $1")
+        .bind(name)
+        .bind(sealed)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 

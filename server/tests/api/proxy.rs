@@ -515,3 +515,68 @@ async fn stalled_streams_time_out_and_shutdown_ends_streams_as_cancelled() {
         ("cancelled", Some("server_stopping"))
     );
 }
+
+/// Provider keys are sealed in the database, still reach the upstream, and moving a
+/// provider to another host needs its key again.
+#[tokio::test]
+async fn provider_keys_are_sealed_at_rest_and_a_new_host_needs_the_key_again() {
+    let (app, up, _, key) = setup().await;
+    let stored: String = sqlx::query_scalar("SELECT api_key FROM providers WHERE name = 'oai'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(stored.starts_with("v1:"), "{stored}");
+    assert!(!stored.contains("sk-upstream"));
+    let r = app
+        .bare_client()
+        .get(app.url("/proxy/oai/v1/models"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        up.seen.last().1["authorization"],
+        "Bearer sk-upstream-secret-1234"
+    );
+
+    // Same host, new path: the key stays. Another host without the key: refused.
+    let same_host = format!("{}/v2", up.url());
+    add_provider(
+        &app,
+        "oai",
+        json!({"kind": "openai", "base_url": same_host}),
+    )
+    .await;
+    let r = app
+        .client
+        .put(app.url("/api/v1/providers/oai"))
+        .json(&json!({"kind": "openai", "base_url": "https://elsewhere.example/v1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["field"], "api_key");
+    add_provider(
+        &app,
+        "oai",
+        json!({"kind": "openai", "base_url": "https://elsewhere.example/v1", "api_key": "sk-new-5678"}),
+    )
+    .await;
+
+    // A key stored in plain text by an older version is sealed at the next start.
+    sqlx::query("UPDATE providers SET api_key = 'sk-legacy-9999' WHERE name = 'oai'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let db = app.db_url.clone();
+    app.shutdown().await;
+    let again = crate::support::spawn_on(&db, crate::support::ADMIN_PASSWORD, |_| {}).await;
+    let stored: String = sqlx::query_scalar("SELECT api_key FROM providers WHERE name = 'oai'")
+        .fetch_one(&again.pool)
+        .await
+        .unwrap();
+    assert!(stored.starts_with("v1:"), "{stored}");
+    again.shutdown().await;
+}
