@@ -160,7 +160,7 @@ pub async fn metrics(
     );
     let series = match tier {
         SystemTier::Raw => {
-            let rows = store::system::raw(&state.pool, &host, from, to).await?;
+            let rows = store::system::raw(&state.pool, &host, from, to, tier::MAX_RAW_ROWS).await?;
             let mut names: HashMap<i32, Vec<(usize, String)>> = HashMap::new();
             let mut pts = Vec::new();
             for (t, set_id, vals) in rows {

@@ -201,19 +201,22 @@ pub async fn host(
 }
 
 /// Raw samples of `host` in `[from, to)`: time, the series names and the values.
+/// Raw samples in `[from, to)`, oldest first, at most `max_rows`.
 pub async fn raw(
     pool: &PgPool,
     host: &str,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    max_rows: i64,
 ) -> sqlx::Result<Vec<(DateTime<Utc>, i32, Vec<f64>)>> {
     sqlx::query_as(
         "SELECT time, set_id, vals FROM system_samples
-         WHERE host = $1 AND time >= $2 AND time < $3 ORDER BY time",
+         WHERE host = $1 AND time >= $2 AND time < $3 ORDER BY time LIMIT $4",
     )
     .bind(host)
     .bind(from)
     .bind(to)
+    .bind(max_rows)
     .fetch_all(pool)
     .await
 }

@@ -10,6 +10,8 @@ use crate::domain::system::Retention;
 /// Steps of a minute or more read the minute tier; of half an hour or more, the hour tier.
 const MINUTE_FROM_S: i64 = 60;
 const HOUR_FROM_S: i64 = 1800;
+/// Raw samples one query may read at most (6 hours at the default 1 s interval).
+pub const MAX_RAW_ROWS: i64 = 21_600;
 
 /// The tier and step (seconds, a multiple of the tier's resolution, at least `min_step_s`)
 /// for `[from, to)` drawn with at most `max_points` points.
@@ -30,7 +32,11 @@ pub fn plan(
     } else {
         SystemTier::Raw
     };
-    if tier == SystemTier::Raw && from < now - retention.raw {
+    // Raw rows are read whole (every series of a sample in one row): past a bound the
+    // minute rollups answer instead, so one query cannot pull days of raw samples.
+    if tier == SystemTier::Raw
+        && (from < now - retention.raw || span / min_step_s.max(1) > MAX_RAW_ROWS)
+    {
         tier = SystemTier::Minute;
     }
     if tier == SystemTier::Minute && from < now - retention.minute {
@@ -50,6 +56,22 @@ mod tests {
         let now = Utc::now();
         let to = now - ago;
         plan(to - span, to, now, 300, 1, &Retention::default())
+    }
+
+    #[test]
+    fn long_raw_spans_fall_back_to_minutes() {
+        let now = Utc::now();
+        let r = Retention::default();
+        // 5000 points over 12 h would be 9 s steps on raw samples: 43,200 rows.
+        assert_eq!(
+            plan(now - D::hours(12), now, now, 5000, 1, &r),
+            (SystemTier::Minute, 60)
+        );
+        // With a 10 s interval, 12 h is 4,320 raw rows: fine.
+        assert_eq!(
+            plan(now - D::hours(12), now, now, 5000, 10, &r).0,
+            SystemTier::Raw
+        );
     }
 
     #[test]

@@ -432,6 +432,16 @@ async fn pages_need_a_session_and_the_login_form_works_without_javascript() {
 
     let r = c.get(app.url("/login")).send().await.unwrap();
     assert_eq!(r.status(), 200);
+    let csp = r.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
+    for directive in [
+        "default-src 'self'",
+        "frame-ancestors 'none'",
+        "object-src 'none'",
+    ] {
+        assert!(csp.contains(directive), "{csp}");
+    }
     let html = r.text().await.unwrap();
     assert!(html.contains("action=\"/auth/login\""), "{html}");
 
