@@ -46,7 +46,7 @@ psql "$DB_URL" -qc "VACUUM ANALYZE" >/dev/null
 JAR="$DATA/cookies"
 curl -fs -c "$JAR" -H 'content-type: application/json' \
   -d "{\"username\":\"admin\",\"password\":\"$PASSWORD\"}" "$URL/api/v1/auth/login" >/dev/null
-KEY="$(curl -fs -b "$JAR" -H 'content-type: application/json' -d '{"name":"bench"}' \
+KEY="$(curl -fs -b "$JAR" -H 'content-type: application/json' -d '{"name":"bench","scopes":["ingest","read"]}' \
   "$URL/api/v1/keys" | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')"
 
 median() { sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]}'; }

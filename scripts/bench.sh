@@ -32,7 +32,7 @@ for _ in $(seq 1 100); do curl -fs "$URL/readyz" >/dev/null && break; sleep 0.1;
 JAR="$DATA/cookies"
 curl -fs -c "$JAR" -H 'content-type: application/json' \
   -d "{\"username\":\"admin\",\"password\":\"$PASSWORD\"}" "$URL/api/v1/auth/login" >/dev/null
-KEY="$(curl -fs -b "$JAR" -H 'content-type: application/json' -d '{"name":"bench"}' \
+KEY="$(curl -fs -b "$JAR" -H 'content-type: application/json' -d '{"name":"bench","scopes":["ingest","read"]}' \
   "$URL/api/v1/keys" | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')"
 echo "server pid $PID; $(nproc) cores; PostgreSQL at ${DB_URL%%@*}@…"
 
@@ -41,6 +41,7 @@ echo "server pid $PID; $(nproc) cores; PostgreSQL at ${DB_URL%%@*}@…"
 "$LOAD" otlp --url "$URL" --key "$KEY" --batch 500 --concurrency 4 --seconds "$SECS"
 "$LOAD" lost --url "$URL" --key "$KEY" --total 200000 --batch 500 --concurrency 8 --database-url "$DB_URL"
 "$LOAD" proxy --url "$URL" --key "$KEY" --admin-password "$PASSWORD" --requests 5000
+"$LOAD" proxy-records --url "$URL" --key "$KEY" --admin-password "$PASSWORD" --concurrency 8 --seconds "$SECS"
 echo "server: $(ps -o rss=,time= -p $PID | awk '{printf "RSS %.0f MiB, CPU time %s", $1/1024, $2}')"
 # For the OTLP comparison with Arize Phoenix (same spans, same client), see BENCHMARKS.md.
 echo "BENCH_KEY=$KEY (valid while this server runs)"

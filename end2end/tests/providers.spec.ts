@@ -31,10 +31,21 @@ test("a provider is added from the keyboard, its key never shown, then edited an
   await row.getByRole("button", { name: `Edit provider ${name}` }).click();
   await expect(page.getByRole("heading", { name: "Edit provider" })).toBeVisible();
   await expect(page.getByLabel("Name")).toHaveValue(name);
+  await page.getByLabel("Base URL").fill("http://127.0.0.1:9/gateway/");
+  await page.getByRole("button", { name: "Save provider" }).click();
+  await expect(row).toContainText("http://127.0.0.1:9/gateway/");
+  await expect(row).toContainText("…9876");
+
+  // Another host needs the key again, so a stored key never follows an edited URL.
+  await row.getByRole("button", { name: `Edit provider ${name}` }).click();
   await page.getByLabel("Base URL").fill("http://127.0.0.1:10/");
   await page.getByRole("button", { name: "Save provider" }).click();
+  await expect(page.locator("#provider-error")).toContainText("enter the provider's API key again");
+  await expect(row).toContainText("http://127.0.0.1:9/gateway/");
+  await page.getByLabel("Provider API key").fill("sk-e2e-other-5432");
+  await page.getByRole("button", { name: "Save provider" }).click();
   await expect(row).toContainText("http://127.0.0.1:10/");
-  await expect(row).toContainText("…9876");
+  await expect(row).toContainText("…5432");
 
   // Delete asks first.
   await row.getByRole("button", { name: `Delete provider ${name}` }).click();

@@ -91,6 +91,16 @@ enum Mode {
         #[arg(long, default_value_t = 5000)]
         requests: usize,
     },
+    /// Proxied calls as fast as `concurrency` clients can send them for a while, then how
+    /// many were recorded: every answered call must be (the key needs the read scope too).
+    ProxyRecords {
+        #[command(flatten)]
+        c: Common,
+        #[arg(long)]
+        admin_password: String,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
 }
 
 const MODELS: [(&str, &str); 4] = [
@@ -278,7 +288,8 @@ async fn start_upstream() -> String {
     format!("http://{addr}")
 }
 
-async fn proxy_bench(c: &Common, admin_password: &str, requests: usize) {
+/// A local upstream registered as provider `bench`; its base URL.
+async fn bench_provider(c: &Common, admin_password: &str) -> String {
     let upstream = start_upstream().await;
     let admin = reqwest::Client::builder()
         .cookie_store(true)
@@ -302,6 +313,73 @@ async fn proxy_bench(c: &Common, admin_password: &str, requests: usize) {
         "provider setup failed: {}",
         r.status()
     );
+    upstream
+}
+
+async fn record_stats(c: &Common) -> Value {
+    reqwest::Client::new()
+        .get(format!("{}/api/v1/proxy/records", c.url))
+        .bearer_auth(&c.key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn proxy_records(c: &Common, admin_password: &str, seconds: u64) {
+    bench_provider(c, admin_password).await;
+    let before = record_stats(c).await;
+    let url = format!("{}/proxy/bench/v1/chat/completions", c.url);
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..c.concurrency)
+        .map(|_| {
+            let (url, key) = (url.clone(), c.key.clone());
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let body = json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "ping"}]});
+                let mut answered = 0u64;
+                while Instant::now() < deadline {
+                    let r = client.post(&url).bearer_auth(&key).json(&body).send().await;
+                    if let Ok(r) = r {
+                        if r.status() == 200 && r.bytes().await.is_ok() {
+                            answered += 1;
+                        }
+                    }
+                }
+                answered
+            })
+        })
+        .collect();
+    let mut answered = 0;
+    for t in tasks {
+        answered += t.await.unwrap();
+    }
+    let took = start.elapsed().as_secs_f64();
+    // Wait for the recorder to catch up.
+    let mut after = record_stats(c).await;
+    for _ in 0..600 {
+        if after["waiting"] == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        after = record_stats(c).await;
+    }
+    let n = |v: &Value, k: &str| v[k].as_u64().unwrap_or(0);
+    let stored = n(&after, "stored") - n(&before, "stored");
+    let dropped = n(&after, "dropped") - n(&before, "dropped");
+    println!(
+        "proxy records: {answered} answered in {took:.1} s ({:.0}/s, concurrency {}); {stored} recorded, {dropped} dropped, {} not recorded",
+        answered as f64 / took,
+        c.concurrency,
+        answered.saturating_sub(stored)
+    );
+}
+
+async fn proxy_bench(c: &Common, admin_password: &str, requests: usize) {
+    let upstream = bench_provider(c, admin_password).await;
     let client = reqwest::Client::new();
     let body = json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "ping"}]});
     let direct_url = format!("{upstream}/v1/chat/completions");
@@ -453,5 +531,10 @@ async fn main() {
             admin_password,
             requests,
         } => proxy_bench(&c, &admin_password, requests).await,
+        Mode::ProxyRecords {
+            c,
+            admin_password,
+            seconds,
+        } => proxy_records(&c, &admin_password, seconds).await,
     }
 }
