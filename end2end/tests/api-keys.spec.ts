@@ -84,8 +84,8 @@ test("scopes and a host binding are chosen, shown and enforced", async ({ page }
   await page.getByRole("button", { name: "Create key" }).click();
   const secret = (await page.getByTestId("new-secret").textContent()) ?? "";
   const row = page.getByRole("row").filter({ hasText: name });
-  await expect(row).toContainText("read");
-  await expect(row).not.toContainText("ingest");
+  await expect(row).toContainText("Read");
+  await expect(row).not.toContainText("Ingest");
   await expect(row).toContainText("host: gpu-01");
 
   const auth = { Authorization: `Bearer ${secret}` };

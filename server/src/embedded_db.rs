@@ -84,7 +84,8 @@ impl EmbeddedPostgres {
         let child = spawn_postgres(&bin, &dir, port, &log_path, run_as.as_ref())?;
         let admin_url = format!("postgres://postgres:{password}@127.0.0.1:{port}/postgres");
         wait_ready(&admin_url, &log_path).await?;
-        create_database(&admin_url).await?;
+        let app_password = app_password(&parent.join("pg-app-password"))?;
+        prepare_database(&admin_url, &app_password).await?;
         let (stop_tx, stop_rx) = oneshot::channel();
         let supervisor = tokio::spawn(supervise(
             child,
@@ -97,7 +98,7 @@ impl EmbeddedPostgres {
         ));
         tracing::info!(dir = %dir.display(), port, "embedded PostgreSQL ready");
         Ok(Self {
-            url: format!("postgres://postgres:{password}@127.0.0.1:{port}/sightline"),
+            url: format!("postgres://{APP_ROLE}:{app_password}@127.0.0.1:{port}/sightline"),
             port,
             stop_tx: Some(stop_tx),
             supervisor: Some(supervisor),
@@ -237,6 +238,18 @@ fn std_command(program: PathBuf, run_as: Option<&RunAs>) -> std::process::Comman
         cmd.uid(u.uid).gid(u.gid);
     }
     cmd
+}
+
+/// The app role's password: generated once, kept 0600 beside the cluster.
+fn app_password(path: &Path) -> Result<String, EmbeddedError> {
+    if path.exists() {
+        return fs::read_to_string(path)
+            .map(|s| s.trim().to_owned())
+            .map_err(io_err(path));
+    }
+    let password = crate::auth::token::random_token(24);
+    write_private(path, &password)?;
+    Ok(password)
 }
 
 /// Runs initdb when the cluster does not exist yet; returns the superuser password.
@@ -414,26 +427,89 @@ async fn wait_ready(url: &str, log_path: &Path) -> Result<(), EmbeddedError> {
     }
 }
 
-async fn create_database(admin_url: &str) -> Result<(), EmbeddedError> {
+/// The role Sightline connects as: it owns its database and nothing else (no superuser, no
+/// CREATEDB, no CREATEROLE), so a bug in a query cannot reach the cluster or the files.
+const APP_ROLE: &str = "sightline";
+
+/// Creates the `sightline` role and database when absent and makes the role own the database
+/// and everything in it (a cluster made by an older version had it all owned by `postgres`).
+async fn prepare_database(admin_url: &str, app_password: &str) -> Result<(), EmbeddedError> {
     let fail = |e: sqlx::Error| EmbeddedError::Command {
-        step: "creating the sightline database",
+        step: "preparing the sightline database",
         detail: e.to_string(),
     };
+    // Utility statements take no bind parameters; the password is a base64url token, and is
+    // quoted as a literal all the same.
+    let password = app_password.replace('\'', "''");
     let mut conn = PgConnection::connect(admin_url).await.map_err(fail)?;
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'sightline')")
+    let role_exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
+            .bind(APP_ROLE)
             .fetch_one(&mut conn)
             .await
             .map_err(fail)?;
-    if !exists {
-        sqlx::query("CREATE DATABASE sightline")
-            .execute(&mut conn)
-            .await
-            .map_err(fail)?;
+    let verb = if role_exists { "ALTER" } else { "CREATE" };
+    sqlx::raw_sql(&format!(
+        "{verb} ROLE {APP_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '{password}'"
+    ))
+    .execute(&mut conn)
+    .await
+    .map_err(fail)?;
+    let owner: Option<String> = sqlx::query_scalar(
+        "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'sightline'",
+    )
+    .fetch_optional(&mut conn)
+    .await
+    .map_err(fail)?;
+    match owner.as_deref() {
+        None => {
+            sqlx::raw_sql(&format!("CREATE DATABASE sightline OWNER {APP_ROLE}"))
+                .execute(&mut conn)
+                .await
+                .map_err(fail)?;
+        }
+        Some(APP_ROLE) => {}
+        Some(_) => {
+            sqlx::raw_sql(&format!("ALTER DATABASE sightline OWNER TO {APP_ROLE}"))
+                .execute(&mut conn)
+                .await
+                .map_err(fail)?;
+            let _ = conn.close().await;
+            let base = admin_url.rsplit_once('/').map_or(admin_url, |(b, _)| b);
+            let db_url = format!("{base}/sightline");
+            let mut db = PgConnection::connect(&db_url).await.map_err(fail)?;
+            sqlx::raw_sql(HAND_OVER)
+                .execute(&mut db)
+                .await
+                .map_err(fail)?;
+            let _ = db.close().await;
+            return Ok(());
+        }
     }
     let _ = conn.close().await;
     Ok(())
 }
+
+/// Gives the app role every table, view, free sequence and function of the public schema
+/// (sequences that belong to a column follow their table).
+const HAND_OVER: &str = "DO $$
+DECLARE r record;
+BEGIN
+    ALTER SCHEMA public OWNER TO sightline;
+    FOR r IN SELECT c.oid::regclass AS name FROM pg_class c
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
+               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid
+                               AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i'))
+    LOOP
+        EXECUTE format('ALTER TABLE %s OWNER TO sightline', r.name);
+    END LOOP;
+    FOR r IN SELECT p.oid::regprocedure AS f FROM pg_proc p
+             JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'
+    LOOP
+        EXECUTE format('ALTER FUNCTION %s OWNER TO sightline', r.f);
+    END LOOP;
+END $$";
 
 fn last_lines(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();

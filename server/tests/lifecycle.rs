@@ -90,6 +90,23 @@ async fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
     }
 }
 
+/// A connection to the running embedded cluster's `sightline` database as `user`, with the
+/// password kept in `password_file` beside the cluster.
+async fn embedded_conn(data: &Path, user: &str, password_file: &str) -> sqlx::PgPool {
+    let pid = std::fs::read_to_string(data.join("pg/postmaster.pid")).unwrap();
+    let port = pid.lines().nth(3).unwrap().trim();
+    let password = std::fs::read_to_string(data.join(password_file)).unwrap();
+    let url = format!(
+        "postgres://{user}:{}@127.0.0.1:{port}/sightline",
+        password.trim()
+    );
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .unwrap()
+}
+
 async fn logged_in_client(port: u16) -> reqwest::Client {
     let c = reqwest::Client::builder()
         .cookie_store(true)
@@ -129,6 +146,28 @@ async fn embedded_database_lifecycle() {
         !processes_mentioning(&needle).is_empty(),
         "postgres runs on the data dir"
     );
+    // Sightline connects as a role that owns its database and is no superuser.
+    let app = embedded_conn(&data, "sightline", "pg-app-password").await;
+    let (superuser, owner): (bool, String) = sqlx::query_as(
+        "SELECT rolsuper, (SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'sightline')
+         FROM pg_roles WHERE rolname = current_user",
+    )
+    .fetch_one(&app)
+    .await
+    .unwrap();
+    assert_eq!((superuser, owner.as_str()), (false, "sightline"));
+    app.close().await;
+    // As an older version left it: everything owned by the superuser. The next start hands
+    // it over.
+    let admin = embedded_conn(&data, "postgres", "pg-password").await;
+    sqlx::raw_sql(
+        "ALTER DATABASE sightline OWNER TO postgres; ALTER TABLE api_keys OWNER TO postgres;
+         ALTER FUNCTION sat_add(bigint, bigint) OWNER TO postgres",
+    )
+    .execute(&admin)
+    .await
+    .unwrap();
+    admin.close().await;
 
     // SIGTERM: orderly exit, no postgres left.
     kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
@@ -149,6 +188,18 @@ async fn embedded_database_lifecycle() {
         .await
         .unwrap();
     assert_eq!(keys[0]["name"], "survives-restart");
+    let app = embedded_conn(&data, "sightline", "pg-app-password").await;
+    let not_ours: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE n.nspname = 'public' AND pg_get_userbyid(c.relowner) <> 'sightline')
+              + (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                 WHERE n.nspname = 'public' AND pg_get_userbyid(p.proowner) <> 'sightline')",
+    )
+    .fetch_one(&app)
+    .await
+    .unwrap();
+    assert_eq!(not_ours, 0, "everything handed over to the app role");
+    app.close().await;
 
     // SIGKILL leaves the database orphaned; the next start recovers it.
     kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();

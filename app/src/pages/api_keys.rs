@@ -101,7 +101,7 @@ pub fn ApiKeysPage() -> impl IntoView {
         <section class="card" aria-labelledby="create-title">
             <h2 id="create-title">"Create a key"</h2>
             <form class="form" on:submit=on_submit novalidate>
-                <div class="form-inline">
+                <div class="form form-inline">
                     <label class="field field-grow">
                         <span>"Key name"</span>
                         <input
@@ -242,7 +242,13 @@ fn scope_badges(key: &ApiKey) -> impl IntoView {
     let scopes = key
         .scopes
         .iter()
-        .map(|s| view! { <span class="badge badge-scope">{s.as_str()}</span> })
+        .map(|s| {
+            let label = match s {
+                KeyScope::Ingest => "Ingest",
+                KeyScope::Read => "Read",
+            };
+            view! { <span class="badge badge-scope">{label}</span> }
+        })
         .collect_view();
     let host = key.host.clone().map(|h| {
         view! { <span class="badge badge-muted" title="bound to this host">"host: " {h}</span> }
