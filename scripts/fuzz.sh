@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the property tests of server/tests/properties.rs with many cases (outside CI, which
-# runs 256 per property): every parser at the edge gets CASES arbitrary inputs, in a release
+# runs 512 per property): every parser at the edge gets CASES arbitrary inputs, in a release
 # build. Prints the time taken; a failure prints the shrunk input that broke it.
 #
 #   ./scripts/fuzz.sh                  # 1,000,000 cases per property (hours on 2 cores)

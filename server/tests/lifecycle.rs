@@ -201,6 +201,27 @@ async fn embedded_database_lifecycle() {
     assert_eq!(not_ours, 0, "everything handed over to the app role");
     app.close().await;
 
+    // The database dies under the running server: the supervisor restarts it and the server
+    // recovers by itself, answering 503 (never a 500) in between.
+    let pid_file = std::fs::read_to_string(data.join("pg/postmaster.pid")).unwrap();
+    let postmaster: i32 = pid_file.lines().next().unwrap().trim().parse().unwrap();
+    kill(Pid::from_raw(postmaster), Signal::SIGKILL).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = c
+            .post(format!("http://127.0.0.1:{port}/api/v1/keys"))
+            .json(&json!({"name": "after-the-crash"}))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 201 {
+            break;
+        }
+        assert_eq!(r.status(), 503, "a database outage is a 503");
+        assert!(Instant::now() < deadline, "the server did not recover");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
     // SIGKILL leaves the database orphaned; the next start recovers it.
     kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
     wait_exit(&mut child).await;

@@ -220,6 +220,15 @@ impl Storer {
                 },
                 Err(mpsc::error::TryRecvError::Disconnected) => return,
             };
+            // Under load the spooler hands over many small batches while a commit is in
+            // flight: take them all, so each commit carries up to BATCH records, not a few.
+            let mut batch = batch;
+            while batch.len() < BATCH {
+                match self.batches.try_recv() {
+                    Ok(more) => batch.extend(more),
+                    Err(_) => break,
+                }
+            }
             for chunk in batch.chunks(BATCH) {
                 if !self.store(chunk).await {
                     tracing::warn!(
