@@ -54,7 +54,7 @@ fn offset_secs(t: DateTime<Utc>, tz: Tz) -> i64 {
 }
 
 /// The first instant of `day` in `tz` (midnight, or the first time after a gap at midnight).
-fn start_of_day(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
+pub fn start_of_day(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
     let mut local = day.and_hms_opt(0, 0, 0).unwrap_or_default();
     for _ in 0..4 {
         if let Some(t) = tz.from_local_datetime(&local).earliest() {

@@ -1,7 +1,8 @@
 //! The types that storage persists, and the pure rules that belong to them: calls, prices
-//! and cost, API key grants, proxy providers, system rollups. `store` depends on this module (and on the
+//! and cost, budget periods and projections, API key grants, proxy providers, system rollups. `store` depends on this module (and on the
 //! pure `analytics` and `app::types`) and on nothing above it.
 
+pub mod budget;
 pub mod call;
 pub mod grant;
 pub mod pricing;
