@@ -181,7 +181,7 @@ async fn spooler(
                     false
                 }
             };
-            if !s.overflow && s.in_memory + n <= MAX_IN_MEMORY {
+            let hand_over = if !s.overflow && s.in_memory + n <= MAX_IN_MEMORY {
                 s.in_memory += n;
                 true
             } else if spooled {
@@ -190,9 +190,12 @@ async fn spooler(
             } else {
                 counters.dropped.fetch_add(n as u64, Ordering::Relaxed);
                 false
+            };
+            if hand_over || spooled {
+                counters.waiting.fetch_add(n as u64, Ordering::Relaxed);
             }
+            hand_over
         };
-        counters.waiting.fetch_add(n as u64, Ordering::Relaxed);
         if hand_over && to_store.send(arrived).is_err() {
             return;
         }
@@ -252,6 +255,9 @@ impl Storer {
                 s.overflow = false;
                 s.outstanding = all.len();
                 s.in_memory = all.len();
+                self.counters
+                    .waiting
+                    .store(all.len() as u64, Ordering::Relaxed);
                 Some(all)
             }
             Err(e) => {
