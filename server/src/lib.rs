@@ -9,6 +9,7 @@
 pub mod agent;
 pub mod analytics;
 pub mod auth;
+pub mod budgets;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -110,6 +110,7 @@ impl Application {
                         config.event_timeout,
                     ),
                     key_cache: Arc::default(),
+                    budgets: crate::budgets::Book::default(),
                     sealer,
                     providers: Arc::new(RwLock::new(
                         providers
@@ -126,6 +127,14 @@ impl Application {
                 };
                 let housekeeping = tokio::spawn(housekeeping(state.clone()));
                 tokio::spawn(sweep_event_timeouts(state.clone()));
+                if let Err(e) = state.budgets.reload(&state.pool).await {
+                    tracing::warn!(error = %e, "cannot load budgets yet; retrying each second");
+                }
+                tokio::spawn(crate::budgets::evaluator::run(
+                    state.pool.clone(),
+                    state.live.clone(),
+                    state.budgets.clone(),
+                ));
                 let collector = start_collector(&state);
                 Ok(Self {
                     listener,

@@ -46,6 +46,8 @@ pub struct AppState {
     pub providers: Arc<RwLock<HashMap<String, Arc<Provider>>>>,
     /// Pooled HTTP client for the proxy's upstream requests.
     pub http_client: reqwest::Client,
+    /// Budget definitions, for the proxy's and the check API's decisions.
+    pub budgets: crate::budgets::Book,
     /// Where the built site lives, for server-side rendering and static files.
     pub leptos_options: LeptosOptions,
 }

@@ -3,7 +3,7 @@
 
 use serde::{de::DeserializeOwned, Serialize};
 
-use super::{system::LiveSample, Call};
+use super::{system::LiveSample, Budget, BudgetEvent, Call};
 
 /// A topic: the SSE event name and what its data holds (JSON).
 pub trait Topic {
@@ -34,5 +34,26 @@ impl Topic for SystemTopic {
     type Payload = LiveSample;
 }
 
+/// Every budget with its status, about once a second while calls arrive.
+pub struct BudgetsTopic;
+
+impl Topic for BudgetsTopic {
+    const NAME: &'static str = "budgets";
+    type Payload = Vec<Budget>;
+}
+
+/// A budget event just recorded.
+pub struct BudgetEventsTopic;
+
+impl Topic for BudgetEventsTopic {
+    const NAME: &'static str = "budget_events";
+    type Payload = BudgetEvent;
+}
+
 /// Every topic a client may subscribe to.
-pub const TOPICS: &[&str] = &[CallsTopic::NAME, SystemTopic::NAME];
+pub const TOPICS: &[&str] = &[
+    CallsTopic::NAME,
+    SystemTopic::NAME,
+    BudgetsTopic::NAME,
+    BudgetEventsTopic::NAME,
+];

@@ -118,5 +118,8 @@ pub use analytics::*;
 mod query;
 pub use query::*;
 
+mod budget;
+pub use budget::*;
+
 pub mod live;
 pub mod system;

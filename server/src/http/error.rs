@@ -185,13 +185,25 @@ impl From<JsonRejection> for ApiError {
 /// ("target type: name: invalid type ..."); serde names missing or unknown fields in
 /// backticks ("missing field `name`").
 fn field_in_serde_message(text: &str) -> Option<String> {
+    // The path axum puts before the message: "scope" in "target type: scope: unknown field".
+    let path = text
+        .find("target type: ")
+        .map(|i| &text[i + "target type: ".len()..])
+        .and_then(|rest| {
+            let path = rest.split(": ").next()?;
+            (!path.is_empty() && rest.contains(": ") && !path.contains(' ')).then_some(path)
+        });
     if let Some(start) = text.find("field `").map(|i| i + "field `".len()) {
         let len = text[start..].find('`')?;
-        return Some(text[start..start + len].to_owned());
+        let name = &text[start..start + len];
+        // axum's path may already end with the field ("scope.team: unknown field `team`").
+        return Some(match path {
+            Some(p) if p == name || p.ends_with(&format!(".{name}")) => p.to_owned(),
+            Some(p) => format!("{p}.{name}"),
+            None => name.to_owned(),
+        });
     }
-    let rest = &text[text.find("target type: ")? + "target type: ".len()..];
-    let path = rest.split(": ").next()?;
-    (!path.is_empty() && rest.contains(": ") && !path.contains(' ')).then(|| path.to_owned())
+    path.map(str::to_owned)
 }
 
 /// `Json` whose rejections are [`ApiError`]s (JSON bodies, not plain text).
@@ -226,5 +238,12 @@ mod tests {
             Some("name")
         );
         assert_eq!(field_in_serde_message("expected value"), None);
+        assert_eq!(
+            field_in_serde_message(
+                "Failed to deserialize the JSON body into the target type: scope.team: unknown field `team`, expected one of `provider`"
+            )
+            .as_deref(),
+            Some("scope.team")
+        );
     }
 }

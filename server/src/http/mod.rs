@@ -2,6 +2,7 @@
 //! server-rendered UI. Handlers parse and authorise, then call `store` or domain modules.
 
 pub mod analytics;
+pub mod budgets;
 pub mod calls;
 pub mod error;
 pub mod events;
@@ -59,6 +60,16 @@ fn api() -> Router<AppState> {
         .route("/prices/unpriced", get(prices::unpriced))
         .route("/prices/recost", post(prices::recost))
         .route("/prices/recosts", get(prices::recosts))
+        .route("/budgets", get(budgets::list).post(budgets::create))
+        .route("/budgets/events", get(budgets::events))
+        .route("/budgets/check", post(budgets::check))
+        .route("/budgets/reserve", post(budgets::reserve))
+        .route(
+            "/budgets/{id}",
+            get(budgets::get)
+                .put(budgets::update)
+                .delete(budgets::delete),
+        )
         .route("/analytics", get(analytics::aggregate))
         .route("/analytics/overview", get(analytics::overview))
         .route("/sessions", get(sessions::list))

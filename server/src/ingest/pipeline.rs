@@ -144,28 +144,24 @@ async fn write_jobs(pool: &PgPool, live: &LiveHub, jobs: Vec<Job>) {
     }
 }
 
-/// Inserts each job's calls and their rollups in one transaction; the calls each job added.
+/// Inserts each job's calls, their rollups and their budgets' counters in one transaction;
+/// the calls each job added.
 async fn commit(pool: &PgPool, jobs: &[Job]) -> Result<Vec<u64>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let mut inserted = Vec::with_capacity(jobs.len());
-    let mut new_calls: Vec<&app::types::Call> = Vec::new();
+    let mut new_calls: Vec<&NewCall> = Vec::new();
     for job in jobs {
         let fresh = store::calls::insert_batch(&mut tx, &job.calls).await?;
         inserted.push(fresh.iter().filter(|f| **f).count() as u64);
-        new_calls.extend(
-            job.calls
-                .iter()
-                .zip(&fresh)
-                .filter(|(_, f)| **f)
-                .map(|(n, _)| &n.call),
-        );
+        new_calls.extend(job.calls.iter().zip(&fresh).filter(|(_, f)| **f).map(|(n, _)| n));
     }
-    // Rollups move in the same transaction as the calls, so they never disagree; only
-    // calls that were new count, so a retried batch is not counted twice.
+    // Rollups and budget counters move in the same transaction as the calls, so they never
+    // disagree; only calls that were new count, so a retried batch is not counted twice.
     for tier in [RollupTier::Minute, RollupTier::Hour] {
-        let deltas = rollup::deltas(tier, new_calls.iter().copied());
+        let deltas = rollup::deltas(tier, new_calls.iter().map(|n| &n.call));
         store::rollups::upsert(&mut tx, tier, &deltas).await?;
     }
+    store::budgets::count_calls(&mut tx, &new_calls).await?;
     tx.commit().await?;
     Ok(inserted)
 }

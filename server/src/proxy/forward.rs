@@ -31,7 +31,16 @@ use super::{
     tap::Tap,
     usage::{self, StreamTally},
 };
-use crate::{domain::provider::Provider, state::AppState};
+use crate::{
+    budgets,
+    domain::{
+        budget::{worst_case, Facts},
+        pricing::find_price,
+        provider::Provider,
+    },
+    http::budgets::refusal_message,
+    state::AppState,
+};
 
 /// Largest request body forwarded.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -49,6 +58,8 @@ struct Prepared {
     hide_usage_chunk: bool,
     /// Whether the endpoint is a model call worth recording.
     records: bool,
+    /// The output cap the request sets (`max_tokens` and its aliases).
+    max_output_tokens: Option<u64>,
 }
 
 pub async fn forward(
@@ -78,12 +89,84 @@ pub async fn forward(
         Ok(id) => id,
         Err(response) => return response,
     };
-    let prepared = match prepare(&provider, endpoint, &parts, body, api_key_id, started).await {
-        Ok(p) => p,
-        Err(response) => return response,
-    };
+    let mut prepared =
+        match prepare(&provider, endpoint, &parts, body, api_key_id, started).await {
+            Ok(p) => p,
+            Err(response) => return response,
+        };
+    if prepared.records {
+        match reserve(&state, kind, &prepared).await {
+            Ok(reservation) => prepared.draft.id = reservation,
+            Err(response) => return response,
+        }
+    }
     send(&state, &provider, parts, prepared).await
 }
+
+/// How long a proxied call's reservation is held at most: the longest an answer may take to
+/// start, plus a long stream.
+const RESERVATION_TTL: chrono::Duration = chrono::Duration::minutes(30);
+
+/// Holds the call's worst case against the hard budgets in its scope: the reservation id
+/// (the call's id, so storing the call settles it), or the 429 that refuses it. Without a
+/// hard budget in scope nothing is asked of the database.
+async fn reserve(
+    state: &AppState,
+    kind: ProviderKind,
+    p: &Prepared,
+) -> Result<Option<String>, Response> {
+    let d = &p.draft;
+    let facts = Facts {
+        provider: &d.provider,
+        model: &d.model,
+        feature: d.feature.as_deref(),
+        user: d.user_id.as_deref(),
+        api_key_id: Some(d.api_key_id),
+    };
+    let prices = state.ingest.prices();
+    let price = find_price(&prices, &d.provider, &d.model, d.time);
+    let worst = worst_case(
+        usage::estimate_tokens(d.prompt_chars),
+        p.max_output_tokens,
+        price,
+    );
+    match budgets::reserve(&state.pool, &state.budgets, &facts, worst, RESERVATION_TTL, d.time)
+        .await
+    {
+        Ok(Ok(id)) => Ok(id),
+        Ok(Err(refusal)) => {
+            let b = refusal.budget;
+            let wait = (b.resets_at - Utc::now()).num_seconds().max(1);
+            let mut response = proxy_error(
+                kind,
+                StatusCode::TOO_MANY_REQUESTS,
+                "budget_exceeded",
+                &refusal_message(&b),
+            );
+            let h = response.headers_mut();
+            h.insert(header::RETRY_AFTER, wait.into());
+            // The OpenAI and Anthropic SDKs honour this: retrying before the reset is futile.
+            h.insert("x-should-retry", header::HeaderValue::from_static("false"));
+            Err(response)
+        }
+        // A hard budget cannot be checked: refuse rather than spend blind.
+        Err(e) => {
+            tracing::warn!(error = %e, "budget reservation failed");
+            let mut response = proxy_error(
+                kind,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "budget_unavailable",
+                "a hard budget applies to this call and cannot be checked now; retry shortly",
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, 5.into());
+            Err(response)
+        }
+    }
+}
+
+
 
 /// Only a caller with a valid key learns that a provider does not exist.
 async fn unknown_provider(state: &AppState, name: &str, headers: &HeaderMap) -> Response {
@@ -126,7 +209,13 @@ async fn prepare(
         .and_then(|v| v.get("stream"))
         .and_then(Value::as_bool)
         .unwrap_or(false);
+    let max_output_tokens = json.as_ref().and_then(|v| {
+        ["max_tokens", "max_completion_tokens", "max_output_tokens"]
+            .iter()
+            .find_map(|k| v.get(*k).and_then(Value::as_u64))
+    });
     let draft = Draft {
+        id: None,
         provider: provider.name.clone(),
         endpoint: path.to_owned(),
         model: label(
@@ -164,6 +253,7 @@ async fn prepare(
         draft,
         hide_usage_chunk,
         records: endpoint.records,
+        max_output_tokens,
     })
 }
 

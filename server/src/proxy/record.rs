@@ -17,6 +17,8 @@ use crate::{auth::credential::header_str, domain::pricing::Usage, ingest::servic
 
 /// The parts of a call known before the answer.
 pub struct Draft {
+    /// The call's id when a budget reservation was made: storing the call settles it.
+    pub(super) id: Option<String>,
     pub(super) provider: String,
     pub(super) endpoint: String,
     pub(super) model: String,
@@ -68,7 +70,7 @@ impl Draft {
             (None, _) => Usage::default(),
         };
         CallInput {
-            id: None,
+            id: self.id,
             time: Some(self.time),
             trace_id: self.trace_id,
             session_id: self.session_id,

@@ -2,6 +2,7 @@
 //! This is the only module that speaks SQL; every query binds its parameters.
 
 pub mod api_keys;
+pub mod budgets;
 pub mod calls;
 pub mod llm_sessions;
 pub mod partitions;

@@ -7,6 +7,7 @@ mod support;
 
 mod access;
 mod analytics;
+mod budgets;
 mod calls;
 mod events;
 mod faults;

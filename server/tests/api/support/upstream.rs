@@ -79,6 +79,9 @@ async fn chat(State(seen): State<Seen>, headers: HeaderMap, Json(body): Json<Val
         .unwrap()
         .push(("chat".into(), headers, body.clone()));
     let model = body["model"].as_str().unwrap_or("").to_owned();
+    if model.starts_with("slow") {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
     if model.starts_with("ratelimited") {
         return (
             StatusCode::TOO_MANY_REQUESTS,

@@ -1,8 +1,7 @@
-//! Budgets' pure rules: the calendar period a budget counts in (in its time zone, with a
-//! monthly reset day), and the projection of spend to the period's end. Free of IO; the
-//! store and the HTTP layer build on these.
+//! Budgets' calendar periods (in a time zone, with a monthly reset day) and the projection
+//! of spend to the period's end.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, DurationRound, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use crate::analytics::bucket::start_of_day;
@@ -97,11 +96,21 @@ pub struct Projection {
 /// jump with each call.
 pub const RATE_WINDOW: Duration = Duration::hours(6);
 
-/// Projects `spent` (so far in `w`) to the period's end at the rate of `recent` (spent over
-/// the last [`RATE_WINDOW`], or since the period began if that is shorter).
+/// Where the burn rate starts counting: [`RATE_WINDOW`] back, rounded down to the hour
+/// (spend is kept per hour), or the period's start if that is later.
+pub fn rate_since(w: Window, now: DateTime<Utc>) -> DateTime<Utc> {
+    let back = now - RATE_WINDOW;
+    let hour = back
+        .duration_trunc(Duration::hours(1))
+        .unwrap_or(back);
+    hour.max(w.start)
+}
+
+/// Projects `spent` (so far in `w`) to the period's end at the rate of `recent` (spent since
+/// [`rate_since`]).
 pub fn project(spent: f64, recent: f64, limit: f64, w: Window, now: DateTime<Utc>) -> Projection {
     let now = now.clamp(w.start, w.end);
-    let looked = (now - w.start).min(RATE_WINDOW);
+    let looked = now - rate_since(w, now).min(now);
     let secs = looked.num_milliseconds() as f64 / 1000.0;
     let rate = if secs >= 60.0 {
         recent.max(0.0) / secs
