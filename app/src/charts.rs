@@ -4,8 +4,8 @@
 use charming::{
     component::{Axis, DataZoom, DataZoomType, Grid, Legend},
     element::{
-        AreaStyle, AxisLabel, AxisType, Color, ItemStyle, Label, LineStyle, NameLocation,
-        SplitLine, TextStyle, Tooltip, Trigger,
+        AreaStyle, AxisLabel, AxisType, Color, ItemStyle, Label, LineStyle, LineStyleType,
+        NameLocation, SplitLine, Step, TextStyle, Tooltip, Trigger,
     },
     series::{Bar, Line, Pie, Scatter},
     Chart,
@@ -13,7 +13,7 @@ use charming::{
 
 use crate::{
     components::chart::Palette,
-    types::{GroupFigures, Overview},
+    types::{Budget, BudgetPeriod, BudgetSeries, GroupFigures, LimitKind, Overview},
 };
 
 fn base(p: &Palette) -> Chart {
@@ -249,6 +249,102 @@ pub fn speed_vs_quality(ov: &Overview, p: &Palette) -> Chart {
         }
     }
     chart
+}
+
+/// A budget's unit for axes and labels.
+fn budget_unit(kind: LimitKind) -> (&'static str, &'static str) {
+    match kind {
+        LimitKind::Usd => ("USD", "${value}"),
+        LimitKind::Tokens => ("tokens", "{value}"),
+        LimitKind::Requests => ("requests", "{value}"),
+    }
+}
+
+/// Spend so far in the current period (cumulative), the limit, and the projection from now
+/// to the reset at the recent rate.
+pub fn budget_period(s: &BudgetSeries, p: &Palette) -> Chart {
+    let b = &s.budget;
+    let st = &b.status;
+    let ms = |t: chrono::DateTime<chrono::Utc>| t.timestamp_millis() as f64;
+    let mut total = 0.0;
+    let mut spent = vec![vec![ms(st.period_start), 0.0]];
+    for point in &s.points {
+        total += point.spent;
+        spent.push(vec![ms(point.start), total]);
+    }
+    let now = crate::format::now().min(st.resets_at);
+    spent.push(vec![ms(now), st.spent]);
+    let (unit, label) = budget_unit(b.limit_kind);
+    let dashed = |color: &str| LineStyle::new().type_(LineStyleType::Dashed).color(color);
+    let chart = base(p)
+        .tooltip(tooltip(Trigger::Axis))
+        .legend(legend(p))
+        .grid(grid())
+        .x_axis(time_axis(p))
+        .y_axis(value_axis(p, unit, label))
+        .series(
+            Line::new()
+                .name("Spent")
+                .step(Step::End)
+                .show_symbol(false)
+                .area_style(AreaStyle::new().opacity(0.2))
+                .data(spent),
+        )
+        .series(
+            Line::new()
+                .name("Limit")
+                .show_symbol(false)
+                .line_style(dashed("#c22f2f"))
+                .item_style(ItemStyle::new().color("#c22f2f"))
+                .data(vec![
+                    vec![ms(st.period_start), st.limit],
+                    vec![ms(st.resets_at), st.limit],
+                ]),
+        )
+        .series(
+            Line::new()
+                .name("Projection")
+                .show_symbol(false)
+                .line_style(dashed("#d08700"))
+                .item_style(ItemStyle::new().color("#d08700"))
+                .data(vec![
+                    vec![ms(now), st.spent],
+                    vec![ms(st.resets_at), st.projected],
+                ]),
+        );
+    zoom(chart)
+}
+
+/// Spend of the last periods, the current one last.
+pub fn budget_history(b: &Budget, p: &Palette) -> Chart {
+    let (unit, label) = budget_unit(b.limit_kind);
+    // Days and weeks by date; months by month.
+    let fmt = if b.period == BudgetPeriod::Month {
+        "%b %Y"
+    } else {
+        "%b %d"
+    };
+    let names: Vec<String> = b
+        .status
+        .history
+        .iter()
+        .map(|h| h.start.format(fmt).to_string())
+        .collect();
+    base(p)
+        .tooltip(tooltip(Trigger::Axis))
+        .grid(Grid::new().left(56).right(24).top(40).bottom(40))
+        .x_axis(
+            Axis::new()
+                .type_(AxisType::Category)
+                .data(names)
+                .axis_label(AxisLabel::new().color(p.muted.as_str())),
+        )
+        .y_axis(value_axis(p, unit, label))
+        .series(
+            Bar::new()
+                .name("Spent")
+                .data(b.status.history.iter().map(|h| h.spent).collect::<Vec<_>>()),
+        )
 }
 
 #[cfg(test)]

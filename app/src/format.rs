@@ -117,6 +117,17 @@ pub fn uptime(secs: u64) -> String {
     }
 }
 
+/// The current time, in the browser (from its clock) and on the server alike.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    #[cfg(feature = "hydrate")]
+    let millis = js_sys::Date::now() as i64;
+    #[cfg(not(feature = "hydrate"))]
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    chrono::DateTime::from_timestamp_millis(millis).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,7 @@
 
 pub mod analytics;
 pub mod api;
+pub mod budget_form;
 pub mod charts;
 pub mod components;
 pub mod format;
@@ -20,6 +21,7 @@ use leptos_router::{
 use components::layout::Layout;
 use pages::{
     api_keys::ApiKeysPage,
+    budgets::{BudgetPage, BudgetsPage},
     calls::CallsPage,
     login::LoginPage,
     not_found::NotFound,
@@ -86,6 +88,8 @@ pub fn App() -> impl IntoView {
                     path=path!("/sessions/:id")
                     view=|| view! { <Layout><SessionPage /></Layout> }
                 />
+                <Route path=path!("/budgets") view=|| view! { <Layout><BudgetsPage /></Layout> } />
+                <Route path=path!("/budgets/:id") view=|| view! { <Layout><BudgetPage /></Layout> } />
                 <Route path=path!("/system") view=|| view! { <Layout><SystemPage /></Layout> } />
                 <Route
                     path=path!("/settings/api-keys")

@@ -134,6 +134,36 @@ pub async fn list_calls(query: CallQuery) -> ApiResult<CallPage> {
     client::get_with("/api/v1/llm/calls", query.params()).await
 }
 
+pub async fn list_budgets() -> ApiResult<Vec<crate::types::Budget>> {
+    client::get("/api/v1/budgets").await
+}
+
+pub async fn budget_series(id: i64) -> ApiResult<crate::types::BudgetSeries> {
+    client::get(&format!("/api/v1/budgets/{id}/series")).await
+}
+
+pub async fn create_budget(req: crate::types::BudgetInput) -> ApiResult<crate::types::Budget> {
+    client::post("/api/v1/budgets", &req).await
+}
+
+pub async fn update_budget(
+    id: i64,
+    req: crate::types::BudgetInput,
+) -> ApiResult<crate::types::Budget> {
+    client::put(&format!("/api/v1/budgets/{id}"), &req).await
+}
+
+pub async fn delete_budget(id: i64) -> ApiResult<crate::types::Budget> {
+    client::delete(&format!("/api/v1/budgets/{id}")).await
+}
+
+pub async fn budget_events(budget_id: Option<i64>) -> ApiResult<Vec<crate::types::BudgetEvent>> {
+    let params = budget_id
+        .map(|id| vec![("budget_id", id.to_string())])
+        .unwrap_or_default();
+    client::get_with("/api/v1/budgets/events", params).await
+}
+
 pub async fn list_providers() -> ApiResult<Vec<ProviderInfo>> {
     client::get("/api/v1/providers").await
 }

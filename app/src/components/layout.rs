@@ -10,6 +10,7 @@ const NAV: &[(&str, &str)] = &[
     ("/", "Overview"),
     ("/calls", "Calls"),
     ("/sessions", "Sessions"),
+    ("/budgets", "Budgets"),
     ("/system", "System"),
     ("/settings/api-keys", "API keys"),
     ("/settings/providers", "Providers"),

@@ -1,6 +1,7 @@
 //! Building blocks shared by pages.
 
 pub mod brand;
+pub mod budget_meter;
 pub mod chart;
 pub mod layout;
 pub mod load;

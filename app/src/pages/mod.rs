@@ -1,6 +1,7 @@
 //! One module per page.
 
 pub mod api_keys;
+pub mod budgets;
 pub mod calls;
 pub mod login;
 pub mod not_found;

@@ -5,6 +5,8 @@ use leptos::{prelude::*, task::spawn_local};
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
+use super::budgets::BudgetsCard;
+
 use crate::{
     analytics::{apply_call, follow_now},
     api::{self, live},
@@ -312,6 +314,7 @@ pub fn OverviewPage() -> impl IntoView {
                 direction=Direction::UpIsBad
             />
         </div>
+        <BudgetsCard />
         <div class="chart-grid">
             <section class="card chart-card">
                 <h2>"Tokens over time"</h2>

@@ -255,3 +255,11 @@ pub struct BudgetDecision {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<DateTime<Utc>>,
 }
+
+/// `GET /api/v1/budgets/{id}/series`: the budget and its spend in the current period, per
+/// hour (daily budgets) or per local day (weekly and monthly ones), oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BudgetSeries {
+    pub budget: Budget,
+    pub points: Vec<PeriodSpend>,
+}

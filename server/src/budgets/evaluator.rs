@@ -45,7 +45,12 @@ pub async fn all_with_status(
 }
 
 /// Records the events `b` owes now; publishes the new ones.
-async fn record_due(pool: &PgPool, live: &LiveHub, b: &Budget, now: DateTime<Utc>) -> sqlx::Result<()> {
+async fn record_due(
+    pool: &PgPool,
+    live: &LiveHub,
+    b: &Budget,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
     if !b.enabled {
         return Ok(());
     }
@@ -71,7 +76,11 @@ async fn record_due(pool: &PgPool, live: &LiveHub, b: &Budget, now: DateTime<Utc
         .await?;
         if new {
             tracing::info!(budget = %b.name, ?event_kind, threshold, percent, "budget event");
-            if let Some(e) = store::budgets::events(pool, Some(b.id), 1).await?.into_iter().next() {
+            if let Some(e) = store::budgets::events(pool, Some(b.id), 1)
+                .await?
+                .into_iter()
+                .next()
+            {
                 live.publish::<BudgetEventsTopic, _>(|| event_to_api(e));
             }
         }
@@ -82,7 +91,7 @@ async fn record_due(pool: &PgPool, live: &LiveHub, b: &Budget, now: DateTime<Utc
 async fn tick(pool: &PgPool, live: &LiveHub, book: &Book, n: u32) -> sqlx::Result<()> {
     book.reload(pool).await?;
     let now = Utc::now();
-    if n % SWEEP_EVERY == 0 {
+    if n.is_multiple_of(SWEEP_EVERY) {
         store::budgets::sweep(pool, now).await?;
     }
     let budgets = all_with_status(pool, book, now).await?;

@@ -19,12 +19,7 @@ pub fn status(b: &Stored, usage: &Usage, now: DateTime<Utc>) -> BudgetStatus {
     let kind = spec.limit_kind;
     let windows = budget::recent_windows(now, spec.calendar(), spec.tz, HISTORY);
     let current = windows[windows.len() - 1];
-    let spent_in = |start| {
-        usage
-            .periods
-            .get(&(b.id, start))
-            .map_or(0, |a| a.of(kind))
-    };
+    let spent_in = |start| usage.periods.get(&(b.id, start)).map_or(0, |a| a.of(kind));
     let spent = spent_in(current.start);
     let since = budget::rate_since(current, now);
     let recent: i64 = usage.hours.get(&b.id).map_or(0, |hours| {
@@ -35,13 +30,7 @@ pub fn status(b: &Stored, usage: &Usage, now: DateTime<Utc>) -> BudgetStatus {
             .sum()
     });
     let held = usage.held.get(&b.id).copied().unwrap_or(0);
-    let p = budget::project(
-        spent as f64,
-        recent as f64,
-        spec.limit as f64,
-        current,
-        now,
-    );
+    let p = budget::project(spent as f64, recent as f64, spec.limit as f64, current, now);
     let limit = from_base(kind, spec.limit);
     let projected = p.at_end / unit(kind);
     BudgetStatus {

@@ -2,11 +2,15 @@
 //! endpoints for apps that do not use the proxy. Reading needs any credential, changing a
 //! budget a logged-in user, checking and reserving an ingest credential.
 
-use app::types::{Budget, BudgetCheckRequest, BudgetDecision, BudgetEvent, BudgetInput};
+use app::budget_form::BudgetFormValues;
+use app::types::{
+    Budget, BudgetCheckRequest, BudgetDecision, BudgetEvent, BudgetInput, BudgetSeries, PeriodSpend,
+};
 use axum::{
     extract::{Path, Query, State},
     http::StatusCode,
-    Json,
+    response::{IntoResponse, Redirect, Response},
+    Form, Json,
 };
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
@@ -21,6 +25,45 @@ use crate::{
     state::AppState,
     store::{self, budgets::WriteError},
 };
+
+/// `POST /budgets/form`: the Budgets page's form when the WASM has not (or never) loaded.
+/// Saves and returns to the page; a refused form returns with what was typed and the
+/// error beside its field, as the page shows it after a JSON call.
+pub async fn form_post(
+    user: SessionUser,
+    State(state): State<AppState>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let values = BudgetFormValues::from_pairs(get);
+    let id = get("id").and_then(|v| v.parse::<i64>().ok());
+    let result = match values.to_input() {
+        Err((field, message)) => Err(ApiError::invalid(&field, message)),
+        Ok(input) => match id {
+            Some(id) => update_budget(&state, id, &input).await,
+            None => create_budget(&state, &input).await,
+        },
+    };
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    match result {
+        Ok(b) => {
+            tracing::info!(by = %user.username, budget = %b.name, "budget saved from the form");
+            query.append_pair("saved", &b.name);
+        }
+        Err(e) if e.status.is_client_error() => {
+            for (k, v) in values.to_pairs() {
+                query.append_pair(k, &v);
+            }
+            if let Some(id) = id {
+                query.append_pair("id", &id.to_string());
+            }
+            query.append_pair("error_field", e.field.as_deref().unwrap_or(""));
+            query.append_pair("error", &e.message);
+        }
+        Err(e) => return e.into_response(),
+    }
+    Redirect::to(&format!("/budgets?{}", query.finish())).into_response()
+}
 
 /// Longest a reservation may be held.
 const MAX_TTL_SECS: u64 = 24 * 3600;
@@ -48,7 +91,10 @@ async fn one(state: &AppState, id: i64) -> Result<Budget, ApiError> {
 }
 
 /// `GET /api/v1/budgets`: every budget with its status.
-pub async fn list(_p: Reader, State(state): State<AppState>) -> Result<Json<Vec<Budget>>, ApiError> {
+pub async fn list(
+    _p: Reader,
+    State(state): State<AppState>,
+) -> Result<Json<Vec<Budget>>, ApiError> {
     state.budgets.reload(&state.pool).await?;
     Ok(Json(
         all_with_status(&state.pool, &state.budgets, Utc::now()).await?,
@@ -115,18 +161,49 @@ pub async fn update(
     Ok(Json(b))
 }
 
-/// `DELETE /api/v1/budgets/{id}` (204).
+/// `DELETE /api/v1/budgets/{id}`: answers with the budget as it was.
 pub async fn delete(
     user: SessionUser,
     State(state): State<AppState>,
     Path(id): Path<i64>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Json<Budget>, ApiError> {
+    state.budgets.reload(&state.pool).await?;
+    let gone = one(&state, id).await?;
     if !store::budgets::delete(&state.pool, id).await? {
         return Err(ApiError::not_found(format!("no budget with id {id}")));
     }
     state.budgets.reload(&state.pool).await?;
     tracing::info!(by = %user.username, id, "budget deleted");
-    Ok(StatusCode::NO_CONTENT)
+    Ok(Json(gone))
+}
+
+/// `GET /api/v1/budgets/{id}/series`: spend over the current period, for its chart.
+pub async fn series(
+    _p: Reader,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<BudgetSeries>, ApiError> {
+    state.budgets.reload(&state.pool).await?;
+    let budget = one(&state, id).await?;
+    let all = state.budgets.all();
+    let Some(stored) = all.iter().find(|b| b.id == id) else {
+        return Err(ApiError::not_found(format!("no budget with id {id}")));
+    };
+    let w = rules::Window {
+        start: budget.status.period_start,
+        end: budget.status.resets_at,
+    };
+    let daily = budget.period != app::types::BudgetPeriod::Day;
+    let kind = budget.limit_kind;
+    let points = store::budgets::series(&state.pool, &stored.spec, w, daily)
+        .await?
+        .into_iter()
+        .map(|(start, a)| PeriodSpend {
+            start,
+            spent: rules::from_base(kind, a.of(kind)),
+        })
+        .collect();
+    Ok(Json(BudgetSeries { budget, points }))
 }
 
 #[derive(Debug, Deserialize)]

@@ -64,6 +64,7 @@ fn api() -> Router<AppState> {
         .route("/budgets/events", get(budgets::events))
         .route("/budgets/check", post(budgets::check))
         .route("/budgets/reserve", post(budgets::reserve))
+        .route("/budgets/{id}/series", get(budgets::series))
         .route(
             "/budgets/{id}",
             get(budgets::get)
@@ -143,6 +144,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/auth/login", post(login::login_form))
         .route("/auth/logout", post(login::logout_form))
+        .route("/budgets/form", post(budgets::form_post))
         .route(
             "/v1/traces",
             post(otlp::traces).layer(DefaultBodyLimit::max(otlp::MAX_WIRE_BYTES)),

@@ -153,7 +153,13 @@ async fn commit(pool: &PgPool, jobs: &[Job]) -> Result<Vec<u64>, sqlx::Error> {
     for job in jobs {
         let fresh = store::calls::insert_batch(&mut tx, &job.calls).await?;
         inserted.push(fresh.iter().filter(|f| **f).count() as u64);
-        new_calls.extend(job.calls.iter().zip(&fresh).filter(|(_, f)| **f).map(|(n, _)| n));
+        new_calls.extend(
+            job.calls
+                .iter()
+                .zip(&fresh)
+                .filter(|(_, f)| **f)
+                .map(|(n, _)| n),
+        );
     }
     // Rollups and budget counters move in the same transaction as the calls, so they never
     // disagree; only calls that were new count, so a retried batch is not counted twice.

@@ -89,11 +89,10 @@ pub async fn forward(
         Ok(id) => id,
         Err(response) => return response,
     };
-    let mut prepared =
-        match prepare(&provider, endpoint, &parts, body, api_key_id, started).await {
-            Ok(p) => p,
-            Err(response) => return response,
-        };
+    let mut prepared = match prepare(&provider, endpoint, &parts, body, api_key_id, started).await {
+        Ok(p) => p,
+        Err(response) => return response,
+    };
     if prepared.records {
         match reserve(&state, kind, &prepared).await {
             Ok(reservation) => prepared.draft.id = reservation,
@@ -130,8 +129,15 @@ async fn reserve(
         p.max_output_tokens,
         price,
     );
-    match budgets::reserve(&state.pool, &state.budgets, &facts, worst, RESERVATION_TTL, d.time)
-        .await
+    match budgets::reserve(
+        &state.pool,
+        &state.budgets,
+        &facts,
+        worst,
+        RESERVATION_TTL,
+        d.time,
+    )
+    .await
     {
         Ok(Ok(id)) => Ok(id),
         Ok(Err(refusal)) => {
@@ -158,15 +164,11 @@ async fn reserve(
                 "budget_unavailable",
                 "a hard budget applies to this call and cannot be checked now; retry shortly",
             );
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, 5.into());
+            response.headers_mut().insert(header::RETRY_AFTER, 5.into());
             Err(response)
         }
     }
 }
-
-
 
 /// Only a caller with a valid key learns that a provider does not exist.
 async fn unknown_provider(state: &AppState, name: &str, headers: &HeaderMap) -> Response {

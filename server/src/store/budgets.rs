@@ -7,9 +7,7 @@
 
 use std::collections::HashMap;
 
-use app::types::{
-    BudgetEventKind, BudgetMode, BudgetPeriod, BudgetScope, Call, LimitKind,
-};
+use app::types::{BudgetEventKind, BudgetMode, BudgetPeriod, BudgetScope, Call, LimitKind};
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use chrono_tz::Tz;
 use sqlx::{PgPool, Postgres, Transaction};
@@ -99,11 +97,10 @@ pub async fn list<'e>(db: impl sqlx::PgExecutor<'e>) -> sqlx::Result<Vec<Stored>
 }
 
 pub async fn get(pool: &PgPool, id: i64) -> sqlx::Result<Option<Stored>> {
-    let row: Option<Row> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM budgets WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(pool)
-            .await?;
+    let row: Option<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM budgets WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
     Ok(row.map(Stored::from))
 }
 
@@ -399,14 +396,63 @@ pub async fn count_calls(
             api_key_id: n.api_key_id,
         };
         let amounts = Amounts::call(c.cost_total_micros, c.input_tokens, c.output_tokens);
-        for b in budgets.iter().filter(|b| budget::matches(&b.spec.scope, &facts)) {
+        for b in budgets
+            .iter()
+            .filter(|b| budget::matches(&b.spec.scope, &facts))
+        {
             let w = budget::window(c.time, b.spec.calendar(), b.spec.tz);
             periods.entry((b.id, w.start)).or_default().add(amounts);
-            hours.entry((b.id, hour_of(c.time))).or_default().add(amounts);
+            hours
+                .entry((b.id, hour_of(c.time)))
+                .or_default()
+                .add(amounts);
         }
     }
     add_counters(tx, "budget_spend_period", "period_start", &periods).await?;
     add_counters(tx, "budget_spend_hour", "hour", &hours).await
+}
+
+/// Spend of a budget's scope in `w`, per hour or per local day, from the calls themselves
+/// (one budget's chart; the counters keep no finer history).
+pub async fn series(
+    pool: &PgPool,
+    spec: &Spec,
+    w: Window,
+    daily: bool,
+) -> sqlx::Result<Vec<(DateTime<Utc>, Amounts)>> {
+    let model = spec.scope.model.as_deref().map(like_pattern);
+    let rows: Vec<(chrono::NaiveDateTime, i64, i64, i64)> = sqlx::query_as(&format!(
+        "SELECT date_trunc($8, c.time AT TIME ZONE $9),
+            coalesce(sum(coalesce(c.cost_total_micros, 0)), 0)::bigint,
+            coalesce(sum(c.input_tokens + c.output_tokens), 0)::bigint, count(*)
+         FROM llm_calls c WHERE c.time >= $6 AND c.time < $7 AND {SCOPE_SQL}
+         GROUP BY 1 ORDER BY 1"
+    ))
+    .bind(&spec.scope.provider)
+    .bind(&model)
+    .bind(&spec.scope.feature)
+    .bind(&spec.scope.user)
+    .bind(spec.scope.api_key_id)
+    .bind(w.start)
+    .bind(w.end)
+    .bind(if daily { "day" } else { "hour" })
+    .bind(spec.tz.name())
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(local, cost_micros, tokens, requests)| {
+            let at = local.and_local_timezone(spec.tz).earliest()?;
+            Some((
+                at.with_timezone(&Utc),
+                Amounts {
+                    cost_micros,
+                    tokens,
+                    requests,
+                },
+            ))
+        })
+        .collect())
 }
 
 /// What the status of every budget is built from.
@@ -624,7 +670,18 @@ pub async fn events(
     Ok(rows
         .into_iter()
         .map(
-            |(id, budget_id, budget_name, kind_of_limit, period_start, kind, threshold, percent, spent, at)| {
+            |(
+                id,
+                budget_id,
+                budget_name,
+                kind_of_limit,
+                period_start,
+                kind,
+                threshold,
+                percent,
+                spent,
+                at,
+            )| {
                 EventRow {
                     id,
                     budget_id,

@@ -32,7 +32,12 @@ fn time(v: &Value) -> DateTime<Utc> {
 }
 
 /// Spend of a scope over `[from, to)` straight from the calls: (micro-USD, tokens, calls).
-async fn sql_spend(app: &TestApp, scope: &Value, from: DateTime<Utc>, to: DateTime<Utc>) -> (i64, i64, i64) {
+async fn sql_spend(
+    app: &TestApp,
+    scope: &Value,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> (i64, i64, i64) {
     sqlx::query_as(
         "SELECT coalesce(sum(coalesce(cost_total_micros, 0)), 0)::bigint,
                 coalesce(sum(input_tokens + output_tokens), 0)::bigint, count(*)
@@ -139,7 +144,11 @@ async fn spend_equals_sql_and_analytics_for_random_calls_and_scopes() {
             tokens as f64
         };
         let got = st["spent"].as_f64().unwrap();
-        assert!((got - want).abs() < 1e-6, "{}: {got} vs SQL {want}", b["name"]);
+        assert!(
+            (got - want).abs() < 1e-6,
+            "{}: {got} vs SQL {want}",
+            b["name"]
+        );
         nonzero += usize::from(want > 0.0);
         // The last 12 periods too.
         let history = st["history"].as_array().unwrap();
@@ -151,14 +160,24 @@ async fn spend_equals_sql_and_analytics_for_random_calls_and_scopes() {
         } else {
             pt as f64
         };
-        assert!((prev["spent"].as_f64().unwrap() - want).abs() < 1e-6, "{}", b["name"]);
+        assert!(
+            (prev["spent"].as_f64().unwrap() - want).abs() < 1e-6,
+            "{}",
+            b["name"]
+        );
     }
-    assert!(nonzero >= 6, "the generated calls should fall in most scopes");
+    assert!(
+        nonzero >= 6,
+        "the generated calls should fall in most scopes"
+    );
 
     // The analytics API shows the same cost for the same scope and window.
     let b = list.iter().find(|b| b["name"] == "before 2").unwrap();
     let q = vec![
-        ("from", b["status"]["period_start"].as_str().unwrap().to_owned()),
+        (
+            "from",
+            b["status"]["period_start"].as_str().unwrap().to_owned(),
+        ),
         ("to", b["status"]["resets_at"].as_str().unwrap().to_owned()),
         ("tz", "Europe/Berlin".to_owned()),
         ("provider", "anthropic".to_owned()),
@@ -174,9 +193,28 @@ async fn spend_equals_sql_and_analytics_for_random_calls_and_scopes() {
         b["status"]["spent"]
     );
 
+    // Its chart's points add up to the same spend.
+    let (status, series) = app
+        .get_json(&format!("/api/v1/budgets/{}/series", b["id"]), &[])
+        .await;
+    assert_eq!(status, 200, "{series}");
+    let sum: f64 = series["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["spent"].as_f64().unwrap())
+        .sum();
+    assert!((sum - b["status"]["spent"].as_f64().unwrap()).abs() < 1e-6);
+
     // Changing a budget's scope recounts it; deleting it removes it.
     let id = b["id"].as_i64().unwrap();
-    let mut changed = budget("before 2", json!({"provider": "openai"}), "usd", 1e6, "soft");
+    let mut changed = budget(
+        "before 2",
+        json!({"provider": "openai"}),
+        "usd",
+        1e6,
+        "soft",
+    );
     changed["period"] = json!("week");
     changed["timezone"] = json!("Europe/Berlin");
     let r = app
@@ -196,7 +234,7 @@ async fn spend_equals_sql_and_analytics_for_random_calls_and_scopes() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(r.status(), StatusCode::OK);
     let (status, _) = app.get_json(&format!("/api/v1/budgets/{id}"), &[]).await;
     assert_eq!(status, 404);
 }
@@ -207,8 +245,18 @@ async fn thresholds_and_a_projected_overrun_are_recorded_once() {
     // A monthly budget: the period began days ago, so spending 60 % in the last minutes
     // projects far past the limit.
     let today = Utc::now().date_naive();
-    let reset_day = if chrono::Datelike::day(&today) == 1 { 2 } else { 1 };
-    let mut b = budget("Monthly", json!({"user": "alice"}), "requests", 10.0, "soft");
+    let reset_day = if chrono::Datelike::day(&today) == 1 {
+        2
+    } else {
+        1
+    };
+    let mut b = budget(
+        "Monthly",
+        json!({"user": "alice"}),
+        "requests",
+        10.0,
+        "soft",
+    );
     b["period"] = json!("month");
     b["reset_day"] = json!(reset_day);
     assert_eq!(create(&app, &b).await.0, StatusCode::CREATED);
@@ -230,13 +278,25 @@ async fn thresholds_and_a_projected_overrun_are_recorded_once() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["kind"].as_str().unwrap().to_owned(), e["threshold"].clone()))
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap().to_owned(),
+                e["threshold"].clone(),
+            )
+        })
         .collect();
     assert!(kinds.contains(&("threshold".into(), json!(50))), "{events}");
-    assert!(kinds.contains(&("projection".into(), Value::Null)), "{events}");
-    assert!(!kinds.contains(&("threshold".into(), json!(80))), "{events}");
+    assert!(
+        kinds.contains(&("projection".into(), Value::Null)),
+        "{events}"
+    );
+    assert!(
+        !kinds.contains(&("threshold".into(), json!(80))),
+        "{events}"
+    );
     // More calls: 80 % and 100 % follow, and nothing is recorded twice.
-    app.ingest(&key, &(6..11).map(call).collect::<Vec<_>>()).await;
+    app.ingest(&key, &(6..11).map(call).collect::<Vec<_>>())
+        .await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let (_, events) = app.get_json("/api/v1/budgets/events", &[]).await;
     let n = events.as_array().unwrap().len();
@@ -288,7 +348,13 @@ async fn a_spent_hard_budget_refuses_in_the_proxy_and_the_check_agrees() {
     let (_, key) = app.create_key("proxy").await;
     let (status, b) = create(
         &app,
-        &budget("Bob's calls", json!({"user": "bob"}), "requests", 2.0, "hard"),
+        &budget(
+            "Bob's calls",
+            json!({"user": "bob"}),
+            "requests",
+            2.0,
+            "hard",
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{b}");
@@ -299,14 +365,25 @@ async fn a_spent_hard_budget_refuses_in_the_proxy_and_the_check_agrees() {
     app.wait_for_calls(2).await;
     let r = chat(&app, &key, "openai-small", 50).await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-    let wait: i64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let wait: i64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(wait > 0 && wait <= 86_400, "{wait}");
     assert_eq!(r.headers()["x-should-retry"], "false");
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "budget_exceeded");
     let message = body["error"]["message"].as_str().unwrap();
-    assert!(message.contains("Bob's calls") && message.contains("resets at"), "{message}");
-    assert_eq!(chat_count(&up), 2, "the refused call never reached the upstream");
+    assert!(
+        message.contains("Bob's calls") && message.contains("resets at"),
+        "{message}"
+    );
+    assert_eq!(
+        chat_count(&up),
+        2,
+        "the refused call never reached the upstream"
+    );
     // Other users are not in the budget's scope.
     let r = app
         .bare_client()
@@ -343,7 +420,13 @@ const ROOM_FOR_FIVE: f64 = 5_500.0;
 async fn hard_token_budget(app: &TestApp) {
     let (status, b) = create(
         app,
-        &budget("Tokens", json!({"provider": "oai"}), "tokens", ROOM_FOR_FIVE, "hard"),
+        &budget(
+            "Tokens",
+            json!({"provider": "oai"}),
+            "tokens",
+            ROOM_FOR_FIVE,
+            "hard",
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{b}");
@@ -358,8 +441,7 @@ async fn twenty_concurrent_calls_do_not_overshoot_a_hard_budget() {
     let (_, key) = app.create_key("proxy").await;
     hard_token_budget(&app).await;
     let answers =
-        futures_util::future::join_all((0..20).map(|_| chat(&app, &key, "slow-model", 1000)))
-            .await;
+        futures_util::future::join_all((0..20).map(|_| chat(&app, &key, "slow-model", 1000))).await;
     let ok = answers.iter().filter(|r| r.status() == 200).count();
     let refused = answers.iter().filter(|r| r.status() == 429).count();
     assert_eq!((ok, refused), (5, 15));
@@ -398,14 +480,22 @@ async fn two_servers_on_one_database_enforce_one_budget_together() {
     hard_token_budget(&a).await;
     // The second server starts on the same database: it loads the budget and provider.
     std::fs::copy(dir_a.join("secret.key"), dir_b.join("secret.key")).unwrap();
-    let b = spawn_on(&a.db_url, ADMIN_PASSWORD, |args| args.data_dir = Some(dir_b)).await;
+    let b = spawn_on(&a.db_url, ADMIN_PASSWORD, |args| {
+        args.data_dir = Some(dir_b)
+    })
+    .await;
     let calls = (0..20).map(|i| {
         let server = if i % 2 == 0 { &a } else { &b };
         chat(server, &key, "slow-model", 1000)
     });
     let answers = futures_util::future::join_all(calls).await;
     let ok = answers.iter().filter(|r| r.status() == 200).count();
-    assert_eq!(ok, 5, "statuses: {:?}", answers.iter().map(|r| r.status()).collect::<Vec<_>>());
+    assert_eq!(
+        ok,
+        5,
+        "statuses: {:?}",
+        answers.iter().map(|r| r.status()).collect::<Vec<_>>()
+    );
     assert_eq!(chat_count(&up), 5);
 }
 
@@ -448,8 +538,10 @@ async fn reservations_hold_room_until_their_call_is_reported() {
     // The call is reported with the reservation id and cost $0.10: the hold is settled.
     app.ingest(
         &key,
-        &[json!({"id": id, "provider": "openai", "model": "gpt-4o", "feature": "summaries",
-                 "duration_ms": 5.0, "cost": {"total_usd": 0.1}})],
+        &[
+            json!({"id": id, "provider": "openai", "model": "gpt-4o", "feature": "summaries",
+                 "duration_ms": 5.0, "cost": {"total_usd": 0.1}}),
+        ],
     )
     .await;
     let (_, list) = app.get_json("/api/v1/budgets", &[]).await;

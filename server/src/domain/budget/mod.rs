@@ -139,7 +139,10 @@ pub fn validate(input: &BudgetInput) -> Result<Spec, Invalid> {
         return Err(invalid("limit", "must be at most a trillion"));
     }
     if input.limit_kind != LimitKind::Usd && limit.fract() != 0.0 {
-        return Err(invalid("limit", "must be a whole number of tokens or requests"));
+        return Err(invalid(
+            "limit",
+            "must be a whole number of tokens or requests",
+        ));
     }
     let base = to_base(input.limit_kind, limit);
     if base <= 0 {
@@ -187,9 +190,8 @@ pub struct Facts<'a> {
 /// Whether a call with these facts counts against a budget of this scope. The model may be
 /// a pattern (as in the price table); the other fields match exactly.
 pub fn matches(scope: &BudgetScope, f: &Facts) -> bool {
-    let exact = |want: &Option<String>, have: Option<&str>| {
-        want.as_deref().is_none_or(|w| have == Some(w))
-    };
+    let exact =
+        |want: &Option<String>, have: Option<&str>| want.as_deref().is_none_or(|w| have == Some(w));
     exact(&scope.provider, Some(f.provider))
         && scope
             .model
@@ -239,7 +241,11 @@ pub const DEFAULT_MAX_OUTPUT_TOKENS: u64 = 16_384;
 
 /// The most a call may add before it is made: its estimated input at the input price, plus
 /// its output cap at the output price (unpriced models cost nothing).
-pub fn worst_case(input_tokens: u64, max_output_tokens: Option<u64>, price: Option<&Price>) -> Amounts {
+pub fn worst_case(
+    input_tokens: u64,
+    max_output_tokens: Option<u64>,
+    price: Option<&Price>,
+) -> Amounts {
     let output = max_output_tokens.unwrap_or(DEFAULT_MAX_OUTPUT_TOKENS);
     let usage = Usage::priced(input_tokens, output, 0);
     Amounts {
@@ -321,9 +327,27 @@ mod tests {
 
     #[test]
     fn each_bad_value_names_its_field() {
-        assert_eq!(field_of(BudgetInput { limit: 0.0, ..input() }), "limit");
-        assert_eq!(field_of(BudgetInput { limit: -3.0, ..input() }), "limit");
-        assert_eq!(field_of(BudgetInput { limit: f64::NAN, ..input() }), "limit");
+        assert_eq!(
+            field_of(BudgetInput {
+                limit: 0.0,
+                ..input()
+            }),
+            "limit"
+        );
+        assert_eq!(
+            field_of(BudgetInput {
+                limit: -3.0,
+                ..input()
+            }),
+            "limit"
+        );
+        assert_eq!(
+            field_of(BudgetInput {
+                limit: f64::NAN,
+                ..input()
+            }),
+            "limit"
+        );
         assert_eq!(
             field_of(BudgetInput {
                 limit_kind: LimitKind::Tokens,
@@ -353,7 +377,13 @@ mod tests {
             }),
             "name"
         );
-        assert_eq!(field_of(BudgetInput { name: "  ".into(), ..input() }), "name");
+        assert_eq!(
+            field_of(BudgetInput {
+                name: "  ".into(),
+                ..input()
+            }),
+            "name"
+        );
         assert_eq!(
             field_of(BudgetInput {
                 thresholds: vec![0],
@@ -418,7 +448,10 @@ mod tests {
             assert!(!matches(&other, &facts), "{other:?}");
         }
         // A call without a user never matches a per-user budget.
-        let anonymous = Facts { user: None, ..facts };
+        let anonymous = Facts {
+            user: None,
+            ..facts
+        };
         assert!(!matches(
             &BudgetScope {
                 user: Some("u1".into()),

@@ -100,9 +100,7 @@ pub const RATE_WINDOW: Duration = Duration::hours(6);
 /// (spend is kept per hour), or the period's start if that is later.
 pub fn rate_since(w: Window, now: DateTime<Utc>) -> DateTime<Utc> {
     let back = now - RATE_WINDOW;
-    let hour = back
-        .duration_trunc(Duration::hours(1))
-        .unwrap_or(back);
+    let hour = back.duration_trunc(Duration::hours(1)).unwrap_or(back);
     hour.max(w.start)
 }
 
