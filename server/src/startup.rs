@@ -111,6 +111,7 @@ impl Application {
                     ),
                     key_cache: Arc::default(),
                     budgets: crate::budgets::Book::default(),
+                    rate_limits: Arc::default(),
                     sealer,
                     providers: Arc::new(RwLock::new(
                         providers
@@ -127,6 +128,9 @@ impl Application {
                 };
                 let housekeeping = tokio::spawn(housekeeping(state.clone()));
                 tokio::spawn(sweep_event_timeouts(state.clone()));
+                if let Err(e) = state.rate_limits.reload(&state.pool).await {
+                    tracing::warn!(error = %e, "cannot load rate limits yet; retrying each second");
+                }
                 if let Err(e) = state.budgets.reload(&state.pool).await {
                     tracing::warn!(error = %e, "cannot load budgets yet; retrying each second");
                 }
@@ -134,6 +138,7 @@ impl Application {
                     state.pool.clone(),
                     state.live.clone(),
                     state.budgets.clone(),
+                    Arc::clone(&state.rate_limits),
                 ));
                 let collector = start_collector(&state);
                 Ok(Self {

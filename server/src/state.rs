@@ -48,6 +48,8 @@ pub struct AppState {
     pub http_client: reqwest::Client,
     /// Budget definitions, for the proxy's and the check API's decisions.
     pub budgets: crate::budgets::Book,
+    /// Rate limits and this server's windows.
+    pub rate_limits: Arc<crate::budgets::rate_limits::RateLimiter>,
     /// Where the built site lives, for server-side rendering and static files.
     pub leptos_options: LeptosOptions,
 }

@@ -164,6 +164,16 @@ pub async fn budget_events(budget_id: Option<i64>) -> ApiResult<Vec<crate::types
     client::get_with("/api/v1/budgets/events", params).await
 }
 
+pub async fn rate_limits() -> ApiResult<crate::types::RateLimits> {
+    client::get("/api/v1/rate-limits").await
+}
+
+pub async fn save_rate_limits(
+    limits: crate::types::RateLimits,
+) -> ApiResult<crate::types::RateLimits> {
+    client::put("/api/v1/rate-limits", &limits).await
+}
+
 pub async fn list_providers() -> ApiResult<Vec<ProviderInfo>> {
     client::get("/api/v1/providers").await
 }

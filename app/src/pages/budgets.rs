@@ -16,7 +16,8 @@ use crate::{
     },
     types::{
         live::{BudgetEventsTopic, BudgetsTopic},
-        Budget, BudgetEvent, BudgetEventKind, BudgetMode, BudgetSeries,
+        Budget, BudgetEvent, BudgetEventKind, BudgetMode, BudgetSeries, RateLimit, RateLimits,
+        RateSubject,
     },
 };
 
@@ -196,6 +197,8 @@ pub fn BudgetsPage() -> impl IntoView {
         </section>
 
         <BudgetFormCard form editing field_error notice on_saved=fetch />
+
+        <RateLimitsCard />
 
         <section class="card" aria-labelledby="events-title">
             <h2 id="events-title">"Budget events"</h2>
@@ -615,5 +618,235 @@ pub fn BudgetsCard() -> impl IntoView {
                 }
             }}
         </section>
+    }
+}
+
+/// One row of the rate-limits form, as typed.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct LimitRow {
+    key: u32,
+    subject: String,
+    value: String,
+    rpm: String,
+    tpm: String,
+}
+
+impl LimitRow {
+    fn from_limit(key: u32, l: &RateLimit) -> Self {
+        Self {
+            key,
+            subject: l.subject.as_str().into(),
+            value: l.value.clone(),
+            rpm: l
+                .requests_per_minute
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+            tpm: l
+                .tokens_per_minute
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The limit, or the field (relative to the row) that does not parse.
+    fn to_limit(&self) -> Result<RateLimit, (&'static str, String)> {
+        let num = |field: &'static str, v: &str| -> Result<Option<u64>, (&'static str, String)> {
+            let v = v.trim().replace([',', '_', ' '], "");
+            if v.is_empty() {
+                return Ok(None);
+            }
+            v.parse::<u64>()
+                .map(Some)
+                .map_err(|_| (field, "must be a whole number".to_owned()))
+        };
+        Ok(RateLimit {
+            subject: RateSubject::parse(&self.subject)
+                .ok_or(("subject", "choose a subject".to_owned()))?,
+            value: self.value.trim().to_owned(),
+            requests_per_minute: num("requests_per_minute", &self.rpm)?
+                .map(|v| u32::try_from(v).unwrap_or(u32::MAX)),
+            tokens_per_minute: num("tokens_per_minute", &self.tpm)?,
+        })
+    }
+}
+
+/// The proxy's rate limits: rows of subject, value and per-minute limits, saved together.
+#[component]
+pub fn RateLimitsCard() -> impl IntoView {
+    let rows = RwSignal::new(Vec::<LimitRow>::new());
+    let next_key = StoredValue::new(0u32);
+    let servers = RwSignal::new(1u32);
+    let loaded = RwSignal::new(None::<Result<(), String>>);
+    let error = RwSignal::new(None::<(String, String)>);
+    let saved = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let fresh_key = move || {
+        let k = next_key.get_value();
+        next_key.set_value(k + 1);
+        k
+    };
+    let show = move |r: RateLimits| {
+        rows.set(
+            r.limits
+                .iter()
+                .map(|l| LimitRow::from_limit(fresh_key(), l))
+                .collect(),
+        );
+        servers.set(r.servers);
+    };
+    Effect::new(move |_| {
+        spawn_local(async move {
+            match api::rate_limits().await {
+                Ok(r) => {
+                    show(r);
+                    loaded.set(Some(Ok(())));
+                }
+                Err(e) => loaded.set(Some(Err(e.message().to_owned()))),
+            }
+        });
+    });
+    let add = move |_| {
+        rows.update(|r| {
+            r.push(LimitRow {
+                key: fresh_key(),
+                subject: "user".into(),
+                value: "*".into(),
+                ..Default::default()
+            })
+        });
+        saved.set(false);
+    };
+    let save = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let mut limits = Vec::new();
+        for (i, row) in rows.get_untracked().iter().enumerate() {
+            match row.to_limit() {
+                Ok(l) => limits.push(l),
+                Err((f, m)) => {
+                    error.set(Some((format!("limits[{i}].{f}"), m)));
+                    return;
+                }
+            }
+        }
+        busy.set(true);
+        spawn_local(async move {
+            match api::save_rate_limits(RateLimits { limits, servers: 0 }).await {
+                Ok(r) => {
+                    show(r);
+                    error.set(None);
+                    saved.set(true);
+                }
+                Err(e) => error.set(Some((
+                    e.body.field.clone().unwrap_or_default(),
+                    e.message().to_owned(),
+                ))),
+            }
+            busy.set(false);
+        });
+    };
+    let row_error = move |i: usize| {
+        move || {
+            error.get().and_then(|(f, m)| {
+                f.starts_with(&format!("limits[{i}]."))
+                    .then(|| format!("Row {}: {m}", i + 1))
+            })
+        }
+    };
+    view! {
+        <section class="card" aria-labelledby="rate-limits-title">
+            <h2 id="rate-limits-title">"Rate limits"</h2>
+            <p class="muted">
+                "Requests and tokens per minute for proxied calls, per API key, user or model ("
+                <code>"*"</code> " = each one apart). Refused calls get 429 with "
+                <code>"Retry-After"</code> " and OpenAI's " <code>"x-ratelimit-*"</code> " headers. "
+                {move || format!("{} server(s) share these limits now; each enforces its share.", servers.get())}
+            </p>
+            {move || match loaded.get() {
+                None => view! { <p class="muted" aria-busy="true">"Loading rate limits…"</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="alert alert-error" role="alert">"Could not load rate limits: " {e}</p> }.into_any(),
+                Some(Ok(())) => view! {
+                    <form class="form" on:submit=save novalidate>
+                        {move || if rows.with(Vec::is_empty) {
+                            view! { <p class="empty">"No rate limits. Calls through the proxy are limited only by budgets."</p> }.into_any()
+                        } else {
+                            view! {
+                                <div class="table-wrap">
+                                    <table class="table" data-testid="rate-limits">
+                                        <thead><tr>
+                                            <th scope="col">"Per"</th>
+                                            <th scope="col">"Which"</th>
+                                            <th scope="col">"Requests / min"</th>
+                                            <th scope="col">"Tokens / min"</th>
+                                            <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                                        </tr></thead>
+                                        <tbody>
+                                            <For
+                                                each=move || rows.get().into_iter().enumerate()
+                                                key=|(i, r)| (*i, r.key)
+                                                let((i, r))
+                                            >
+                                                <LimitRowView i row=r rows error=row_error(i) />
+                                            </For>
+                                        </tbody>
+                                    </table>
+                                </div>
+                            }.into_any()
+                        }}
+                        <p class="field-error" role="alert">
+                            {move || error.get().filter(|(f, _)| !f.starts_with("limits[")).map(|(_, m)| m)}
+                            {move || (0..rows.with(Vec::len)).find_map(|i| row_error(i)())}
+                        </p>
+                        {move || saved.get().then(|| view! { <p class="alert alert-ok" role="status">"Rate limits saved."</p> })}
+                        <div class="form-actions">
+                            <button type="button" class="button" on:click=add>"Add a limit"</button>
+                            <button type="submit" class="button button-primary" disabled=move || busy.get()>
+                                {move || if busy.get() { "Saving…" } else { "Save rate limits" }}
+                            </button>
+                        </div>
+                    </form>
+                }.into_any(),
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn LimitRowView(
+    i: usize,
+    row: LimitRow,
+    rows: RwSignal<Vec<LimitRow>>,
+    error: impl Fn() -> Option<String> + Send + Sync + Copy + 'static,
+) -> impl IntoView {
+    let key = row.key;
+    let update = move |f: fn(&mut LimitRow, String)| {
+        move |ev: leptos::ev::Event| {
+            let v = event_target_value(&ev);
+            rows.update(|r| {
+                if let Some(row) = r.iter_mut().find(|x| x.key == key) {
+                    f(row, v);
+                }
+            })
+        }
+    };
+    let invalid = move || error().is_some().to_string();
+    view! {
+        <tr>
+            <td>
+                <select aria-label=format!("Row {} per", i + 1) on:change=update(|r, v| r.subject = v)>
+                    {[("api_key", "API key"), ("user", "User"), ("model", "Model")]
+                        .into_iter()
+                        .map(|(v, t)| view! { <option value=v selected=row.subject == v>{t}</option> })
+                        .collect_view()}
+                </select>
+            </td>
+            <td><input type="text" aria-label=format!("Row {} which", i + 1) value=row.value.clone() placeholder="* or a name" aria-invalid=invalid on:input=update(|r, v| r.value = v) /></td>
+            <td><input type="text" inputmode="numeric" aria-label=format!("Row {} requests per minute", i + 1) value=row.rpm.clone() placeholder="—" on:input=update(|r, v| r.rpm = v) /></td>
+            <td><input type="text" inputmode="numeric" aria-label=format!("Row {} tokens per minute", i + 1) value=row.tpm.clone() placeholder="—" on:input=update(|r, v| r.tpm = v) /></td>
+            <td>
+                <button type="button" class="button button-danger-ghost" on:click=move |_| rows.update(|r| r.retain(|x| x.key != key))>
+                    "Remove" <span class="visually-hidden">{format!(" row {}", i + 1)}</span>
+                </button>
+            </td>
+        </tr>
     }
 }

@@ -263,3 +263,52 @@ pub struct BudgetSeries {
     pub budget: Budget,
     pub points: Vec<PeriodSpend>,
 }
+
+/// What a rate limit counts per.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RateSubject {
+    ApiKey,
+    User,
+    Model,
+}
+
+impl RateSubject {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ApiKey => "api_key",
+            Self::User => "user",
+            Self::Model => "model",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::ApiKey, Self::User, Self::Model]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+    }
+}
+
+/// A limit on proxied calls per minute. `value` is the key id, the user or a model pattern,
+/// or `*` for each one apart (every user may make 60 requests a minute).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    pub subject: RateSubject,
+    pub value: String,
+    #[serde(default)]
+    pub requests_per_minute: Option<u32>,
+    /// Tokens (input + the call's output cap) per minute.
+    #[serde(default)]
+    pub tokens_per_minute: Option<u64>,
+}
+
+/// `GET/PUT /api/v1/rate-limits`: the whole set (a PUT replaces it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimits {
+    pub limits: Vec<RateLimit>,
+    /// Servers sharing the limits now (each enforces its share); ignored in a PUT.
+    #[serde(default)]
+    pub servers: u32,
+}

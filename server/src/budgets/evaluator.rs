@@ -1,9 +1,10 @@
-//! The budgets loop, on every server: each second it re-reads the definitions, builds every
+//! The budgets loop, on every server: each second it re-reads the definitions (and the rate
+//! limits, and says this server is alive so servers share the limits), builds every
 //! budget's status, records the events that are due (once per budget, period and kind,
 //! whichever server sees it first: the table's unique key decides) and streams the status.
 //! Each minute it sweeps expired reservations and old hourly counters.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use app::types::{
     live::{BudgetEventsTopic, BudgetsTopic},
@@ -13,6 +14,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use super::{
+    rate_limits::RateLimiter,
     status::{self, event_to_api, oldest_start, to_api},
     Book,
 };
@@ -88,8 +90,16 @@ async fn record_due(
     Ok(())
 }
 
-async fn tick(pool: &PgPool, live: &LiveHub, book: &Book, n: u32) -> sqlx::Result<()> {
+async fn tick(
+    pool: &PgPool,
+    live: &LiveHub,
+    book: &Book,
+    limiter: &RateLimiter,
+    n: u32,
+) -> sqlx::Result<()> {
     book.reload(pool).await?;
+    limiter.reload(pool).await?;
+    limiter.heartbeat(pool).await?;
     let now = Utc::now();
     if n.is_multiple_of(SWEEP_EVERY) {
         store::budgets::sweep(pool, now).await?;
@@ -105,13 +115,13 @@ async fn tick(pool: &PgPool, live: &LiveHub, book: &Book, n: u32) -> sqlx::Resul
 }
 
 /// Runs until the task is dropped; a failed tick is logged (once per outage) and retried.
-pub async fn run(pool: PgPool, live: LiveHub, book: Book) {
+pub async fn run(pool: PgPool, live: LiveHub, book: Book, limiter: Arc<RateLimiter>) {
     let mut interval = tokio::time::interval(TICK);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut failing = false;
     for n in 0u32.. {
         interval.tick().await;
-        match tick(&pool, &live, &book, n).await {
+        match tick(&pool, &live, &book, &limiter, n).await {
             Ok(()) => failing = false,
             Err(e) if !failing => {
                 failing = true;

@@ -7,6 +7,7 @@
 //! needs to ask.
 
 pub mod evaluator;
+pub mod rate_limits;
 pub mod status;
 
 use std::sync::{Arc, RwLock};

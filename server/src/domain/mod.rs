@@ -7,4 +7,5 @@ pub mod call;
 pub mod grant;
 pub mod pricing;
 pub mod provider;
+pub mod rate_limit;
 pub mod system;

@@ -15,6 +15,7 @@ pub mod params;
 pub mod prices;
 pub mod principal;
 pub mod providers;
+pub mod rate_limits;
 pub mod sessions;
 pub mod stream;
 pub mod system;
@@ -71,6 +72,7 @@ fn api() -> Router<AppState> {
                 .put(budgets::update)
                 .delete(budgets::delete),
         )
+        .route("/rate-limits", get(rate_limits::get).put(rate_limits::put))
         .route("/analytics", get(analytics::aggregate))
         .route("/analytics/overview", get(analytics::overview))
         .route("/sessions", get(sessions::list))

@@ -32,11 +32,12 @@ use super::{
     usage::{self, StreamTally},
 };
 use crate::{
-    budgets,
+    budgets::{self, rate_limits::add_headers},
     domain::{
         budget::{worst_case, Facts},
         pricing::find_price,
         provider::Provider,
+        rate_limit::Verdict,
     },
     http::budgets::refusal_message,
     state::AppState,
@@ -93,27 +94,36 @@ pub async fn forward(
         Ok(p) => p,
         Err(response) => return response,
     };
+    let mut limited = None;
     if prepared.records {
-        match reserve(&state, kind, &prepared).await {
-            Ok(reservation) => prepared.draft.id = reservation,
+        match admit(&state, kind, &prepared).await {
+            Ok((reservation, verdict)) => {
+                prepared.draft.id = reservation;
+                limited = Some(verdict);
+            }
             Err(response) => return response,
         }
     }
-    send(&state, &provider, parts, prepared).await
+    let mut response = send(&state, &provider, parts, prepared).await;
+    if let Some(v) = limited {
+        add_headers(response.headers_mut(), &v);
+    }
+    response
 }
 
 /// How long a proxied call's reservation is held at most: the longest an answer may take to
 /// start, plus a long stream.
 const RESERVATION_TTL: chrono::Duration = chrono::Duration::minutes(30);
 
-/// Holds the call's worst case against the hard budgets in its scope: the reservation id
-/// (the call's id, so storing the call settles it), or the 429 that refuses it. Without a
-/// hard budget in scope nothing is asked of the database.
-async fn reserve(
+/// Lets a model call through its rate limits (counted in memory) and then holds its worst
+/// case against the hard budgets in its scope: the reservation id (the call's id, so
+/// storing the call settles it) and the rate-limit figures for the answer's headers, or the
+/// 429 that refuses it. Without a hard budget in scope nothing is asked of the database.
+async fn admit(
     state: &AppState,
     kind: ProviderKind,
     p: &Prepared,
-) -> Result<Option<String>, Response> {
+) -> Result<(Option<String>, Verdict), Response> {
     let d = &p.draft;
     let facts = Facts {
         provider: &d.provider,
@@ -129,6 +139,22 @@ async fn reserve(
         p.max_output_tokens,
         price,
     );
+    let verdict = state
+        .rate_limits
+        .check(&facts, u64::try_from(worst.tokens).unwrap_or(0));
+    if let Some(wait) = verdict.retry_after {
+        let mut response = proxy_error(
+            kind,
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limit_exceeded",
+            &format!("Sightline's rate limit for this call is reached; retry in {wait} s"),
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, wait.into());
+        add_headers(response.headers_mut(), &verdict);
+        return Err(response);
+    }
     match budgets::reserve(
         &state.pool,
         &state.budgets,
@@ -139,7 +165,7 @@ async fn reserve(
     )
     .await
     {
-        Ok(Ok(id)) => Ok(id),
+        Ok(Ok(id)) => Ok((id, verdict)),
         Ok(Err(refusal)) => {
             let b = refusal.budget;
             let wait = (b.resets_at - Utc::now()).num_seconds().max(1);

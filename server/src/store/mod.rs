@@ -9,6 +9,7 @@ pub mod partitions;
 pub mod pending_calls;
 pub mod prices;
 pub mod providers;
+pub mod rate_limits;
 pub mod rollups;
 pub mod sessions;
 pub mod system;

@@ -550,3 +550,94 @@ async fn reservations_hold_room_until_their_call_is_reported() {
     assert_eq!(st["reserved"], 0.0, "{st}");
     assert_eq!(reserve(0.6).await.unwrap().status(), 200);
 }
+
+#[tokio::test]
+async fn rate_limits_are_validated_enforced_and_reported_in_headers() {
+    let up = upstream::start().await;
+    let app = spawn_app().await;
+    app.login().await;
+    add_provider(&app, &up).await;
+    let (_, key) = app.create_key("proxy").await;
+    let put = |body: Value| {
+        app.client
+            .put(app.url("/api/v1/rate-limits"))
+            .json(&body)
+            .send()
+    };
+    // Bad entries are refused by their place in the list.
+    for (limits, field) in [
+        (
+            json!([{"subject": "user", "value": "*"}]),
+            "limits[0].requests_per_minute",
+        ),
+        (
+            json!([{"subject": "user", "value": "", "requests_per_minute": 1}]),
+            "limits[0].value",
+        ),
+        (
+            json!([{"subject": "api_key", "value": "k", "requests_per_minute": 1}]),
+            "limits[0].value",
+        ),
+        (
+            json!([{"subject": "model", "value": "*", "requests_per_minute": 1},
+                   {"subject": "model", "value": "*", "tokens_per_minute": 5}]),
+            "limits[1].value",
+        ),
+    ] {
+        let r = put(json!({ "limits": limits })).await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let err: Value = r.json().await.unwrap();
+        assert_eq!(err["field"], field, "{err}");
+    }
+    // A window must not turn over during the test.
+    let second = chrono::Timelike::second(&Utc::now());
+    if second > 45 {
+        tokio::time::sleep(Duration::from_secs(u64::from(62 - second))).await;
+    }
+    let r = put(json!({"limits": [
+        {"subject": "user", "value": "*", "requests_per_minute": 2},
+        {"subject": "model", "value": "gpt-4o*", "tokens_per_minute": 1000}
+    ]}))
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let (_, got) = app.get_json("/api/v1/rate-limits", &[]).await;
+    assert_eq!(got["limits"].as_array().unwrap().len(), 2);
+    assert!(got["servers"].as_u64().unwrap() >= 1);
+
+    // Bob may make two requests a minute.
+    for remaining in ["1", "0"] {
+        let r = chat(&app, &key, "openai-small", 50).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["x-ratelimit-limit-requests"], "2");
+        assert_eq!(r.headers()["x-ratelimit-remaining-requests"], remaining);
+        assert!(r.headers()["x-ratelimit-reset-requests"]
+            .to_str()
+            .unwrap()
+            .ends_with('s'));
+    }
+    let r = chat(&app, &key, "openai-small", 50).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().contains_key("retry-after"));
+    assert_eq!(r.headers()["x-ratelimit-remaining-requests"], "0");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limit_exceeded");
+    assert_eq!(chat_count(&up), 2);
+
+    // A model's tokens per minute count the call's output cap: 600 fits, another 600 not.
+    let carol = |max_tokens: u64| {
+        app.bare_client()
+            .post(app.url("/proxy/oai/v1/chat/completions"))
+            .bearer_auth(&key)
+            .json(&json!({"model": "gpt-4o-mini", "max_tokens": max_tokens,
+                          "messages": [{"role": "user", "content": "hi"}]}))
+            .send()
+    };
+    let r = carol(600).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-ratelimit-limit-tokens"], "1000");
+    assert_eq!(
+        carol(600).await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
