@@ -3,7 +3,7 @@
 # release build of Sightline on loopback, with PostgreSQL on 127.0.0.1:5432 (or
 # BENCH_DATABASE_URL, a server where a `sightline_bench` database may be created).
 #
-#   ./scripts/bench.sh                 # all of them, about two minutes
+#   ./scripts/bench.sh                 # all of them, about four minutes
 #   SECONDS_PER_RUN=30 ./scripts/bench.sh
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
@@ -40,8 +40,12 @@ echo "server pid $PID; $(nproc) cores; PostgreSQL at ${DB_URL%%@*}@…"
 "$LOAD" ingest --url "$URL" --key "$KEY" --batch 1000 --concurrency 4 --seconds "$SECS"
 "$LOAD" otlp --url "$URL" --key "$KEY" --batch 500 --concurrency 4 --seconds "$SECS"
 "$LOAD" lost --url "$URL" --key "$KEY" --total 200000 --batch 500 --concurrency 8 --database-url "$DB_URL"
-"$LOAD" proxy --url "$URL" --key "$KEY" --admin-password "$PASSWORD" --requests 5000
 "$LOAD" proxy-records --url "$URL" --key "$KEY" --admin-password "$PASSWORD" --concurrency 8 --seconds "$SECS"
+# Proxy latency without budgets, then with 10 hard budgets and rate limits on every call.
+"$LOAD" proxy --url "$URL" --key "$KEY" --admin-password "$PASSWORD" --requests 5000 --hard-budgets 10
+# 100 budgets over a million calls (BUDGET_CALLS to change): ingest with them, then status.
+"$LOAD" budget-status --url "$URL" --key "$KEY" --admin-password "$PASSWORD" \
+  --budgets 100 --calls "${BUDGET_CALLS:-1000000}"
 echo "server: $(ps -o rss=,time= -p $PID | awk '{printf "RSS %.0f MiB, CPU time %s", $1/1024, $2}')"
 # For the OTLP comparison with Arize Phoenix (same spans, same client), see BENCHMARKS.md.
 echo "BENCH_KEY=$KEY (valid while this server runs)"

@@ -328,7 +328,7 @@ pub fn budget_history(b: &Budget, p: &Palette) -> Chart {
         .status
         .history
         .iter()
-        .map(|h| h.start.format(fmt).to_string())
+        .map(|h| h.date.format(fmt).to_string())
         .collect();
     base(p)
         .tooltip(tooltip(Trigger::Axis))

@@ -4,7 +4,8 @@
 //! cargo run --release -p server --example load -- ingest --url URL --key KEY --batch 100
 //! cargo run --release -p server --example load -- otlp   --url URL --key KEY --batch 500
 //! cargo run --release -p server --example load -- lost   --url URL --key KEY --total 200000 --database-url DB
-//! cargo run --release -p server --example load -- proxy  --url URL --key KEY --admin-password PW
+//! cargo run --release -p server --example load -- proxy  --url URL --key KEY --admin-password PW --hard-budgets 10
+//! cargo run --release -p server --example load -- budget-status --url URL --key KEY --admin-password PW
 //! ```
 //!
 //! Every figure counts only what the server acknowledged, and Sightline acknowledges after
@@ -90,6 +91,21 @@ enum Mode {
         admin_password: String,
         #[arg(long, default_value_t = 5000)]
         requests: usize,
+        /// Then measure again with this many hard budgets on every call, and rate limits.
+        #[arg(long, default_value_t = 0)]
+        hard_budgets: usize,
+    },
+    /// Budget status with many budgets over many calls: creates `budgets` budgets, ingests
+    /// `calls` calls spread over 30 days, then times `GET /api/v1/budgets`.
+    BudgetStatus {
+        #[command(flatten)]
+        c: Common,
+        #[arg(long)]
+        admin_password: String,
+        #[arg(long, default_value_t = 100)]
+        budgets: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        calls: usize,
     },
     /// Proxied calls as fast as `concurrency` clients can send them for a while, then how
     /// many were recorded: every answered call must be (the key needs the read scope too).
@@ -288,9 +304,8 @@ async fn start_upstream() -> String {
     format!("http://{addr}")
 }
 
-/// A local upstream registered as provider `bench`; its base URL.
-async fn bench_provider(c: &Common, admin_password: &str) -> String {
-    let upstream = start_upstream().await;
+/// A client logged in as the admin.
+async fn admin_client(c: &Common, admin_password: &str) -> reqwest::Client {
     let admin = reqwest::Client::builder()
         .cookie_store(true)
         .build()
@@ -302,6 +317,13 @@ async fn bench_provider(c: &Common, admin_password: &str) -> String {
         .await
         .unwrap();
     assert!(r.status().is_success(), "login failed: {}", r.status());
+    admin
+}
+
+/// A local upstream registered as provider `bench`; its base URL.
+async fn bench_provider(c: &Common, admin_password: &str) -> String {
+    let upstream = start_upstream().await;
+    let admin = admin_client(c, admin_password).await;
     let r = admin
         .put(format!("{}/api/v1/providers/bench", c.url))
         .json(&json!({"kind": "openai", "base_url": upstream, "api_key": "sk-bench"}))
@@ -378,10 +400,11 @@ async fn proxy_records(c: &Common, admin_password: &str, seconds: u64) {
     );
 }
 
-async fn proxy_bench(c: &Common, admin_password: &str, requests: usize) {
-    let upstream = bench_provider(c, admin_password).await;
+/// Direct and proxied latency, one request at a time, interleaved; prints the line.
+async fn proxy_round(c: &Common, upstream: &str, requests: usize, what: &str) {
     let client = reqwest::Client::new();
-    let body = json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "ping"}]});
+    let body = json!({"model": "gpt-4o-mini", "max_tokens": 100,
+        "messages": [{"role": "user", "content": "ping"}]});
     let direct_url = format!("{upstream}/v1/chat/completions");
     let proxy_url = format!("{}/proxy/bench/v1/chat/completions", c.url);
     let (mut direct, mut proxied) = (Vec::new(), Vec::new());
@@ -391,6 +414,7 @@ async fn proxy_bench(c: &Common, admin_password: &str, requests: usize) {
             let r = client
                 .post(url.as_str())
                 .bearer_auth(&c.key)
+                .header("x-sightline-user", "bench-user")
                 .json(&body)
                 .send()
                 .await
@@ -408,9 +432,168 @@ async fn proxy_bench(c: &Common, admin_password: &str, requests: usize) {
     let (d50, d99) = (percentile(&direct, 0.5), percentile(&direct, 0.99));
     let (p50, p99) = (percentile(&proxied, 0.5), percentile(&proxied, 0.99));
     println!(
-        "proxy: {requests} requests each; direct p50 {d50:.3} ms p99 {d99:.3} ms; through Sightline p50 {p50:.3} ms p99 {p99:.3} ms; added p50 {:.3} ms, p99 {:.3} ms",
+        "proxy{what}: {requests} requests each; direct p50 {d50:.3} ms p99 {d99:.3} ms; through Sightline p50 {p50:.3} ms p99 {p99:.3} ms; added p50 {:.3} ms, p99 {:.3} ms",
         p50 - d50,
         p99 - d99
+    );
+}
+
+async fn proxy_bench(c: &Common, admin_password: &str, requests: usize, hard_budgets: usize) {
+    let upstream = bench_provider(c, admin_password).await;
+    proxy_round(c, &upstream, requests, "").await;
+    if hard_budgets == 0 {
+        return;
+    }
+    // Every call is in the scope of each hard budget (half of them name the provider), and
+    // under a per-user and a per-model rate limit far above this load.
+    let admin = admin_client(c, admin_password).await;
+    for i in 0..hard_budgets {
+        let scope = if i % 2 == 0 {
+            json!({"provider": "bench"})
+        } else {
+            json!({})
+        };
+        let r = admin
+            .post(format!("{}/api/v1/budgets", c.url))
+            .json(
+                &json!({"name": format!("bench hard {i}"), "scope": scope, "period": "month",
+                "timezone": "UTC", "limit_kind": "usd", "limit": 1e9, "mode": "hard"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    }
+    let r = admin
+        .put(format!("{}/api/v1/rate-limits", c.url))
+        .json(&json!({"limits": [
+            {"subject": "user", "value": "*", "requests_per_minute": 1_000_000},
+            {"subject": "model", "value": "*", "tokens_per_minute": 1_000_000_000_000u64}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    proxy_round(
+        c,
+        &upstream,
+        requests,
+        &format!(" with {hard_budgets} hard budgets and 2 rate limits"),
+    )
+    .await;
+}
+
+/// Creates `n` budgets of every period, zone, unit and scope.
+async fn many_budgets(c: &Common, admin: &reqwest::Client, n: usize) {
+    let zones = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata"];
+    for i in 0..n {
+        let (provider, model) = MODELS[i % 4];
+        let scope = match i % 5 {
+            0 => json!({}),
+            1 => json!({ "provider": provider }),
+            2 => json!({ "model": model }),
+            3 => json!({ "user": format!("u{}", i % 50) }),
+            _ => json!({ "feature": "load", "provider": provider }),
+        };
+        let r = admin
+            .post(format!("{}/api/v1/budgets", c.url))
+            .json(&json!({"name": format!("budget {i}"), "scope": scope,
+                "period": ["day", "week", "month"][i % 3], "timezone": zones[i % 4],
+                "reset_day": 1 + i % 28, "limit_kind": ["usd", "tokens", "requests"][i % 3],
+                "limit": 1e9, "mode": if i % 2 == 0 { "soft" } else { "hard" }}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    }
+}
+
+async fn budget_status_bench(c: &Common, admin_password: &str, budgets: usize, calls: usize) {
+    let admin = admin_client(c, admin_password).await;
+    many_budgets(c, &admin, budgets).await;
+    // The calls, spread over 30 days, through the real ingest path.
+    let run = format!("status{}", chrono::Utc::now().timestamp_micros());
+    let now = chrono::Utc::now();
+    let batch = 1000u64;
+    let totals = Arc::new(Totals {
+        items: AtomicU64::new(0),
+        busy: AtomicU64::new(0),
+        latencies: Default::default(),
+    });
+    let batches = (calls as u64).div_ceil(batch);
+    let seq = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..c.concurrency {
+        let (client, totals, seq, run, c) = (
+            reqwest::Client::new(),
+            totals.clone(),
+            seq.clone(),
+            run.clone(),
+            c.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let b = seq.fetch_add(1, Ordering::Relaxed);
+                if b >= batches {
+                    return;
+                }
+                let lo = b * batch;
+                let hi = (lo + batch).min(calls as u64);
+                let body = json!({ "calls": (lo..hi).map(|n| {
+                    let mut v = call(&run, n);
+                    let minutes = ((n * 7919) % (30 * 24 * 60)) as i64;
+                    v["time"] = json!(now - chrono::Duration::minutes(minutes));
+                    v["cost"] = json!({"total_usd": 0.001 * (n % 7) as f64});
+                    v
+                }).collect::<Vec<_>>() });
+                let url = format!("{}/api/v1/llm/calls", c.url);
+                let took = post_until_accepted(
+                    || client.post(&url).bearer_auth(&c.key).json(&body),
+                    &totals,
+                )
+                .await;
+                totals.items.fetch_add(hi - lo, Ordering::Relaxed);
+                totals.latencies.lock().unwrap().push(took);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    report(
+        &format!(
+            "ingest with {budgets} budgets, batch={batch} concurrency={}",
+            c.concurrency
+        ),
+        &totals,
+        start.elapsed(),
+    );
+    // Status of every budget, read with the key, one request at a time.
+    let client = reqwest::Client::new();
+    let mut times = Vec::new();
+    let mut shown = 0;
+    for i in 0..60 {
+        let start = Instant::now();
+        let r = client
+            .get(format!("{}/api/v1/budgets", c.url))
+            .bearer_auth(&c.key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let list: Vec<Value> = r.json().await.unwrap();
+        assert!(list.len() >= budgets);
+        shown = list.len();
+        if i >= 10 {
+            times.push(start.elapsed());
+        }
+    }
+    times.sort();
+    println!(
+        "budget status: {shown} budgets over {calls} calls; GET /api/v1/budgets p50 {:.2} ms, p95 {:.2} ms ({} requests)",
+        percentile(&times, 0.5),
+        percentile(&times, 0.95),
+        times.len()
     );
 }
 
@@ -530,7 +713,14 @@ async fn main() {
             c,
             admin_password,
             requests,
-        } => proxy_bench(&c, &admin_password, requests).await,
+            hard_budgets,
+        } => proxy_bench(&c, &admin_password, requests, hard_budgets).await,
+        Mode::BudgetStatus {
+            c,
+            admin_password,
+            budgets,
+            calls,
+        } => budget_status_bench(&c, &admin_password, budgets, calls).await,
         Mode::ProxyRecords {
             c,
             admin_password,

@@ -392,41 +392,46 @@ fn BudgetFormCard(
             (!crate::budget_form::FIELDS.iter().any(|(_, api)| *api == f)).then_some(m)
         })
     };
+    // Each field: its label, the control (the value is an attribute too, so the server
+    // renders it for a form shown again without the WASM), and its error outside the label
+    // so the error does not become part of the field's name.
     macro_rules! text_field {
         ($label:expr, $name:literal, $api:literal, $field:ident, $placeholder:expr, $class:literal) => {
             view! {
-                <label class=concat!("field ", $class)>
-                    <span>{$label}</span>
+                <div class=concat!("field ", $class)>
+                    <label for=concat!("budget-", $name)>{$label}</label>
                     <input
                         type="text"
                         name=$name
                         id=concat!("budget-", $name)
                         placeholder=$placeholder
+                        value=move || form.with(|f| f.$field.clone())
                         prop:value=move || form.with(|f| f.$field.clone())
                         on:input=move |ev| form.update(|f| f.$field = event_target_value(&ev))
                         aria-invalid=invalid($api)
                         aria-describedby=concat!("budget-", $name, "-error")
                     />
                     <span class="field-error" id=concat!("budget-", $name, "-error") role="alert">{error_for($api)}</span>
-                </label>
+                </div>
             }
         };
     }
     macro_rules! select_field {
         ($label:expr, $name:literal, $api:literal, $field:ident, [$(($value:literal, $text:literal)),*]) => {
             view! {
-                <label class="field">
-                    <span>{$label}</span>
+                <div class="field">
+                    <label for=concat!("budget-", $name)>{$label}</label>
                     <select
                         name=$name
                         id=concat!("budget-", $name)
                         on:change=move |ev| form.update(|f| f.$field = event_target_value(&ev))
                         aria-invalid=invalid($api)
+                        aria-describedby=concat!("budget-", $name, "-error")
                     >
                         $(<option value=$value selected=move || form.with(|f| f.$field == $value)>{$text}</option>)*
                     </select>
-                    <span class="field-error" role="alert">{error_for($api)}</span>
-                </label>
+                    <span class="field-error" id=concat!("budget-", $name, "-error") role="alert">{error_for($api)}</span>
+                </div>
             }
         };
     }
@@ -455,6 +460,7 @@ fn BudgetFormCard(
                         <input
                             type="checkbox"
                             name="enabled"
+                            checked=move || form.with(|f| f.enabled)
                             prop:checked=move || form.with(|f| f.enabled)
                             on:change=move |ev| form.update(|f| f.enabled = event_target_checked(&ev))
                         />

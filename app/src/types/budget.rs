@@ -135,10 +135,12 @@ pub struct BudgetInput {
     pub enabled: bool,
 }
 
-/// One period's spend.
+/// One period's (or one chart bucket's) spend.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PeriodSpend {
     pub start: DateTime<Utc>,
+    /// The local date it starts on, in the budget's time zone (for labels).
+    pub date: chrono::NaiveDate,
     pub spent: f64,
 }
 

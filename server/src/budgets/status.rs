@@ -55,6 +55,7 @@ pub fn status(b: &Stored, usage: &Usage, now: DateTime<Utc>) -> BudgetStatus {
             .iter()
             .map(|w| PeriodSpend {
                 start: w.start,
+                date: w.start.with_timezone(&spec.tz).date_naive(),
                 spent: from_base(kind, spent_in(w.start)),
             })
             .collect(),

@@ -200,6 +200,7 @@ pub async fn series(
         .into_iter()
         .map(|(start, a)| PeriodSpend {
             start,
+            date: start.with_timezone(&stored.spec.tz).date_naive(),
             spent: rules::from_base(kind, a.of(kind)),
         })
         .collect();
