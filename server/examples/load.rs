@@ -494,12 +494,14 @@ async fn many_budgets(c: &Common, admin: &reqwest::Client, n: usize) {
             3 => json!({ "user": format!("u{}", i % 50) }),
             _ => json!({ "feature": "load", "provider": provider }),
         };
+        let period = ["day", "week", "month"][i % 3];
+        let kind = ["usd", "tokens", "requests"][i % 3];
+        let mode = if i % 2 == 0 { "soft" } else { "hard" };
         let r = admin
             .post(format!("{}/api/v1/budgets", c.url))
             .json(&json!({"name": format!("budget {i}"), "scope": scope,
-                "period": ["day", "week", "month"][i % 3], "timezone": zones[i % 4],
-                "reset_day": 1 + i % 28, "limit_kind": ["usd", "tokens", "requests"][i % 3],
-                "limit": 1e9, "mode": if i % 2 == 0 { "soft" } else { "hard" }}))
+                "period": period, "timezone": zones[i % 4], "reset_day": 1 + i % 28,
+                "limit_kind": kind, "limit": 1e9, "mode": mode}))
             .send()
             .await
             .unwrap();

@@ -44,17 +44,23 @@ CREATE TABLE budget_spend_hour (
     PRIMARY KEY (budget_id, hour)
 );
 
--- Reservations: the worst case of calls in flight, per budget, in the budget's unit. A
--- reservation is deleted in the transaction that stores its call (the call's id is the
--- reservation id), or ignored once it expires.
+-- Reservations: the worst case of calls in flight. One row per reservation (the budgets it
+-- holds and the amount held from each, in the budget's unit), and per budget the total
+-- held, which the hot path reads instead of summing reservations. A reservation is
+-- released in the transaction that stores its call (the call's id is the reservation id),
+-- or by the sweeper once it expires.
 CREATE TABLE budget_holds (
-    reservation_id TEXT NOT NULL,
-    budget_id      BIGINT NOT NULL REFERENCES budgets (id) ON DELETE CASCADE,
-    amount         BIGINT NOT NULL,
-    expires_at     TIMESTAMPTZ NOT NULL,
-    PRIMARY KEY (reservation_id, budget_id)
+    reservation_id TEXT PRIMARY KEY,
+    budget_ids     BIGINT[] NOT NULL,
+    amounts        BIGINT[] NOT NULL,
+    expires_at     TIMESTAMPTZ NOT NULL
 );
-CREATE INDEX budget_holds_budget ON budget_holds (budget_id, expires_at);
+CREATE INDEX budget_holds_expiry ON budget_holds (expires_at);
+
+CREATE TABLE budget_held (
+    budget_id BIGINT PRIMARY KEY REFERENCES budgets (id) ON DELETE CASCADE,
+    held      BIGINT NOT NULL DEFAULT 0
+);
 
 -- Thresholds crossed and projected overruns, once per budget, period and kind.
 CREATE TABLE budget_events (
@@ -71,19 +77,6 @@ CREATE TABLE budget_events (
 );
 CREATE INDEX budget_events_at ON budget_events (at DESC);
 
--- What a budget has used in a period: spend plus unexpired reservations, in its unit.
-CREATE FUNCTION sl_budget_used(budget BIGINT, kind TEXT, start TIMESTAMPTZ) RETURNS BIGINT
-LANGUAGE sql STABLE AS $$
-    SELECT coalesce((
-        SELECT CASE kind WHEN 'usd' THEN s.cost_micros WHEN 'tokens' THEN s.tokens
-            ELSE s.requests END
-        FROM budget_spend_period s
-        WHERE s.budget_id = budget AND s.period_start = start), 0)
-    + coalesce((
-        SELECT sum(h.amount)::bigint FROM budget_holds h
-        WHERE h.budget_id = budget AND h.expires_at > now()), 0)
-$$;
-
 -- Reserves `needs` (one amount per budget, in its unit) for reservation `res`, all or
 -- nothing: the budgets' rows are locked first (in id order, so concurrent reservations
 -- queue instead of deadlocking), then each later statement reads what committed before,
@@ -97,11 +90,23 @@ DECLARE
     r RECORD;
     ok BOOLEAN := true;
 BEGIN
-    PERFORM 1 FROM budgets b WHERE b.id = ANY (ids) ORDER BY b.id FOR UPDATE;
+    -- A hold lives for one call: its commit need not wait for the disk (a crash loses the
+    -- holds of calls in flight, which the calls' own records then settle), and that keeps
+    -- the proxy's added latency at one round trip.
+    PERFORM set_config('synchronous_commit', 'off', true);
+    -- NO KEY UPDATE: reservations queue on a budget's row, while the ingest writer's
+    -- foreign-key checks (KEY SHARE) on the counters do not wait for them.
+    PERFORM 1 FROM budgets b WHERE b.id = ANY (ids) ORDER BY b.id FOR NO KEY UPDATE;
     FOR r IN
-        SELECT i.id, b.limit_value, sl_budget_used(i.id, b.limit_kind, i.start) AS used, i.need
+        SELECT i.id, b.limit_value,
+            coalesce(CASE b.limit_kind WHEN 'usd' THEN s.cost_micros
+                WHEN 'tokens' THEN s.tokens ELSE s.requests END, 0)
+            + coalesce(h.held, 0) AS used,
+            i.need
         FROM unnest(ids, starts, needs) AS i (id, start, need)
         JOIN budgets b ON b.id = i.id
+        LEFT JOIN budget_spend_period s ON s.budget_id = i.id AND s.period_start = i.start
+        LEFT JOIN budget_held h ON h.budget_id = i.id
     LOOP
         out_budget := r.id;
         out_limit := r.limit_value;
@@ -111,9 +116,48 @@ BEGIN
         RETURN NEXT;
     END LOOP;
     IF ok THEN
-        INSERT INTO budget_holds (reservation_id, budget_id, amount, expires_at)
-        SELECT res, i.id, i.need, now() + ttl FROM unnest(ids, needs) AS i (id, need)
+        INSERT INTO budget_holds (reservation_id, budget_ids, amounts, expires_at)
+        VALUES (res, ids, needs, now() + ttl)
         ON CONFLICT DO NOTHING;
+        IF FOUND THEN
+            INSERT INTO budget_held AS h (budget_id, held)
+            SELECT i.id, i.need FROM unnest(ids, needs) AS i (id, need)
+            JOIN budgets b ON b.id = i.id ORDER BY i.id
+            ON CONFLICT (budget_id) DO UPDATE SET held = h.held + excluded.held;
+        END IF;
     END IF;
+END
+$$;
+
+-- Releases reservations (their calls were stored, or they expired): deletes them and takes
+-- their amounts off each budget's total, locking those rows in id order (as reservations
+-- do), so a release and a reservation never deadlock. Returns how many budgets changed.
+CREATE FUNCTION sl_budget_release(gone_ids TEXT[], expired_before TIMESTAMPTZ)
+RETURNS INTEGER
+LANGUAGE plpgsql AS $$
+DECLARE
+    b_ids BIGINT[];
+    totals BIGINT[];
+BEGIN
+    WITH gone AS (
+        DELETE FROM budget_holds
+        WHERE reservation_id = ANY (gone_ids) OR expires_at <= expired_before
+        RETURNING budget_ids, amounts
+    )
+    SELECT array_agg(x.b ORDER BY x.b), array_agg(x.t ORDER BY x.b) INTO b_ids, totals
+    FROM (
+        SELECT u.b, sum(u.a)::bigint AS t
+        FROM gone, unnest(gone.budget_ids, gone.amounts) AS u (b, a)
+        GROUP BY u.b
+    ) x;
+    IF b_ids IS NULL THEN
+        RETURN 0;
+    END IF;
+    PERFORM 1 FROM budget_held h WHERE h.budget_id = ANY (b_ids)
+        ORDER BY h.budget_id FOR NO KEY UPDATE;
+    UPDATE budget_held h SET held = greatest(h.held - x.t, 0)
+    FROM unnest(b_ids, totals) AS x (b, t)
+    WHERE h.budget_id = x.b;
+    RETURN array_length(b_ids, 1);
 END
 $$;

@@ -14,6 +14,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::domain::budget::{self, Amounts, Facts, Spec, Window};
 use crate::domain::call::NewCall;
+use crate::domain::pricing::pattern_matches;
 
 /// The advisory lock between counting calls (shared) and rebuilding counters (exclusive).
 const COUNTERS_LOCK: i64 = 0x534c_4255_4447_4554;
@@ -371,7 +372,8 @@ pub async fn count_calls(
         .filter(|id| id.starts_with(RESERVATION_PREFIX))
         .collect();
     if !settled.is_empty() {
-        sqlx::query("DELETE FROM budget_holds WHERE reservation_id = ANY($1)")
+        // -infinity: expired reservations are the sweeper's, not this transaction's.
+        sqlx::query("SELECT sl_budget_release($1, '-infinity')")
             .bind(&settled)
             .execute(&mut **tx)
             .await?;
@@ -386,6 +388,13 @@ pub async fn count_calls(
     }
     let mut periods: HashMap<(i64, DateTime<Utc>), Amounts> = HashMap::new();
     let mut hours: HashMap<(i64, DateTime<Utc>), Amounts> = HashMap::new();
+    // Many calls against many budgets: each (budget, model) pattern test and each (budget,
+    // quarter hour) period is worked out once per batch. Every UTC offset is a multiple of
+    // 15 minutes, so calls in one quarter hour share their period.
+    let mut model_ok: HashMap<(usize, &str), bool> = HashMap::new();
+    let mut period_of: HashMap<(usize, i64), DateTime<Utc>> = HashMap::new();
+    // Hourly counters only feed the burn rate: older calls (a back-fill) skip them.
+    let hours_from = hour_of(Utc::now()) - Duration::hours(HOURS_KEPT);
     for n in calls {
         let c: &Call = &n.call;
         let facts = Facts {
@@ -396,16 +405,27 @@ pub async fn count_calls(
             api_key_id: n.api_key_id,
         };
         let amounts = Amounts::call(c.cost_total_micros, c.input_tokens, c.output_tokens);
-        for b in budgets
-            .iter()
-            .filter(|b| budget::matches(&b.spec.scope, &facts))
-        {
-            let w = budget::window(c.time, b.spec.calendar(), b.spec.tz);
-            periods.entry((b.id, w.start)).or_default().add(amounts);
-            hours
-                .entry((b.id, hour_of(c.time)))
-                .or_default()
-                .add(amounts);
+        let quarter = c.time.timestamp().div_euclid(900);
+        let hour = hour_of(c.time);
+        for (i, b) in budgets.iter().enumerate() {
+            if !budget::matches_except_model(&b.spec.scope, &facts) {
+                continue;
+            }
+            if let Some(pattern) = b.spec.scope.model.as_deref() {
+                let ok = *model_ok
+                    .entry((i, c.model.as_str()))
+                    .or_insert_with(|| pattern_matches(pattern, &c.model));
+                if !ok {
+                    continue;
+                }
+            }
+            let start = *period_of
+                .entry((i, quarter))
+                .or_insert_with(|| budget::window(c.time, b.spec.calendar(), b.spec.tz).start);
+            periods.entry((b.id, start)).or_default().add(amounts);
+            if hour >= hours_from {
+                hours.entry((b.id, hour)).or_default().add(amounts);
+            }
         }
     }
     add_counters(tx, "budget_spend_period", "period_start", &periods).await?;
@@ -462,7 +482,7 @@ pub struct Usage {
     pub periods: HashMap<(i64, DateTime<Utc>), Amounts>,
     /// Spend per budget and hour, for the last hours.
     pub hours: HashMap<i64, Vec<(DateTime<Utc>, Amounts)>>,
-    /// Unexpired reservations per budget, in its unit.
+    /// Held by reservations per budget, in its unit (expired ones until they are swept).
     pub held: HashMap<i64, i64>,
 }
 
@@ -510,13 +530,11 @@ pub async fn usage(
             },
         ));
     }
-    let held: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT h.budget_id, sum(h.amount)::bigint FROM budget_holds h
-         WHERE h.budget_id = ANY($1) AND h.expires_at > now() GROUP BY h.budget_id",
-    )
-    .bind(ids)
-    .fetch_all(pool)
-    .await?;
+    let held: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT budget_id, held FROM budget_held WHERE budget_id = ANY($1)")
+            .bind(ids)
+            .fetch_all(pool)
+            .await?;
     out.held = held.into_iter().collect();
     Ok(out)
 }
@@ -570,18 +588,10 @@ pub async fn reserve(
     Ok((granted, standing))
 }
 
-/// Releases a reservation before its call is stored (the call was never made).
-pub async fn release(pool: &PgPool, reservation_id: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM budget_holds WHERE reservation_id = $1")
-        .bind(reservation_id)
-        .execute(pool)
-        .await?;
-    Ok(())
-}
-
-/// Forgets expired reservations and hourly counters older than the burn rate needs.
+/// Releases expired reservations and forgets hourly counters older than the burn rate
+/// needs.
 pub async fn sweep(pool: &PgPool, now: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM budget_holds WHERE expires_at <= $1")
+    sqlx::query("SELECT sl_budget_release('{}', $1)")
         .bind(now)
         .execute(pool)
         .await?;

@@ -548,6 +548,21 @@ async fn reservations_hold_room_until_their_call_is_reported() {
     let st = &list[0]["status"];
     assert_eq!(st["spent"], 0.1, "{st}");
     assert_eq!(st["reserved"], 0.0, "{st}");
+    // A reservation whose call never comes expires and is released by the sweeper.
+    let r = app
+        .bare_client()
+        .post(app.url("/api/v1/budgets/reserve"))
+        .bearer_auth(&key)
+        .json(&json!({"feature": "summaries", "cost_usd": 0.6, "ttl_secs": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(reserve(0.6).await.unwrap().status(), 429);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    server::store::budgets::sweep(&app.pool, Utc::now())
+        .await
+        .unwrap();
     assert_eq!(reserve(0.6).await.unwrap().status(), 200);
 }
 

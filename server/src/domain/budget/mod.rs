@@ -190,13 +190,19 @@ pub struct Facts<'a> {
 /// Whether a call with these facts counts against a budget of this scope. The model may be
 /// a pattern (as in the price table); the other fields match exactly.
 pub fn matches(scope: &BudgetScope, f: &Facts) -> bool {
-    let exact =
-        |want: &Option<String>, have: Option<&str>| want.as_deref().is_none_or(|w| have == Some(w));
-    exact(&scope.provider, Some(f.provider))
+    matches_except_model(scope, f)
         && scope
             .model
             .as_deref()
             .is_none_or(|p| pattern_matches(p, f.model))
+}
+
+/// [`matches`] without the model pattern, for callers that test many calls against many
+/// budgets and remember each (budget, model) answer.
+pub fn matches_except_model(scope: &BudgetScope, f: &Facts) -> bool {
+    let exact =
+        |want: &Option<String>, have: Option<&str>| want.as_deref().is_none_or(|w| have == Some(w));
+    exact(&scope.provider, Some(f.provider))
         && exact(&scope.feature, f.feature)
         && exact(&scope.user, f.user)
         && scope.api_key_id.is_none_or(|k| f.api_key_id == Some(k))
