@@ -119,14 +119,16 @@ setup_python() {
 
 # Builds the release binary and site unless nothing changed since the last build.
 build_release() {
-  local bin="$ROOT/target/release/sightline"
-  if [ -x "$bin" ] && [ -f "$ROOT/target/site/pkg/sightline.wasm" ] &&
+  local bin="$ROOT/target/release/sightline" wasm="$ROOT/target/site/pkg/sightline.wasm"
+  # Up to date only if both the binary and the site are newer than every source (a plain
+  # `cargo build --release` refreshes the binary but not the WASM).
+  if [ -x "$bin" ] && [ -f "$wasm" ] &&
      [ -z "$(find "$ROOT/app" "$ROOT/frontend" "$ROOT/server" "$ROOT/style" "$ROOT/public" \
-            "$ROOT/Cargo.toml" "$ROOT/Cargo.lock" -newer "$bin" -print -quit)" ]; then
+            "$ROOT/Cargo.toml" "$ROOT/Cargo.lock" \( -newer "$bin" -o -newer "$wasm" \) -print -quit)" ]; then
     log "release build is up to date"
     return 0
   fi
   log "cargo leptos build --release"
   (cd "$ROOT" && cargo leptos build --release)
-  touch "$bin"
+  touch "$bin" "$wasm"
 }
