@@ -16,8 +16,12 @@ URL="http://127.0.0.1:$PORT"
 SECS="${SECONDS_PER_RUN:-10}"
 PASSWORD="bench-admin-password"
 
-log "cargo build --release (server and load generator)"
-cargo build --release -p server --bin sightline --example load
+# The server as the README runs it (cargo leptos bakes the site's settings into the binary;
+# a plain `cargo build` of the binary would serve a page the WASM cannot hydrate), then the
+# load generator.
+build_release
+log "cargo build --release (load generator)"
+cargo build --release -p server --example load
 LOAD="$ROOT/target/release/examples/load"
 
 psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS sightline_bench WITH (FORCE)" -c "CREATE DATABASE sightline_bench"
