@@ -540,7 +540,7 @@ pub fn BudgetPage() -> impl IntoView {
                 view! {
                     <section class="card">
                         <BudgetMeter budget=b.clone() />
-                        <div class="stat-grid">
+                        <div class="stat-grid budget-stats">
                             <div><div class="stat-label">"Spent"</div><div class="stat-value">{amount(kind, st.spent)}</div><div class="stat-foot">{format!("{:.1} % of {}", st.percent, amount(kind, st.limit))}</div></div>
                             <div><div class="stat-label">"Remaining"</div><div class="stat-value">{amount(kind, st.remaining)}</div><div class="stat-foot">{format!("{} reserved", amount(kind, st.reserved))}</div></div>
                             <div><div class="stat-label">"Projected at reset"</div><div class="stat-value">{amount(kind, st.projected)}</div><div class="stat-foot">{st.limit_reached_at.map_or_else(|| format!("{:.0} % of the limit", st.projected_percent), |t| format!("limit reached {}", when(&t)))}</div></div>
