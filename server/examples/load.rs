@@ -509,28 +509,29 @@ async fn many_budgets(c: &Common, admin: &reqwest::Client, n: usize) {
     }
 }
 
-async fn budget_status_bench(c: &Common, admin_password: &str, budgets: usize, calls: usize) {
-    let admin = admin_client(c, admin_password).await;
-    many_budgets(c, &admin, budgets).await;
-    // The calls, spread over 30 days, through the real ingest path.
-    let run = format!("status{}", chrono::Utc::now().timestamp_micros());
-    let now = chrono::Utc::now();
-    let batch = 1000u64;
+/// Posts calls 0..total in batches from `c.concurrency` clients, each batch until accepted;
+/// `make` builds call n. Returns the totals and the time taken.
+async fn post_exactly(
+    c: &Common,
+    total: u64,
+    batch: u64,
+    make: Arc<dyn Fn(u64) -> Value + Send + Sync>,
+) -> (Arc<Totals>, Duration) {
     let totals = Arc::new(Totals {
         items: AtomicU64::new(0),
         busy: AtomicU64::new(0),
         latencies: Default::default(),
     });
-    let batches = (calls as u64).div_ceil(batch);
+    let batches = total.div_ceil(batch);
     let seq = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..c.concurrency {
-        let (client, totals, seq, run, c) = (
+        let (client, totals, seq, make, c) = (
             reqwest::Client::new(),
             totals.clone(),
             seq.clone(),
-            run.clone(),
+            make.clone(),
             c.clone(),
         );
         tasks.push(tokio::spawn(async move {
@@ -540,14 +541,8 @@ async fn budget_status_bench(c: &Common, admin_password: &str, budgets: usize, c
                     return;
                 }
                 let lo = b * batch;
-                let hi = (lo + batch).min(calls as u64);
-                let body = json!({ "calls": (lo..hi).map(|n| {
-                    let mut v = call(&run, n);
-                    let minutes = ((n * 7919) % (30 * 24 * 60)) as i64;
-                    v["time"] = json!(now - chrono::Duration::minutes(minutes));
-                    v["cost"] = json!({"total_usd": 0.001 * (n % 7) as f64});
-                    v
-                }).collect::<Vec<_>>() });
+                let hi = (lo + batch).min(total);
+                let body = json!({ "calls": (lo..hi).map(|n| make(n)).collect::<Vec<_>>() });
                 let url = format!("{}/api/v1/llm/calls", c.url);
                 let took = post_until_accepted(
                     || client.post(&url).bearer_auth(&c.key).json(&body),
@@ -562,13 +557,31 @@ async fn budget_status_bench(c: &Common, admin_password: &str, budgets: usize, c
     for t in tasks {
         t.await.unwrap();
     }
+    (totals, start.elapsed())
+}
+
+async fn budget_status_bench(c: &Common, admin_password: &str, budgets: usize, calls: usize) {
+    let admin = admin_client(c, admin_password).await;
+    many_budgets(c, &admin, budgets).await;
+    // The calls, spread over 30 days, through the real ingest path.
+    let run = format!("status{}", chrono::Utc::now().timestamp_micros());
+    let now = chrono::Utc::now();
+    let batch = 1000u64;
+    let make = Arc::new(move |n: u64| {
+        let mut v = call(&run, n);
+        let minutes = ((n * 7919) % (30 * 24 * 60)) as i64;
+        v["time"] = json!(now - chrono::Duration::minutes(minutes));
+        v["cost"] = json!({"total_usd": 0.001 * (n % 7) as f64});
+        v
+    });
+    let (totals, took) = post_exactly(c, calls as u64, batch, make).await;
     report(
         &format!(
             "ingest with {budgets} budgets, batch={batch} concurrency={}",
             c.concurrency
         ),
         &totals,
-        start.elapsed(),
+        took,
     );
     // Status of every budget, read with the key, one request at a time.
     let client = reqwest::Client::new();
@@ -645,55 +658,18 @@ async fn main() {
             database_url,
         } => {
             let run = format!("lost{}", chrono::Utc::now().timestamp_micros());
-            let client = reqwest::Client::new();
-            let totals = Arc::new(Totals {
-                items: AtomicU64::new(0),
-                busy: AtomicU64::new(0),
-                latencies: Default::default(),
-            });
-            let batches = total.div_ceil(batch) as u64;
-            let seq = Arc::new(AtomicU64::new(0));
-            let start = Instant::now();
-            let mut tasks = Vec::new();
-            for _ in 0..c.concurrency {
-                let (client, totals, seq, run, c) = (
-                    client.clone(),
-                    totals.clone(),
-                    seq.clone(),
-                    run.clone(),
-                    c.clone(),
-                );
-                tasks.push(tokio::spawn(async move {
-                    loop {
-                        let b = seq.fetch_add(1, Ordering::Relaxed);
-                        if b >= batches {
-                            return;
-                        }
-                        let lo = b * batch as u64;
-                        let hi = (lo + batch as u64).min(total as u64);
-                        let calls: Vec<Value> = (lo..hi).map(|n| call(&run, n)).collect();
-                        let body = json!({ "calls": calls });
-                        let url = format!("{}/api/v1/llm/calls", c.url);
-                        let took = post_until_accepted(
-                            || client.post(&url).bearer_auth(&c.key).json(&body),
-                            &totals,
-                        )
-                        .await;
-                        totals.items.fetch_add(hi - lo, Ordering::Relaxed);
-                        totals.latencies.lock().unwrap().push(took);
-                    }
-                }));
-            }
-            for t in tasks {
-                t.await.unwrap();
-            }
+            let make = {
+                let run = run.clone();
+                Arc::new(move |n: u64| call(&run, n))
+            };
+            let (totals, took) = post_exactly(&c, total as u64, batch as u64, make).await;
             report(
                 &format!(
                     "nothing-lost run batch={batch} concurrency={}",
                     c.concurrency
                 ),
                 &totals,
-                start.elapsed(),
+                took,
             );
             let pool = sqlx::PgPool::connect(&database_url).await.unwrap();
             let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM llm_calls WHERE id LIKE $1")

@@ -122,41 +122,52 @@ fn write_error(e: sqlx::Error) -> WriteError {
     }
 }
 
+type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
+
+/// Binds a definition as $1 to $14, in the column order of `insert`.
+fn bind_spec<'q>(q: PgQuery<'q>, spec: &'q Spec) -> PgQuery<'q> {
+    q.bind(&spec.name)
+        .bind(&spec.scope.provider)
+        .bind(&spec.scope.model)
+        .bind(&spec.scope.feature)
+        .bind(&spec.scope.user)
+        .bind(spec.scope.api_key_id)
+        .bind(spec.period.as_str())
+        .bind(spec.tz.name())
+        .bind(spec.reset_day as i16)
+        .bind(spec.limit_kind.as_str())
+        .bind(spec.limit)
+        .bind(
+            spec.thresholds
+                .iter()
+                .map(|t| *t as i16)
+                .collect::<Vec<_>>(),
+        )
+        .bind(spec.mode.as_str())
+        .bind(spec.enabled)
+}
+
 /// Creates a budget and counts the calls already in its recent periods.
 pub async fn insert(pool: &PgPool, spec: &Spec, now: DateTime<Utc>) -> Result<i64, WriteError> {
     let mut tx = pool.begin().await?;
     lock_counters_exclusive(&mut tx).await?;
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO budgets (name, scope_provider, scope_model, scope_feature, scope_user,
-            scope_api_key_id, period, timezone, reset_day, limit_kind, limit_value, thresholds,
-            mode, enabled)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-         RETURNING id",
+    let row = bind_spec(
+        sqlx::query(
+            "INSERT INTO budgets (name, scope_provider, scope_model, scope_feature, scope_user,
+                scope_api_key_id, period, timezone, reset_day, limit_kind, limit_value,
+                thresholds, mode, enabled)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+             RETURNING id",
+        ),
+        spec,
     )
-    .bind(&spec.name)
-    .bind(&spec.scope.provider)
-    .bind(&spec.scope.model)
-    .bind(&spec.scope.feature)
-    .bind(&spec.scope.user)
-    .bind(spec.scope.api_key_id)
-    .bind(spec.period.as_str())
-    .bind(spec.tz.name())
-    .bind(spec.reset_day as i16)
-    .bind(spec.limit_kind.as_str())
-    .bind(spec.limit)
-    .bind(thresholds(spec))
-    .bind(spec.mode.as_str())
-    .bind(spec.enabled)
     .fetch_one(&mut *tx)
     .await
     .map_err(write_error)?;
+    let id: i64 = sqlx::Row::try_get(&row, "id")?;
     rebuild_counters(&mut tx, id, spec, now).await?;
     tx.commit().await?;
     Ok(id)
-}
-
-fn thresholds(spec: &Spec) -> Vec<i16> {
-    spec.thresholds.iter().map(|t| *t as i16).collect()
 }
 
 /// Replaces a budget's definition; its counters are rebuilt (the scope or the calendar may
@@ -169,28 +180,17 @@ pub async fn update(
 ) -> Result<bool, WriteError> {
     let mut tx = pool.begin().await?;
     lock_counters_exclusive(&mut tx).await?;
-    let done = sqlx::query(
-        "UPDATE budgets SET name = $2, scope_provider = $3, scope_model = $4,
-            scope_feature = $5, scope_user = $6, scope_api_key_id = $7, period = $8,
-            timezone = $9, reset_day = $10, limit_kind = $11, limit_value = $12,
-            thresholds = $13, mode = $14, enabled = $15, updated_at = now()
-         WHERE id = $1",
+    let done = bind_spec(
+        sqlx::query(
+            "UPDATE budgets SET name = $1, scope_provider = $2, scope_model = $3,
+                scope_feature = $4, scope_user = $5, scope_api_key_id = $6, period = $7,
+                timezone = $8, reset_day = $9, limit_kind = $10, limit_value = $11,
+                thresholds = $12, mode = $13, enabled = $14, updated_at = now()
+             WHERE id = $15",
+        ),
+        spec,
     )
     .bind(id)
-    .bind(&spec.name)
-    .bind(&spec.scope.provider)
-    .bind(&spec.scope.model)
-    .bind(&spec.scope.feature)
-    .bind(&spec.scope.user)
-    .bind(spec.scope.api_key_id)
-    .bind(spec.period.as_str())
-    .bind(spec.tz.name())
-    .bind(spec.reset_day as i16)
-    .bind(spec.limit_kind.as_str())
-    .bind(spec.limit)
-    .bind(thresholds(spec))
-    .bind(spec.mode.as_str())
-    .bind(spec.enabled)
     .execute(&mut *tx)
     .await
     .map_err(write_error)?;
