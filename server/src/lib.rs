@@ -7,6 +7,7 @@
 #![recursion_limit = "256"]
 
 pub mod agent;
+pub mod alerts;
 pub mod analytics;
 pub mod auth;
 pub mod budgets;

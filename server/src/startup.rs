@@ -111,6 +111,7 @@ impl Application {
                     ),
                     key_cache: Arc::default(),
                     budgets: crate::budgets::Book::default(),
+                    alerts: crate::alerts::Alerts::default(),
                     rate_limits: Arc::default(),
                     sealer,
                     providers: Arc::new(RwLock::new(
@@ -140,6 +141,8 @@ impl Application {
                     state.budgets.clone(),
                     Arc::clone(&state.rate_limits),
                 ));
+                tokio::spawn(crate::alerts::evaluator::run(state.clone()));
+                tokio::spawn(crate::alerts::dispatch::run(state.clone()));
                 let collector = start_collector(&state);
                 Ok(Self {
                     listener,
@@ -189,6 +192,7 @@ impl Application {
         .await?;
         ensure_admin(&pool, config.admin_password.as_ref()).await?;
         store::prices::seed_if_empty(&pool, &pricing::bundled_prices()).await?;
+        crate::alerts::defaults::install(&pool).await?;
         let prices = store::prices::load(&pool).await?;
         ensure_partitions(&pool).await?;
         for p in &config.providers {

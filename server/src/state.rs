@@ -50,6 +50,8 @@ pub struct AppState {
     pub budgets: crate::budgets::Book,
     /// Rate limits and this server's windows.
     pub rate_limits: Arc<crate::budgets::rate_limits::RateLimiter>,
+    /// The alert loops' handles (wake the dispatcher, evaluate now, leadership).
+    pub alerts: crate::alerts::Alerts,
     /// Where the built site lives, for server-side rendering and static files.
     pub leptos_options: LeptosOptions,
 }

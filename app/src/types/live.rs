@@ -3,7 +3,11 @@
 
 use serde::{de::DeserializeOwned, Serialize};
 
-use super::{system::LiveSample, Budget, BudgetEvent, Call};
+use super::{
+    alert::{Alert, Notice},
+    system::LiveSample,
+    Budget, BudgetEvent, Call,
+};
 
 /// A topic: the SSE event name and what its data holds (JSON).
 pub trait Topic {
@@ -50,10 +54,28 @@ impl Topic for BudgetEventsTopic {
     type Payload = BudgetEvent;
 }
 
+/// Alerts whose state changed in an evaluation cycle.
+pub struct AlertsTopic;
+
+impl Topic for AlertsTopic {
+    const NAME: &'static str = "alerts";
+    type Payload = Vec<Alert>;
+}
+
+/// An in-app notification just delivered (the toast and the bell).
+pub struct NoticesTopic;
+
+impl Topic for NoticesTopic {
+    const NAME: &'static str = "notices";
+    type Payload = Notice;
+}
+
 /// Every topic a client may subscribe to.
 pub const TOPICS: &[&str] = &[
     CallsTopic::NAME,
     SystemTopic::NAME,
     BudgetsTopic::NAME,
     BudgetEventsTopic::NAME,
+    AlertsTopic::NAME,
+    NoticesTopic::NAME,
 ];

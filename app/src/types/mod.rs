@@ -123,3 +123,5 @@ pub use budget::*;
 
 pub mod live;
 pub mod system;
+
+pub mod alert;

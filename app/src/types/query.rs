@@ -147,3 +147,28 @@ pub struct StreamQuery {
     #[serde(default, deserialize_with = "blank_as_none")]
     pub topics: Option<String>,
 }
+
+/// `GET /api/v1/alerts/history`
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertHistoryQuery {
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub rule_id: Option<i64>,
+    /// The state an alert went to.
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub state: Option<super::alert::AlertState>,
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub severity: Option<super::alert::Severity>,
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub since: Option<DateTime<Utc>>,
+    pub limit: Option<u32>,
+}
+
+/// `GET /api/v1/alerts/deliveries`
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveriesQuery {
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub channel_id: Option<i64>,
+    pub limit: Option<u32>,
+}

@@ -61,6 +61,8 @@ pub(super) struct FileSettings {
     pub(super) system_retention_minute: Option<String>,
     pub(super) system_retention_hour: Option<String>,
     pub(super) system_top_processes: Option<usize>,
+    pub(super) alert_interval: Option<String>,
+    pub(super) alert_group_window: Option<String>,
     #[serde(default)]
     pub(super) providers: Vec<ProviderSetting>,
 }

@@ -102,6 +102,20 @@ pub struct ServeArgs {
     /// [default: 10]
     #[arg(long, env = "SIGHTLINE_SYSTEM_TOP_PROCESSES", value_name = "N")]
     pub system_top_processes: Option<usize>,
+    /// How often alert rules are evaluated (`15s`). [default: 15s]
+    #[arg(long, env = "SIGHTLINE_ALERT_INTERVAL", value_name = "DURATION")]
+    pub alert_interval: Option<String>,
+    /// Alerts for one channel within this time are sent as one message (Alertmanager's
+    /// group interval; `0s` sends each at once). [default: 30s]
+    #[arg(long, env = "SIGHTLINE_ALERT_GROUP_WINDOW", value_name = "DURATION")]
+    pub alert_group_window: Option<String>,
+}
+
+/// When alert rules are evaluated and how their notifications are grouped.
+#[derive(Debug, Clone, Copy)]
+pub struct AlertSettings {
+    pub interval: Duration,
+    pub group_window: chrono::Duration,
 }
 
 /// A setting that failed validation: which one and why. Displays as one line.
@@ -168,6 +182,7 @@ pub struct Config {
     pub proxy_idle_timeout: Duration,
     pub providers: Vec<ProviderSpec>,
     pub system: SystemSettings,
+    pub alerts: AlertSettings,
 }
 
 impl Config {
@@ -295,6 +310,27 @@ impl ServeArgs {
                 "must be between 1 and 3600",
             ));
         }
+        let alerts = AlertSettings {
+            interval: parse_duration(
+                "alert_interval",
+                self.alert_interval
+                    .as_deref()
+                    .or(file.alert_interval.as_deref())
+                    .unwrap_or("15s"),
+                Duration::from_millis(200),
+                Duration::from_secs(3600),
+            )?,
+            group_window: chrono::Duration::from_std(parse_duration(
+                "alert_group_window",
+                self.alert_group_window
+                    .as_deref()
+                    .or(file.alert_group_window.as_deref())
+                    .unwrap_or("30s"),
+                Duration::ZERO,
+                Duration::from_secs(600),
+            )?)
+            .map_err(|e| ConfigError::new("alert_group_window", e.to_string()))?,
+        };
         let providers = file
             .providers
             .into_iter()
@@ -302,6 +338,7 @@ impl ServeArgs {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Config {
             system,
+            alerts,
             event_timeout: Duration::from_secs(event_timeout_secs),
             proxy_idle_timeout: Duration::from_secs(proxy_idle_timeout_secs),
             providers,

@@ -2,6 +2,7 @@
 //! and cost, budget periods and projections, API key grants, proxy providers, system rollups. `store` depends on this module (and on the
 //! pure `analytics` and `app::types`) and on nothing above it.
 
+pub mod alert;
 pub mod budget;
 pub mod call;
 pub mod grant;

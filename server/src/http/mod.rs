@@ -1,6 +1,7 @@
 //! The HTTP surface: one router for the versioned JSON API, form posts, probes and the
 //! server-rendered UI. Handlers parse and authorise, then call `store` or domain modules.
 
+pub mod alerts;
 pub mod analytics;
 pub mod budgets;
 pub mod calls;
@@ -72,6 +73,36 @@ fn api() -> Router<AppState> {
                 .put(budgets::update)
                 .delete(budgets::delete),
         )
+        .route(
+            "/alerts/rules",
+            get(alerts::list_rules).post(alerts::create_rule),
+        )
+        .route(
+            "/alerts/rules/{id}",
+            get(alerts::get_rule)
+                .put(alerts::update_rule)
+                .delete(alerts::delete_rule),
+        )
+        .route("/alerts/rules/{id}/series", get(alerts::rule_series))
+        .route("/alerts/metrics", get(alerts::metrics))
+        .route("/alerts/history", get(alerts::history))
+        .route(
+            "/alerts/silences",
+            get(alerts::list_silences).post(alerts::create_silence),
+        )
+        .route("/alerts/silences/{id}", delete(alerts::end_silence))
+        .route(
+            "/alerts/channels",
+            get(alerts::list_channels).post(alerts::create_channel),
+        )
+        .route(
+            "/alerts/channels/{id}",
+            axum::routing::put(alerts::update_channel).delete(alerts::delete_channel),
+        )
+        .route("/alerts/channels/{id}/test", post(alerts::test_channel))
+        .route("/alerts/deliveries", get(alerts::deliveries))
+        .route("/alerts/notices", get(alerts::notices))
+        .route("/alerts/notices/read", post(alerts::mark_read))
         .route("/rate-limits", get(rate_limits::get).put(rate_limits::put))
         .route("/analytics", get(analytics::aggregate))
         .route("/analytics/overview", get(analytics::overview))

@@ -71,6 +71,11 @@ impl Pipeline {
         (Self { tx, rows }, handle)
     }
 
+    /// Calls queued and not yet committed.
+    pub fn waiting(&self) -> usize {
+        QUEUE_ROWS.saturating_sub(self.rows.available_permits())
+    }
+
     /// Queues `calls` and waits until they are committed.
     pub async fn submit(&self, calls: Vec<NewCall>) -> Result<Stored, SubmitError> {
         if calls.is_empty() {

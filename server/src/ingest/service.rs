@@ -251,6 +251,11 @@ impl Ingest {
         }
     }
 
+    /// Calls waiting in this server's ingest queue.
+    pub fn waiting(&self) -> usize {
+        self.pipeline.waiting()
+    }
+
     /// How the proxy's records are doing since start.
     pub fn record_stats(&self) -> app::types::ProxyRecordStats {
         self.recorder.stats()

@@ -1,6 +1,7 @@
 //! Storage: the connection pool, migrations and one module of queries per table.
 //! This is the only module that speaks SQL; every query binds its parameters.
 
+pub mod alerts;
 pub mod api_keys;
 pub mod budgets;
 pub mod calls;

@@ -1,0 +1,220 @@
+//! The evaluator: every interval, the server holding the advisory lock runs a cycle. The
+//! lock is held on a connection of its own, taken out of the pool; when that server dies
+//! its connection closes, PostgreSQL frees the lock, and another server takes it at its
+//! next try (within one interval). Alert state lives in PostgreSQL, so a new leader goes
+//! on where the old one stopped.
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use app::types::live::AlertsTopic;
+use chrono::{DateTime, Duration, Utc};
+use sqlx::{pool::PoolConnection, Connection, PgConnection, PgPool, Postgres};
+
+use super::cycle::{self, Inputs};
+use crate::{
+    domain::alert::metric::Source,
+    state::AppState,
+    store::{self, alerts::StoredRule},
+};
+
+/// The advisory lock's key: "sightline alerts".
+const LOCK_KEY: i64 = 0x5349_4748_5441_4c45;
+
+/// Holds (or tries to take) the evaluator's lock.
+#[derive(Default)]
+pub struct Leader {
+    conn: Option<PgConnection>,
+}
+
+impl Leader {
+    /// Whether this server leads now: keeps a held lock (checking its connection still
+    /// answers) or tries to take it.
+    pub async fn ensure(&mut self, pool: &PgPool) -> sqlx::Result<bool> {
+        if let Some(conn) = self.conn.as_mut() {
+            if sqlx::query("SELECT 1").execute(&mut *conn).await.is_ok() {
+                return Ok(true);
+            }
+            self.conn = None;
+        }
+        let pooled: PoolConnection<Postgres> = pool.acquire().await?;
+        let mut conn = pooled.detach();
+        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(LOCK_KEY)
+            .fetch_one(&mut conn)
+            .await?;
+        if got {
+            self.conn = Some(conn);
+        } else {
+            let _ = conn.close().await;
+        }
+        Ok(got)
+    }
+
+    /// Gives the lock up (closing its connection frees it).
+    pub async fn release(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let _ = conn.close().await;
+        }
+    }
+}
+
+/// What one cycle did, for logs and the benchmark.
+#[derive(Debug, Default)]
+pub struct CycleReport {
+    pub rules: usize,
+    pub alerts_written: usize,
+    pub transitions: usize,
+    pub notifications: usize,
+    pub messages: u64,
+}
+
+fn max_window(rules: &[&StoredRule], f: impl Fn(&Source) -> bool) -> Option<Duration> {
+    rules
+        .iter()
+        .filter(|r| f(&r.spec.metric.source))
+        .map(|r| r.spec.window)
+        .max()
+}
+
+/// Reads what the enabled rules need: one query per kind of source, run together.
+pub async fn gather(
+    state: &AppState,
+    rules: &[StoredRule],
+    now: DateTime<Utc>,
+) -> sqlx::Result<Inputs> {
+    let enabled: Vec<&StoredRule> = rules.iter().filter(|r| r.spec.enabled).collect();
+    let mut names = BTreeSet::new();
+    for r in &enabled {
+        if let Source::System { num, den, .. } = r.spec.metric.source {
+            names.insert(num);
+            if let Some(d) = den {
+                names.insert(d);
+            }
+        }
+    }
+    let names: Vec<&str> = names.into_iter().collect();
+    let pool = &state.pool;
+    let system_since = max_window(&enabled, |s| matches!(s, Source::System { .. }));
+    let llm_since = max_window(&enabled, |s| matches!(s, Source::Llm(_)));
+    let hosts = enabled
+        .iter()
+        .any(|r| r.spec.metric.source == Source::HostSilence);
+    let budgets = enabled
+        .iter()
+        .any(|r| matches!(r.spec.metric.source, Source::Budget { .. }));
+    let (system, hosts, llm, budgets) = tokio::try_join!(
+        async {
+            match system_since {
+                Some(w) => store::alerts::system_points(pool, now - w, &names).await,
+                None => Ok(Vec::new()),
+            }
+        },
+        async {
+            if hosts {
+                store::alerts::host_last_seen(pool).await
+            } else {
+                Ok(Vec::new())
+            }
+        },
+        async {
+            match llm_since {
+                Some(w) => store::alerts::llm_points(pool, now - w).await,
+                None => Ok(Vec::new()),
+            }
+        },
+        async {
+            if !budgets {
+                return Ok(Vec::new());
+            }
+            let all =
+                crate::budgets::evaluator::all_with_status(pool, &state.budgets, now).await?;
+            Ok(all
+                .into_iter()
+                .filter(|b| b.enabled)
+                .map(|b| (b.name, b.status.percent, b.status.projected_percent))
+                .collect())
+        },
+    )?;
+    Ok(Inputs {
+        system,
+        hosts,
+        llm,
+        budgets,
+        ingest_queue: state.ingest.waiting() as f64,
+    })
+}
+
+/// One cycle at `now`: read, plan, write, group, publish.
+pub async fn run_cycle(state: &AppState, now: DateTime<Utc>) -> sqlx::Result<CycleReport> {
+    let pool = &state.pool;
+    let (rules, stored, silences, channels) = tokio::try_join!(
+        store::alerts::rules(pool),
+        store::alerts::instances(pool),
+        store::alerts::silences(pool, now),
+        store::alerts::channels(pool),
+    )?;
+    let inputs = gather(state, &rules, now).await?;
+    let (writes, changed) = cycle::plan(&rules, &stored, &inputs, &silences, &channels, now);
+    store::alerts::write_cycle(pool, &writes).await?;
+    let messages = store::alerts::group_outbox(pool, state.config.alerts.group_window).await?;
+    if messages > 0 {
+        state.alerts.wake_dispatch.notify_one();
+    }
+    if !changed.is_empty() {
+        state.live.publish::<AlertsTopic, _>(|| changed);
+    }
+    Ok(CycleReport {
+        rules: rules.len(),
+        alerts_written: writes.instances.len(),
+        transitions: writes.events.len(),
+        notifications: writes.outbox.len(),
+        messages,
+    })
+}
+
+/// Runs until the server stops; then gives the lock up at once, so another server takes
+/// over without waiting for the connection to time out.
+pub async fn run(state: AppState) {
+    let mut leader = Leader::default();
+    let stopping = state.stopping();
+    tokio::pin!(stopping);
+    let mut interval = tokio::time::interval(state.config.alerts.interval);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
+    loop {
+        tokio::select! {
+            _ = &mut stopping => break,
+            _ = interval.tick() => {}
+            _ = state.alerts.evaluate_now.notified() => {}
+        }
+        let result = async {
+            let lead = leader.ensure(&state.pool).await?;
+            state.alerts.set_leader(lead);
+            if !lead {
+                return Ok(None);
+            }
+            let started = Instant::now();
+            let report = run_cycle(&state, Utc::now()).await?;
+            Ok::<_, sqlx::Error>(Some((report, started.elapsed())))
+        }
+        .await;
+        match result {
+            Ok(Some((report, took))) => {
+                failing = false;
+                if report.transitions > 0 {
+                    tracing::info!(?report, ms = took.as_millis() as u64, "alert cycle");
+                }
+            }
+            Ok(None) => failing = false,
+            Err(e) if !failing => {
+                failing = true;
+                state.alerts.set_leader(false);
+                tracing::warn!(error = %e, "alert evaluation failed; retrying each interval");
+            }
+            Err(_) => {}
+        }
+    }
+    state.alerts.set_leader(false);
+    leader.release().await;
+}

@@ -1,0 +1,628 @@
+//! The metrics a rule may watch: their names (OpenTelemetry's where one exists), units,
+//! labels and the aggregations that make sense for them, and how their values are computed
+//! from rollup rows. Pure: the evaluator fetches the rows, this folds them.
+
+use std::collections::BTreeMap;
+
+use app::types::alert::{Aggregation, Labels};
+use chrono::{DateTime, Utc};
+
+use crate::analytics::{histogram::Histogram, stats::Stats};
+
+/// Where a metric's values come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A host series from the system rollups: `num` (a series name, or the prefix before
+    /// `:thing`), optionally divided by `den` (same thing) and scaled to percent.
+    System {
+        num: &'static str,
+        den: Option<&'static str>,
+        /// The label the part after `:` becomes (`mount`, `gpu`, `interface`).
+        thing: Option<&'static str>,
+    },
+    /// Seconds since a host's last sample.
+    HostSilence,
+    /// A figure of LLM calls from the LLM rollups.
+    Llm(LlmFigure),
+    /// Budget use in percent, from the budgets' status.
+    Budget { projected: bool },
+    /// Calls waiting in this server's ingest queue.
+    IngestQueue,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LlmFigure {
+    /// Seconds.
+    Latency,
+    /// Seconds.
+    Ttft,
+    ErrorRate,
+    Requests,
+    Tokens,
+    Cost,
+    TokensPerSecond,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Metric {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub unit: &'static str,
+    pub source: Source,
+    pub labels: &'static [&'static str],
+    pub aggregations: &'static [Aggregation],
+    pub default_aggregation: Aggregation,
+}
+
+use Aggregation::{Avg, Last, Max, Min, Rate, Sum, P95, P99};
+
+const GAUGE: &[Aggregation] = &[Avg, Min, Max, Last];
+const COUNTER: &[Aggregation] = &[Sum, Rate];
+const LLM_LABELS: &[&str] = &["provider", "model", "feature"];
+
+const fn system(
+    name: &'static str,
+    title: &'static str,
+    unit: &'static str,
+    num: &'static str,
+    den: Option<&'static str>,
+    thing: Option<&'static str>,
+    labels: &'static [&'static str],
+) -> Metric {
+    Metric {
+        name,
+        title,
+        unit,
+        source: Source::System { num, den, thing },
+        labels,
+        aggregations: GAUGE,
+        default_aggregation: Avg,
+    }
+}
+
+const fn llm(
+    name: &'static str,
+    title: &'static str,
+    unit: &'static str,
+    figure: LlmFigure,
+    aggregations: &'static [Aggregation],
+    default_aggregation: Aggregation,
+) -> Metric {
+    Metric {
+        name,
+        title,
+        unit,
+        source: Source::Llm(figure),
+        labels: LLM_LABELS,
+        aggregations,
+        default_aggregation,
+    }
+}
+
+pub const METRICS: &[Metric] = &[
+    system(
+        "system.cpu.utilization",
+        "CPU utilisation",
+        "%",
+        "cpu.total",
+        None,
+        None,
+        &["host"],
+    ),
+    system(
+        "system.memory.utilization",
+        "Memory utilisation",
+        "%",
+        "mem.used",
+        Some("mem.total"),
+        None,
+        &["host"],
+    ),
+    system(
+        "system.filesystem.utilization",
+        "Disk use per mount",
+        "%",
+        "fs.used",
+        Some("fs.total"),
+        Some("mount"),
+        &["host", "mount"],
+    ),
+    system(
+        "system.cpu.load_average.1m",
+        "Load average (1 min)",
+        "",
+        "load.1",
+        None,
+        None,
+        &["host"],
+    ),
+    system(
+        "system.network.receive",
+        "Network received",
+        "B/s",
+        "net.rx_bytes",
+        None,
+        Some("interface"),
+        &["host", "interface"],
+    ),
+    system(
+        "system.network.transmit",
+        "Network sent",
+        "B/s",
+        "net.tx_bytes",
+        None,
+        Some("interface"),
+        &["host", "interface"],
+    ),
+    system(
+        "gpu.utilization",
+        "GPU utilisation",
+        "%",
+        "gpu.util",
+        None,
+        Some("gpu"),
+        &["host", "gpu"],
+    ),
+    system(
+        "gpu.memory.utilization",
+        "GPU memory utilisation",
+        "%",
+        "gpu.mem_util",
+        None,
+        Some("gpu"),
+        &["host", "gpu"],
+    ),
+    system(
+        "gpu.temperature",
+        "GPU temperature",
+        "°C",
+        "gpu.temp",
+        None,
+        Some("gpu"),
+        &["host", "gpu"],
+    ),
+    Metric {
+        name: "system.host.silence",
+        title: "No data from host (seconds since its last sample)",
+        unit: "s",
+        source: Source::HostSilence,
+        labels: &["host"],
+        aggregations: &[Last],
+        default_aggregation: Last,
+    },
+    llm(
+        "gen_ai.client.operation.duration",
+        "LLM latency",
+        "s",
+        LlmFigure::Latency,
+        &[P95, P99, Avg, Max],
+        P95,
+    ),
+    llm(
+        "gen_ai.server.time_to_first_token",
+        "LLM time to first token",
+        "s",
+        LlmFigure::Ttft,
+        &[P95, P99, Avg, Max],
+        P95,
+    ),
+    llm(
+        "llm.error_rate",
+        "LLM error rate",
+        "%",
+        LlmFigure::ErrorRate,
+        &[Avg],
+        Avg,
+    ),
+    llm(
+        "llm.requests",
+        "LLM requests",
+        "calls",
+        LlmFigure::Requests,
+        COUNTER,
+        Sum,
+    ),
+    llm(
+        "gen_ai.client.token.usage",
+        "LLM tokens (input + output)",
+        "tokens",
+        LlmFigure::Tokens,
+        COUNTER,
+        Sum,
+    ),
+    llm("llm.cost", "LLM cost", "USD", LlmFigure::Cost, COUNTER, Sum),
+    llm(
+        "llm.tokens_per_second",
+        "LLM output tokens per second",
+        "tokens/s",
+        LlmFigure::TokensPerSecond,
+        &[Avg],
+        Avg,
+    ),
+    Metric {
+        name: "budget.utilization",
+        title: "Budget used",
+        unit: "%",
+        source: Source::Budget { projected: false },
+        labels: &["budget"],
+        aggregations: &[Last],
+        default_aggregation: Last,
+    },
+    Metric {
+        name: "budget.projected_utilization",
+        title: "Budget projected at the period's end",
+        unit: "%",
+        source: Source::Budget { projected: true },
+        labels: &["budget"],
+        aggregations: &[Last],
+        default_aggregation: Last,
+    },
+    Metric {
+        name: "sightline.ingest.queue",
+        title: "Sightline's ingest queue (calls waiting)",
+        unit: "calls",
+        source: Source::IngestQueue,
+        labels: &[],
+        aggregations: &[Last],
+        default_aggregation: Last,
+    },
+];
+
+pub fn find(name: &str) -> Option<&'static Metric> {
+    METRICS.iter().find(|m| m.name == name)
+}
+
+/// One minute of one host series, as the system rollups keep it.
+#[derive(Debug, Clone)]
+pub struct SystemPoint {
+    pub host: String,
+    pub bucket: DateTime<Utc>,
+    pub series: String,
+    pub min: f64,
+    pub max: f64,
+    pub sum: f64,
+    pub count: i64,
+    pub last: f64,
+    pub last_time: DateTime<Utc>,
+}
+
+/// One minute of LLM calls for a provider, model and feature.
+#[derive(Debug, Clone)]
+pub struct LlmPoint {
+    pub bucket: DateTime<Utc>,
+    pub provider: String,
+    pub model: String,
+    pub feature: String,
+    pub stats: Stats,
+    pub latency: Vec<i64>,
+    pub ttft: Vec<i64>,
+}
+
+fn split(series: &str) -> (&str, Option<&str>) {
+    match series.split_once(':') {
+        Some((a, b)) => (a, Some(b)),
+        None => (series, None),
+    }
+}
+
+fn matches(filters: &Labels, labels: &Labels) -> bool {
+    filters.iter().all(|(k, v)| labels.get(k) == Some(v))
+}
+
+#[derive(Default)]
+struct Fold {
+    min: f64,
+    max: f64,
+    sum: f64,
+    count: i64,
+    last: f64,
+    last_time: Option<DateTime<Utc>>,
+}
+
+impl Fold {
+    fn add(&mut self, p: &SystemPoint) {
+        if self.count == 0 {
+            self.min = p.min;
+            self.max = p.max;
+        } else {
+            self.min = self.min.min(p.min);
+            self.max = self.max.max(p.max);
+        }
+        self.sum += p.sum;
+        self.count += p.count;
+        if self.last_time.is_none_or(|t| p.last_time >= t) {
+            self.last = p.last;
+            self.last_time = Some(p.last_time);
+        }
+    }
+
+    fn value(&self, agg: Aggregation) -> Option<f64> {
+        if self.count == 0 {
+            return None;
+        }
+        Some(match agg {
+            Min => self.min,
+            Max => self.max,
+            Last => self.last,
+            _ => self.sum / self.count as f64,
+        })
+    }
+}
+
+/// A system metric's value per label set over the points given (already limited to the
+/// window), filtered by `filters`.
+pub fn system_values(
+    metric: &Metric,
+    agg: Aggregation,
+    filters: &Labels,
+    points: &[SystemPoint],
+) -> Vec<(Labels, f64)> {
+    let Source::System { num, den, thing } = metric.source else {
+        return Vec::new();
+    };
+    // (host, thing) -> (numerator, denominator)
+    let mut folds: BTreeMap<(String, Option<String>), (Fold, Fold)> = BTreeMap::new();
+    for p in points {
+        let (name, part) = split(&p.series);
+        let is_num = name == num;
+        let is_den = den == Some(name);
+        if !is_num && !is_den {
+            continue;
+        }
+        if thing.is_some() != part.is_some() {
+            continue;
+        }
+        let entry = folds
+            .entry((p.host.clone(), part.map(str::to_owned)))
+            .or_default();
+        if is_num {
+            entry.0.add(p);
+        } else {
+            entry.1.add(p);
+        }
+    }
+    let mut out = Vec::new();
+    for ((host, part), (n, d)) in folds {
+        let mut labels = Labels::new();
+        labels.insert("host".into(), host);
+        if let (Some(label), Some(part)) = (thing, part) {
+            labels.insert(label.into(), part);
+        }
+        if !matches(filters, &labels) {
+            continue;
+        }
+        let Some(v) = n.value(agg) else { continue };
+        let value = match den {
+            None => v,
+            Some(_) => match d.value(if agg == Last { Last } else { Avg }) {
+                Some(total) if total > 0.0 => v / total * 100.0,
+                _ => continue,
+            },
+        };
+        if value.is_finite() {
+            out.push((labels, value));
+        }
+    }
+    out
+}
+
+#[derive(Default)]
+struct LlmFold {
+    stats: Stats,
+    latency: Histogram,
+    ttft: Histogram,
+}
+
+/// An LLM metric's value per group over the points given (limited to the window of
+/// `window_secs`), filtered by `filters` and split by `group_by`. Counters without calls are
+/// 0 for the whole (ungrouped) set; other figures have no value without calls.
+pub fn llm_values(
+    figure: LlmFigure,
+    agg: Aggregation,
+    filters: &Labels,
+    group_by: &[String],
+    window_secs: f64,
+    points: &[LlmPoint],
+) -> Vec<(Labels, f64)> {
+    let mut groups: BTreeMap<Labels, LlmFold> = BTreeMap::new();
+    for p in points {
+        let all = Labels::from([
+            ("provider".to_owned(), p.provider.clone()),
+            ("model".to_owned(), p.model.clone()),
+            ("feature".to_owned(), p.feature.clone()),
+        ]);
+        if !matches(filters, &all) {
+            continue;
+        }
+        let key: Labels = filters
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .chain(
+                group_by
+                    .iter()
+                    .filter_map(|g| all.get(g).map(|v| (g.clone(), v.clone()))),
+            )
+            .collect();
+        let f = groups.entry(key).or_default();
+        f.stats.merge(&p.stats);
+        f.latency.merge_packed(&p.latency);
+        f.ttft.merge_packed(&p.ttft);
+    }
+    if groups.is_empty() && group_by.is_empty() {
+        groups.insert(filters.clone(), LlmFold::default());
+    }
+    let counter = |total: f64| match agg {
+        Rate => total / window_secs.max(1.0),
+        _ => total,
+    };
+    groups
+        .into_iter()
+        .filter_map(|(labels, f)| {
+            let s = &f.stats;
+            let calls = s.calls as f64;
+            let v = match figure {
+                LlmFigure::Requests => Some(counter(calls)),
+                LlmFigure::Tokens => Some(counter((s.input_tokens + s.output_tokens) as f64)),
+                LlmFigure::Cost => Some(counter(s.cost_micros as f64 / 1e6)),
+                _ if s.calls == 0 => None,
+                LlmFigure::ErrorRate => Some((s.calls - s.ok - s.cancelled) as f64 / calls * 100.0),
+                LlmFigure::TokensPerSecond => {
+                    (s.tps_calls > 0).then(|| s.tps_sum / s.tps_calls as f64)
+                }
+                LlmFigure::Latency => latency(&f.latency, s.latency_sum_ms, s.calls, agg),
+                LlmFigure::Ttft => latency(&f.ttft, s.ttft_sum_ms, s.ttft_calls, agg),
+            }?;
+            v.is_finite().then_some((labels, v))
+        })
+        .collect()
+}
+
+/// Seconds, from a histogram of milliseconds.
+fn latency(h: &Histogram, sum_ms: f64, n: i64, agg: Aggregation) -> Option<f64> {
+    if n == 0 {
+        return None;
+    }
+    let ms = match agg {
+        P95 => h.quantile(0.95)?,
+        P99 => h.quantile(0.99)?,
+        Max => h.quantile(1.0)?,
+        _ => sum_ms / n as f64,
+    };
+    Some(ms / 1000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(min: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 1, 0, min, 0).unwrap()
+    }
+
+    fn point(host: &str, min: u32, series: &str, vals: &[f64]) -> SystemPoint {
+        SystemPoint {
+            host: host.into(),
+            bucket: t(min),
+            series: series.into(),
+            min: vals.iter().cloned().fold(f64::INFINITY, f64::min),
+            max: vals.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
+            sum: vals.iter().sum(),
+            count: vals.len() as i64,
+            last: *vals.last().unwrap(),
+            last_time: t(min) + chrono::Duration::seconds(vals.len() as i64),
+        }
+    }
+
+    #[test]
+    fn every_metric_has_a_default_among_its_aggregations() {
+        for m in METRICS {
+            assert!(m.aggregations.contains(&m.default_aggregation), "{}", m.name);
+        }
+        assert!(find("system.cpu.utilization").is_some());
+        assert!(find("cpu").is_none());
+    }
+
+    #[test]
+    fn cpu_per_host_with_each_aggregation() {
+        let m = find("system.cpu.utilization").unwrap();
+        let pts = [
+            point("a", 0, "cpu.total", &[10.0, 20.0]),
+            point("a", 1, "cpu.total", &[30.0, 40.0]),
+            point("b", 0, "cpu.total", &[90.0]),
+            point("a", 0, "cpu.core:0", &[99.0]),
+        ];
+        let none = Labels::new();
+        let avg = system_values(m, Avg, &none, &pts);
+        assert_eq!(avg.len(), 2);
+        assert_eq!(avg[0].0["host"], "a");
+        assert_eq!(avg[0].1, 25.0);
+        assert_eq!(avg[1].1, 90.0);
+        assert_eq!(system_values(m, Max, &none, &pts)[0].1, 40.0);
+        assert_eq!(system_values(m, Min, &none, &pts)[0].1, 10.0);
+        assert_eq!(system_values(m, Last, &none, &pts)[0].1, 40.0);
+        let only_b = Labels::from([("host".to_owned(), "b".to_owned())]);
+        assert_eq!(system_values(m, Avg, &only_b, &pts).len(), 1);
+    }
+
+    #[test]
+    fn ratios_per_mount_are_percent() {
+        let m = find("system.filesystem.utilization").unwrap();
+        let pts = [
+            point("a", 0, "fs.used:/", &[50.0]),
+            point("a", 0, "fs.total:/", &[200.0]),
+            point("a", 0, "fs.used:/data", &[9.0]),
+            point("a", 0, "fs.total:/data", &[10.0]),
+        ];
+        let v = system_values(m, Avg, &Labels::new(), &pts);
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].0["mount"], "/");
+        assert_eq!(v[0].1, 25.0);
+        assert_eq!(v[1].1, 90.0);
+    }
+
+    fn llm_point(model: &str, calls: i64, ok: i64, latencies_ms: &[f64]) -> LlmPoint {
+        let mut h = Histogram::new();
+        for l in latencies_ms {
+            h.record(*l);
+        }
+        LlmPoint {
+            bucket: t(0),
+            provider: "openai".into(),
+            model: model.into(),
+            feature: String::new(),
+            stats: Stats {
+                calls,
+                ok,
+                err_5xx: calls - ok,
+                latency_sum_ms: latencies_ms.iter().sum(),
+                input_tokens: 10 * calls,
+                output_tokens: 5 * calls,
+                cost_micros: 1_000_000 * calls,
+                ..Stats::default()
+            },
+            latency: h.to_packed(),
+            ttft: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn llm_figures_whole_and_grouped() {
+        let pts = [
+            llm_point("a", 4, 3, &[100.0, 200.0, 300.0, 8000.0]),
+            llm_point("b", 1, 1, &[50.0]),
+        ];
+        let none = Labels::new();
+        let err = llm_values(LlmFigure::ErrorRate, Avg, &none, &[], 300.0, &pts);
+        assert_eq!(err, vec![(none.clone(), 20.0)]);
+        let by_model = llm_values(
+            LlmFigure::ErrorRate,
+            Avg,
+            &none,
+            &["model".to_owned()],
+            300.0,
+            &pts,
+        );
+        assert_eq!(by_model.len(), 2);
+        assert_eq!(by_model[0].1, 25.0);
+        let p99 = llm_values(LlmFigure::Latency, P99, &none, &[], 300.0, &pts)[0].1;
+        assert!((p99 - 8.0).abs() / 8.0 < 0.03, "{p99}");
+        let rate = llm_values(LlmFigure::Requests, Rate, &none, &[], 5.0, &pts)[0].1;
+        assert_eq!(rate, 1.0);
+        assert_eq!(
+            llm_values(LlmFigure::Cost, Sum, &none, &[], 300.0, &pts)[0].1,
+            5.0
+        );
+    }
+
+    #[test]
+    fn no_calls_is_zero_for_counters_and_no_data_for_the_rest() {
+        let none = Labels::new();
+        assert_eq!(
+            llm_values(LlmFigure::Requests, Sum, &none, &[], 60.0, &[]),
+            vec![(none.clone(), 0.0)]
+        );
+        assert!(llm_values(LlmFigure::Latency, P95, &none, &[], 60.0, &[]).is_empty());
+        assert!(llm_values(LlmFigure::ErrorRate, Avg, &none, &[], 60.0, &[]).is_empty());
+    }
+}
