@@ -474,3 +474,10 @@ pub struct SeriesLine {
     pub labels: Labels,
     pub points: Vec<(DateTime<Utc>, Option<f64>)>,
 }
+
+/// `GET /api/v1/alerts/status`: whether this server evaluates the rules now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvaluatorStatus {
+    pub leader: bool,
+    pub interval_secs: f64,
+}

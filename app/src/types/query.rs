@@ -152,7 +152,6 @@ pub struct StreamQuery {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertHistoryQuery {
-    #[serde(default, deserialize_with = "blank_as_none")]
     pub rule_id: Option<i64>,
     /// The state an alert went to.
     #[serde(default, deserialize_with = "blank_as_none")]
@@ -168,7 +167,6 @@ pub struct AlertHistoryQuery {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveriesQuery {
-    #[serde(default, deserialize_with = "blank_as_none")]
     pub channel_id: Option<i64>,
     pub limit: Option<u32>,
 }

@@ -189,7 +189,15 @@ pub fn plan(
                 changed.push(next.to_api());
             }
             if let Some(notify) = step.notify.filter(|_| !silenced) {
-                let item = item(rule, &labels, value, notify, &prev_instance, &step.next, now);
+                let item = item(
+                    rule,
+                    &labels,
+                    value,
+                    notify,
+                    &prev_instance,
+                    &step.next,
+                    now,
+                );
                 for c in &targets {
                     w.outbox.push((c.id, item.clone()));
                 }
@@ -308,7 +316,11 @@ mod tests {
             "channels": [7, 8]}),
         );
         let inputs = Inputs {
-            system: vec![cpu("a", now, 90.0), cpu("b", now, 95.0), cpu("c", now, 10.0)],
+            system: vec![
+                cpu("a", now, 90.0),
+                cpu("b", now, 95.0),
+                cpu("c", now, 10.0),
+            ],
             ..Inputs::default()
         };
         let silence = Silence {
@@ -323,14 +335,7 @@ mod tests {
         };
         let mut muted = channel(8);
         muted.enabled = false;
-        let (w, changed) = plan(
-            &[crit],
-            &[],
-            &inputs,
-            &[silence],
-            &[channel(7), muted],
-            now,
-        );
+        let (w, changed) = plan(&[crit], &[], &inputs, &[silence], &[channel(7), muted], now);
         assert_eq!(w.instances.len(), 3);
         assert_eq!(w.events.len(), 2, "a and b fire; c stays inactive");
         assert_eq!(changed.len(), 2);

@@ -49,7 +49,13 @@ pub async fn deliver(state: AppState, m: Claimed) {
         }
     };
     let started = Instant::now();
-    let outcome = send::send(&state, &channel, &format!("{}/{}", channel.id, m.id), &m.items).await;
+    let outcome = send::send(
+        &state,
+        &channel,
+        &format!("{}/{}", channel.id, m.id),
+        &m.items,
+    )
+    .await;
     let attempt = Attempt {
         ok: outcome.ok,
         status: outcome.status,

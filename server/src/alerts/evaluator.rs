@@ -127,8 +127,7 @@ pub async fn gather(
             if !budgets {
                 return Ok(Vec::new());
             }
-            let all =
-                crate::budgets::evaluator::all_with_status(pool, &state.budgets, now).await?;
+            let all = crate::budgets::evaluator::all_with_status(pool, &state.budgets, now).await?;
             Ok(all
                 .into_iter()
                 .filter(|b| b.enabled)

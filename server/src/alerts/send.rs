@@ -10,8 +10,8 @@ use app::types::{
 };
 use chrono::Utc;
 use lettre::{
-    message::header::ContentType, transport::smtp::authentication::Credentials,
-    AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+    message::header::ContentType, transport::smtp::authentication::Credentials, AsyncSmtpTransport,
+    AsyncTransport, Message, Tokio1Executor,
 };
 
 use crate::{
@@ -64,7 +64,10 @@ fn open(state: &AppState, sealed: Option<&String>, what: &str) -> Result<Option<
 pub async fn send(state: &AppState, ch: &ChannelRow, group_key: &str, items: &[Item]) -> Outcome {
     match tokio::time::timeout(SEND_TIMEOUT, send_inner(state, ch, group_key, items)).await {
         Ok(o) => o,
-        Err(_) => Outcome::failed(None, format!("no answer within {}s", SEND_TIMEOUT.as_secs())),
+        Err(_) => Outcome::failed(
+            None,
+            format!("no answer within {}s", SEND_TIMEOUT.as_secs()),
+        ),
     }
 }
 
@@ -130,7 +133,10 @@ async fn post(
         .http_client
         .post(&url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header(reqwest::header::USER_AGENT, concat!("Sightline/", env!("CARGO_PKG_VERSION")))
+        .header(
+            reqwest::header::USER_AGENT,
+            concat!("Sightline/", env!("CARGO_PKG_VERSION")),
+        )
         .timeout(SEND_TIMEOUT);
     if let Some(secret) = secret {
         let sig = message::signature(secret.as_bytes(), Utc::now().timestamp(), &bytes);
@@ -165,14 +171,12 @@ async fn email(state: &AppState, ch: &ChannelRow, items: &[Item]) -> Outcome {
             Err(_) => return Outcome::failed(None, format!("'{to}' is not a valid address")),
         }
     }
-    let mail = match builder
-        .header(ContentType::TEXT_PLAIN)
-        .body(format!(
-            "{}\n\n{}\n\n-- \nSightline {}",
-            message::title(items),
-            message::text(items),
-            state.config.public_url
-        )) {
+    let mail = match builder.header(ContentType::TEXT_PLAIN).body(format!(
+        "{}\n\n{}\n\n-- \nSightline {}",
+        message::title(items),
+        message::text(items),
+        state.config.public_url
+    )) {
         Ok(m) => m,
         Err(e) => return Outcome::failed(None, format!("cannot build the email: {e}")),
     };

@@ -4,8 +4,8 @@
 
 use app::types::{
     alert::{
-        AlertEvent, AlertRule, AlertRuleInput, Channel, ChannelInput, Delivery, Inbox, Labels, MetricInfo, MetricValue, RuleSeries, SeriesLine, Severity,
-        Silence, SilenceInput,
+        AlertEvent, AlertRule, AlertRuleInput, Channel, ChannelInput, Delivery, Inbox, Labels,
+        MetricInfo, MetricValue, RuleSeries, SeriesLine, Severity, Silence, SilenceInput,
     },
     AlertHistoryQuery, DeliveriesQuery,
 };
@@ -316,7 +316,9 @@ pub async fn list_silences(
     _p: Reader,
     State(state): State<AppState>,
 ) -> Result<Json<Vec<Silence>>, ApiError> {
-    Ok(Json(store::alerts::silences(&state.pool, Utc::now()).await?))
+    Ok(Json(
+        store::alerts::silences(&state.pool, Utc::now()).await?,
+    ))
 }
 
 /// `POST /api/v1/alerts/silences` (201)
@@ -355,7 +357,10 @@ pub async fn create_silence(
     }
     if let Some(r) = input.rule_id {
         if store::alerts::rule(&state.pool, r).await?.is_none() {
-            return Err(ApiError::invalid("rule_id", format!("no alert rule with id {r}")));
+            return Err(ApiError::invalid(
+                "rule_id",
+                format!("no alert rule with id {r}"),
+            ));
         }
     }
     if input.rule_id.is_none() && input.matchers.is_empty() {
@@ -401,7 +406,9 @@ pub async fn end_silence(
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
     if !store::alerts::end_silence(&state.pool, id, Utc::now()).await? {
-        return Err(ApiError::not_found(format!("no active silence with id {id}")));
+        return Err(ApiError::not_found(format!(
+            "no active silence with id {id}"
+        )));
     }
     tracing::info!(by = %user.username, silence = id, "silence ended");
     state.alerts.evaluate_now.notify_one();
@@ -420,10 +427,7 @@ fn shown(url: &str) -> String {
 
 fn seal(state: &AppState, spec: &ChannelSpec) -> SealedSecrets {
     SealedSecrets {
-        url: spec
-            .url
-            .as_ref()
-            .map(|u| (state.sealer.seal(u), shown(u))),
+        url: spec.url.as_ref().map(|u| (state.sealer.seal(u), shown(u))),
         secret: spec.secret.as_ref().map(|s| state.sealer.seal(s)),
         smtp_password: spec
             .smtp
@@ -587,4 +591,15 @@ pub async fn mark_read(
     store::alerts::mark_read(&state.pool, body.up_to).await?;
     let (unread, notices) = store::alerts::notices(&state.pool, 30).await?;
     Ok(Json(Inbox { unread, notices }))
+}
+
+/// `GET /api/v1/alerts/status`: whether this server holds the evaluator's lock.
+pub async fn status(
+    _p: Reader,
+    State(state): State<AppState>,
+) -> Json<app::types::alert::EvaluatorStatus> {
+    Json(app::types::alert::EvaluatorStatus {
+        leader: state.alerts.is_leader(),
+        interval_secs: state.config.alerts.interval.as_secs_f64(),
+    })
 }

@@ -85,6 +85,7 @@ fn api() -> Router<AppState> {
         )
         .route("/alerts/rules/{id}/series", get(alerts::rule_series))
         .route("/alerts/metrics", get(alerts::metrics))
+        .route("/alerts/status", get(alerts::status))
         .route("/alerts/history", get(alerts::history))
         .route(
             "/alerts/silences",

@@ -476,7 +476,8 @@ pub async fn events(pool: &PgPool, f: &EventFilter) -> sqlx::Result<Vec<AlertEve
     if let Some(t) = f.since {
         q.push(" AND at >= ").push_bind(t);
     }
-    q.push(" ORDER BY at DESC, id DESC LIMIT ").push_bind(f.limit);
+    q.push(" ORDER BY at DESC, id DESC LIMIT ")
+        .push_bind(f.limit);
     let rows: Vec<EventRow> = q.build_query_as().fetch_all(pool).await?;
     Ok(rows
         .into_iter()
@@ -745,10 +746,12 @@ pub async fn update_channel(
 /// Deletes a channel and takes it out of every rule.
 pub async fn delete_channel(pool: &PgPool, id: i64) -> sqlx::Result<bool> {
     let mut tx = pool.begin().await?;
-    sqlx::query("UPDATE alert_rules SET channels = array_remove(channels, $1) WHERE $1 = ANY(channels)")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE alert_rules SET channels = array_remove(channels, $1) WHERE $1 = ANY(channels)",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
     let r = sqlx::query("DELETE FROM alert_channels WHERE id = $1")
         .bind(id)
         .execute(&mut *tx)

@@ -6,6 +6,7 @@
 mod support;
 
 mod access;
+mod alerts;
 mod analytics;
 mod budgets;
 mod calls;

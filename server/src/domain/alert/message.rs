@@ -69,7 +69,9 @@ pub fn title(items: &[Item]) -> String {
                 "[{st}:{}] {} alerts{}",
                 items.len(),
                 items.len(),
-                worst.map(|w| format!(" (up to {})", w.as_str())).unwrap_or_default()
+                worst
+                    .map(|w| format!(" (up to {})", w.as_str()))
+                    .unwrap_or_default()
             )
         }
     }
@@ -93,7 +95,11 @@ fn status_mark(s: &str) -> &'static str {
 }
 
 /// Sightline's webhook body.
-pub fn sightline_body(group_key: &str, items: &[Item], sent_at: DateTime<Utc>) -> serde_json::Value {
+pub fn sightline_body(
+    group_key: &str,
+    items: &[Item],
+    sent_at: DateTime<Utc>,
+) -> serde_json::Value {
     serde_json::json!({
         "version": "1",
         "source": "sightline",
@@ -249,7 +255,10 @@ mod tests {
         assert_eq!(b["commonLabels"]["alertname"], "CPU high");
         assert!(b["commonLabels"].get("host").is_none());
         assert_eq!(b["alerts"][1]["labels"]["host"], "b");
-        assert_eq!(b["alerts"][0]["generatorURL"], "http://sl:3000/alerts?rule=3");
+        assert_eq!(
+            b["alerts"][0]["generatorURL"],
+            "http://sl:3000/alerts?rule=3"
+        );
         assert_ne!(b["alerts"][0]["fingerprint"], b["alerts"][1]["fingerprint"]);
     }
 }

@@ -517,7 +517,11 @@ mod tests {
     #[test]
     fn every_metric_has_a_default_among_its_aggregations() {
         for m in METRICS {
-            assert!(m.aggregations.contains(&m.default_aggregation), "{}", m.name);
+            assert!(
+                m.aggregations.contains(&m.default_aggregation),
+                "{}",
+                m.name
+            );
         }
         assert!(find("system.cpu.utilization").is_some());
         assert!(find("cpu").is_none());

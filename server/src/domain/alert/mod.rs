@@ -7,8 +7,7 @@ pub mod metric;
 pub mod state;
 
 use app::types::alert::{
-    Aggregation, AlertRuleInput, ChannelInput, ChannelKind, Comparator, Labels, Severity,
-    Silence,
+    Aggregation, AlertRuleInput, ChannelInput, ChannelKind, Comparator, Labels, Severity, Silence,
 };
 use chrono::{DateTime, Duration, Utc};
 
@@ -330,12 +329,11 @@ pub fn validate_channel(input: &ChannelInput, existing: bool) -> Result<ChannelS
             if s.to.len() > 50 {
                 return Err(invalid("smtp.to", "at most 50 recipients"));
             }
-            let to = s
-                .to
-                .iter()
-                .enumerate()
-                .map(|(i, a)| check_address(&format!("smtp.to[{i}]"), a))
-                .collect::<Result<Vec<_>, _>>()?;
+            let to =
+                s.to.iter()
+                    .enumerate()
+                    .map(|(i, a)| check_address(&format!("smtp.to[{i}]"), a))
+                    .collect::<Result<Vec<_>, _>>()?;
             if s.password.is_some() && s.username.as_deref().unwrap_or("").is_empty() {
                 return Err(invalid("smtp.username", "a password needs a user name"));
             }
@@ -529,8 +527,14 @@ mod tests {
 
     #[test]
     fn channels_are_checked_by_kind() {
-        assert!(channel(serde_json::json!({"name": "hook", "kind": "webhook", "url": "https://example.com/x"})).is_ok());
-        let e = channel(serde_json::json!({"name": "hook", "kind": "webhook", "url": "ftp://example.com/x"})).unwrap_err();
+        assert!(channel(
+            serde_json::json!({"name": "hook", "kind": "webhook", "url": "https://example.com/x"})
+        )
+        .is_ok());
+        let e = channel(
+            serde_json::json!({"name": "hook", "kind": "webhook", "url": "ftp://example.com/x"}),
+        )
+        .unwrap_err();
         assert_eq!(e.field, "url");
         let e = channel(serde_json::json!({"name": "hook", "kind": "slack"})).unwrap_err();
         assert_eq!(e.field, "url");
@@ -543,7 +547,10 @@ mod tests {
             channel(smtp(70000, "ops@example.com")).unwrap_err().field,
             "smtp.port"
         );
-        assert_eq!(channel(smtp(0, "ops@example.com")).unwrap_err().field, "smtp.port");
+        assert_eq!(
+            channel(smtp(0, "ops@example.com")).unwrap_err().field,
+            "smtp.port"
+        );
         assert_eq!(channel(smtp(25, "nobody")).unwrap_err().field, "smtp.to[0]");
         let e = channel(serde_json::json!({"name": "mail", "kind": "email"})).unwrap_err();
         assert_eq!(e.field, "smtp");

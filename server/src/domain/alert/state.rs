@@ -250,7 +250,10 @@ mod tests {
             repeat: Duration::seconds(100),
             ..T
         };
-        let s = run(&t, &[(0, Y), (15, Y), (99, Y), (100, Y), (150, Y), (200, Y)]);
+        let s = run(
+            &t,
+            &[(0, Y), (15, Y), (99, Y), (100, Y), (150, Y), (200, Y)],
+        );
         let n: Vec<_> = s.iter().map(|s| s.notify).collect();
         assert_eq!(
             n,

@@ -16,6 +16,7 @@ use server::{config::ServeArgs, startup::Application};
 use sqlx::{Connection, PgConnection, PgPool};
 use tokio::sync::oneshot;
 
+pub mod receivers;
 pub mod upstream;
 
 pub const ADMIN_PASSWORD: &str = "correct-horse-battery";
