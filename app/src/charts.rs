@@ -13,7 +13,9 @@ use charming::{
 
 use crate::{
     components::chart::Palette,
-    types::{Budget, BudgetPeriod, BudgetSeries, GroupFigures, LimitKind, Overview},
+    types::{
+        alert::RuleSeries, Budget, BudgetPeriod, BudgetSeries, GroupFigures, LimitKind, Overview,
+    },
 };
 
 fn base(p: &Palette) -> Chart {
@@ -345,6 +347,59 @@ pub fn budget_history(b: &Budget, p: &Palette) -> Chart {
                 .name("Spent")
                 .data(b.status.history.iter().map(|h| h.spent).collect::<Vec<_>>()),
         )
+}
+
+/// A rule's value over the last hour, one line per label set, with the threshold dashed.
+pub fn rule_series(s: &RuleSeries, p: &Palette) -> Chart {
+    let ms = |t: chrono::DateTime<chrono::Utc>| t.timestamp_millis() as f64;
+    let unit = if s.unit.is_empty() {
+        "value"
+    } else {
+        s.unit.as_str()
+    };
+    let mut chart = base(p)
+        .tooltip(tooltip(Trigger::Axis))
+        .legend(legend(p))
+        .grid(grid())
+        .x_axis(time_axis(p))
+        .y_axis(value_axis(p, unit, "{value}"));
+    let (mut first, mut last) = (None, None);
+    for line in &s.lines {
+        let name = if line.labels.is_empty() {
+            "all".to_owned()
+        } else {
+            line.labels
+                .values()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" · ")
+        };
+        let data: Vec<Vec<f64>> = line
+            .points
+            .iter()
+            .filter_map(|(t, v)| v.map(|v| vec![ms(*t), v]))
+            .collect();
+        if let (Some(a), Some(b)) = (line.points.first(), line.points.last()) {
+            first = first.min(Some(a.0)).or(Some(a.0));
+            last = last.max(Some(b.0));
+        }
+        chart = chart.series(Line::new().name(name).show_symbol(false).data(data));
+    }
+    if let (Some(a), Some(b)) = (first, last) {
+        chart = chart.series(
+            Line::new()
+                .name("Threshold")
+                .show_symbol(false)
+                .line_style(
+                    LineStyle::new()
+                        .type_(LineStyleType::Dashed)
+                        .color("#c22f2f"),
+                )
+                .item_style(ItemStyle::new().color("#c22f2f"))
+                .data(vec![vec![ms(a), s.threshold], vec![ms(b), s.threshold]]),
+        );
+    }
+    zoom(chart)
 }
 
 #[cfg(test)]

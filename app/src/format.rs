@@ -118,6 +118,33 @@ pub fn uptime(secs: u64) -> String {
 }
 
 /// The current time, in the browser (from its clock) and on the server alike.
+/// A number as typed: at most 3 decimals, no trailing zeros (`80`, `0.5`).
+pub fn plain_number(v: f64) -> String {
+    let s = format!("{v:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".into()
+    } else {
+        s.to_owned()
+    }
+}
+
+/// A value with its unit: `93.5 %`, `1.2 s`, `42 °C`, `3 calls`.
+pub fn with_unit(v: f64, unit: &str) -> String {
+    let n = if v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else if v.abs() >= 10.0 {
+        plain_number((v * 10.0).round() / 10.0)
+    } else {
+        plain_number((v * 1000.0).round() / 1000.0)
+    };
+    match unit {
+        "" => n,
+        "B/s" => format!("{}/s", bytes(v)),
+        u => format!("{n} {u}"),
+    }
+}
+
 pub fn now() -> chrono::DateTime<chrono::Utc> {
     #[cfg(feature = "hydrate")]
     let millis = js_sys::Date::now() as i64;

@@ -1,6 +1,7 @@
 //! Sightline's UI: the HTML shell, the router and the pages. Compiled twice: with `ssr` into
 //! the server (rendering) and with `hydrate` into the WASM (interactivity).
 
+pub mod alert_form;
 pub mod analytics;
 pub mod api;
 pub mod budget_form;
@@ -20,9 +21,12 @@ use leptos_router::{
 
 use components::layout::Layout;
 use pages::{
+    alert_history::AlertHistoryPage,
+    alerts::{AlertRulePage, AlertsPage},
     api_keys::ApiKeysPage,
     budgets::{BudgetPage, BudgetsPage},
     calls::CallsPage,
+    channels::ChannelsPage,
     login::LoginPage,
     not_found::NotFound,
     overview::OverviewPage,
@@ -91,6 +95,19 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/budgets") view=|| view! { <Layout><BudgetsPage /></Layout> } />
                 <Route path=path!("/budgets/:id") view=|| view! { <Layout><BudgetPage /></Layout> } />
                 <Route path=path!("/system") view=|| view! { <Layout><SystemPage /></Layout> } />
+                <Route path=path!("/alerts") view=|| view! { <Layout><AlertsPage /></Layout> } />
+                <Route
+                    path=path!("/alerts/history")
+                    view=|| view! { <Layout><AlertHistoryPage /></Layout> }
+                />
+                <Route
+                    path=path!("/alerts/rules/:id")
+                    view=|| view! { <Layout><AlertRulePage /></Layout> }
+                />
+                <Route
+                    path=path!("/settings/channels")
+                    view=|| view! { <Layout><ChannelsPage /></Layout> }
+                />
                 <Route
                     path=path!("/settings/api-keys")
                     view=|| view! { <Layout><ApiKeysPage /></Layout> }

@@ -22,6 +22,8 @@ pub struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
+// Parsed once at start: the size of the serve settings does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Serve the web UI and the API (the default when no subcommand is given).
     Serve(ServeArgs),

@@ -249,6 +249,82 @@ pub async fn system_metrics(
     .await
 }
 
+pub mod alerts {
+    //! `/api/v1/alerts/...`
+    use super::{client, ApiResult};
+    use crate::types::alert::{
+        AlertEvent, AlertRule, AlertRuleInput, Channel, ChannelInput, Delivery, Inbox, MetricInfo,
+        RuleSeries, Silence, SilenceInput,
+    };
+
+    pub async fn rules() -> ApiResult<Vec<AlertRule>> {
+        client::get("/api/v1/alerts/rules").await
+    }
+    pub async fn rule(id: i64) -> ApiResult<AlertRule> {
+        client::get(&format!("/api/v1/alerts/rules/{id}")).await
+    }
+    pub async fn create_rule(r: AlertRuleInput) -> ApiResult<AlertRule> {
+        client::post("/api/v1/alerts/rules", &r).await
+    }
+    pub async fn update_rule(id: i64, r: AlertRuleInput) -> ApiResult<AlertRule> {
+        client::put(&format!("/api/v1/alerts/rules/{id}"), &r).await
+    }
+    pub async fn delete_rule(id: i64) -> ApiResult<AlertRule> {
+        client::delete(&format!("/api/v1/alerts/rules/{id}")).await
+    }
+    pub async fn rule_series(id: i64) -> ApiResult<RuleSeries> {
+        client::get(&format!("/api/v1/alerts/rules/{id}/series")).await
+    }
+    pub async fn metrics() -> ApiResult<Vec<MetricInfo>> {
+        client::get("/api/v1/alerts/metrics").await
+    }
+    /// Transitions, newest first; `params` are the history filters.
+    pub async fn history(params: Vec<(&'static str, String)>) -> ApiResult<Vec<AlertEvent>> {
+        client::get_with("/api/v1/alerts/history", params).await
+    }
+    pub async fn silences() -> ApiResult<Vec<Silence>> {
+        client::get("/api/v1/alerts/silences").await
+    }
+    pub async fn create_silence(s: SilenceInput) -> ApiResult<Silence> {
+        client::post("/api/v1/alerts/silences", &s).await
+    }
+    pub async fn end_silence(id: i64) -> ApiResult<serde_json::Value> {
+        client::delete(&format!("/api/v1/alerts/silences/{id}")).await
+    }
+    pub async fn channels() -> ApiResult<Vec<Channel>> {
+        client::get("/api/v1/alerts/channels").await
+    }
+    pub async fn create_channel(c: ChannelInput) -> ApiResult<Channel> {
+        client::post("/api/v1/alerts/channels", &c).await
+    }
+    pub async fn delete_channel(id: i64) -> ApiResult<serde_json::Value> {
+        client::delete(&format!("/api/v1/alerts/channels/{id}")).await
+    }
+    pub async fn test_channel(id: i64) -> ApiResult<Delivery> {
+        client::post(
+            &format!("/api/v1/alerts/channels/{id}/test"),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+    pub async fn deliveries(channel_id: i64) -> ApiResult<Vec<Delivery>> {
+        client::get_with(
+            "/api/v1/alerts/deliveries",
+            vec![
+                ("channel_id", channel_id.to_string()),
+                ("limit", "10".into()),
+            ],
+        )
+        .await
+    }
+    pub async fn notices() -> ApiResult<Inbox> {
+        client::get("/api/v1/alerts/notices").await
+    }
+    pub async fn mark_read() -> ApiResult<Inbox> {
+        client::post("/api/v1/alerts/notices/read", &serde_json::json!({})).await
+    }
+}
+
 pub async fn readiness() -> ApiResult<Readiness> {
     client::get("/readyz").await
 }

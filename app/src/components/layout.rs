@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use super::{brand::Brand, chart::ThemeEpoch, theme::ThemeToggle};
+use super::{bell::NoticeBell, brand::Brand, chart::ThemeEpoch, theme::ThemeToggle};
 
 /// Pages in the header. Only pages that work are listed; each feature adds its own.
 const NAV: &[(&str, &str)] = &[
@@ -11,9 +11,11 @@ const NAV: &[(&str, &str)] = &[
     ("/calls", "Calls"),
     ("/sessions", "Sessions"),
     ("/budgets", "Budgets"),
+    ("/alerts", "Alerts"),
     ("/system", "System"),
     ("/settings/api-keys", "API keys"),
     ("/settings/providers", "Providers"),
+    ("/settings/channels", "Channels"),
 ];
 
 #[component]
@@ -32,6 +34,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                     .collect_view()}
             </nav>
             <div class="topbar-actions">
+                <NoticeBell />
                 <ThemeToggle />
                 <form method="post" action="/auth/logout">
                     <button type="submit" class="button button-ghost">"Log out"</button>

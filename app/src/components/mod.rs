@@ -1,5 +1,6 @@
 //! Building blocks shared by pages.
 
+pub mod bell;
 pub mod brand;
 pub mod budget_meter;
 pub mod chart;

@@ -1,8 +1,11 @@
 //! One module per page.
 
+pub mod alert_history;
+pub mod alerts;
 pub mod api_keys;
 pub mod budgets;
 pub mod calls;
+pub mod channels;
 pub mod login;
 pub mod not_found;
 pub mod overview;

@@ -14,7 +14,17 @@ use crate::{
 };
 
 /// (name, metric, aggregation, comparator, threshold, for, severity)
-const RULES: &[(&str, &str, Option<&str>, &str, f64, &str, &str)] = &[
+type DefaultRule = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+    f64,
+    &'static str,
+    &'static str,
+);
+
+const RULES: &[DefaultRule] = &[
     (
         "CPU high",
         "system.cpu.utilization",
@@ -136,10 +146,7 @@ const RULES: &[(&str, &str, Option<&str>, &str, f64, &str, &str)] = &[
 
 pub const IN_APP_CHANNEL: &str = "In the app";
 
-fn rule_input(
-    r: &(&str, &str, Option<&str>, &str, f64, &str, &str),
-    channel: i64,
-) -> AlertRuleInput {
+fn rule_input(r: &DefaultRule, channel: i64) -> AlertRuleInput {
     let (name, metric, agg, cmp, threshold, for_, severity) = *r;
     AlertRuleInput {
         name: name.into(),

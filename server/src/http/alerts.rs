@@ -153,6 +153,8 @@ pub async fn delete_rule(
     Ok(Json(gone))
 }
 
+type Point = (DateTime<Utc>, Option<f64>);
+
 /// Minutes of the chart behind a rule.
 const SERIES_MINUTES: i64 = 60;
 
@@ -185,8 +187,7 @@ pub async fn rule_series(
             .chain(std::iter::once(now))
             .collect(),
     };
-    let mut lines: std::collections::BTreeMap<Labels, Vec<(DateTime<Utc>, Option<f64>)>> =
-        Default::default();
+    let mut lines: std::collections::BTreeMap<Labels, Vec<Point>> = Default::default();
     let per_time: Vec<Vec<(Labels, f64)>> = times
         .iter()
         .map(|t| cycle::values(&rule, &inputs_at(&inputs, *t), *t))
@@ -404,7 +405,7 @@ pub async fn end_silence(
     user: SessionUser,
     State(state): State<AppState>,
     Path(id): Path<i64>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Json<serde_json::Value>, ApiError> {
     if !store::alerts::end_silence(&state.pool, id, Utc::now()).await? {
         return Err(ApiError::not_found(format!(
             "no active silence with id {id}"
@@ -412,7 +413,7 @@ pub async fn end_silence(
     }
     tracing::info!(by = %user.username, silence = id, "silence ended");
     state.alerts.evaluate_now.notify_one();
-    Ok(StatusCode::NO_CONTENT)
+    Ok(Json(serde_json::json!({ "id": id, "ended": true })))
 }
 
 // ---------------------------------------------------------------- channels
@@ -496,12 +497,12 @@ pub async fn delete_channel(
     user: SessionUser,
     State(state): State<AppState>,
     Path(id): Path<i64>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Json<serde_json::Value>, ApiError> {
     if !store::alerts::delete_channel(&state.pool, id).await? {
         return Err(ApiError::not_found(format!("no channel with id {id}")));
     }
     tracing::info!(by = %user.username, channel = id, "alert channel deleted");
-    Ok(StatusCode::NO_CONTENT)
+    Ok(Json(serde_json::json!({ "id": id, "deleted": true })))
 }
 
 /// `POST /api/v1/alerts/channels/{id}/test`: sends a test message now and answers with the

@@ -273,7 +273,7 @@ async fn a_silence_suppresses_notifications_but_not_the_state() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 204);
+    assert_eq!(r.status(), 200);
     let (s, _) = send(
         &app,
         reqwest::Method::PUT,
