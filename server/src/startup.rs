@@ -230,6 +230,11 @@ impl Application {
         &self.state.pool
     }
 
+    /// The shared state (benchmarks drive the alert cycle through it).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
     /// Serves until `shutdown` resolves, then drains requests, closes the pool and stops the
     /// embedded cluster.
     pub async fn run_until(
