@@ -87,7 +87,7 @@ pub fn NoticeBell() -> impl IntoView {
                             </ul>
                         }.into_any()
                     }}
-                    <p><a href="/alerts">"All alerts →"</a></p>
+                    <p><a href="/alerts">"All alerts"</a> " · " <a href="/settings/channels">"Channels"</a></p>
                 </div>
             })}
         </div>

@@ -15,7 +15,6 @@ const NAV: &[(&str, &str)] = &[
     ("/system", "System"),
     ("/settings/api-keys", "API keys"),
     ("/settings/providers", "Providers"),
-    ("/settings/channels", "Channels"),
 ];
 
 #[component]

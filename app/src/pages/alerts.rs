@@ -470,7 +470,7 @@ fn RuleForm(
                                                 let on = event_target_checked(&ev);
                                                 form.update(|f| { f.channels.retain(|x| *x != id); if on { f.channels.push(id); } });
                                             } />
-                                        <span>{c.name.clone()} " " <span class="muted">{format!("({})", c.kind.label())}</span></span>
+                                        <span>{c.name.clone()} {(c.name != c.kind.label()).then(|| view! { " " <span class="muted">{format!("({})", c.kind.label())}</span> })}</span>
                                     </label>
                                 }
                             }).collect_view().into_any(),

@@ -273,7 +273,7 @@ fn ChannelItem(channel: Channel, on_change: Callback<()>) -> impl IntoView {
         <li class="budget-item">
             <div class="budget-head">
                 <div>
-                    <strong>{channel.name.clone()}</strong> " " <span class="badge badge-muted">{channel.kind.label()}</span>
+                    <strong>{channel.name.clone()}</strong> {(channel.name != channel.kind.label()).then(|| view! { " " <span class="badge badge-muted">{channel.kind.label()}</span> })}
                     {(!channel.enabled).then(|| view! { " " <span class="badge badge-muted">"disabled"</span> })}
                     <div class="sub mono">{detail}</div>
                 </div>

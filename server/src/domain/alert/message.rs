@@ -81,17 +81,9 @@ pub fn title(items: &[Item]) -> String {
 pub fn text(items: &[Item]) -> String {
     items
         .iter()
-        .map(|i| format!("{} [{}] {}", status_mark(&i.status), i.status, i.summary))
+        .map(|i| format!("[{}] {}", i.status.to_ascii_uppercase(), i.summary))
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-fn status_mark(s: &str) -> &'static str {
-    match s {
-        "firing" => "🔥",
-        "resolved" => "✅",
-        _ => "❔",
-    }
 }
 
 /// Sightline's webhook body.
