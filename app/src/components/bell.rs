@@ -91,7 +91,7 @@ pub fn NoticeBell() -> impl IntoView {
                 </div>
             })}
         </div>
-        <div class="toasts" role="status" aria-live="polite">
+        <div class="toasts" aria-live="polite" aria-label="New notifications">
             {move || toasts.get().into_iter().map(|n| view! {
                 <div class=class(n.severity)>
                     <div class="bell-title">{n.title.clone()}</div>
