@@ -40,8 +40,11 @@ KEY="$(curl -fs -b "$JAR" -H 'content-type: application/json' -d '{"name":"bench
   "$URL/api/v1/keys" | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')"
 echo "server pid $PID; $(nproc) cores; PostgreSQL at ${DB_URL%%@*}@…"
 
-"$LOAD" ingest --url "$URL" --key "$KEY" --batch 100 --concurrency 4 --seconds "$SECS"
-"$LOAD" ingest --url "$URL" --key "$KEY" --batch 1000 --concurrency 4 --seconds "$SECS"
+# The ceiling first (PostgreSQL's own COPY of call-shaped rows into a table with the same key
+# and indexes), then native ingest against it.
+"$LOAD" copy-ceiling --database-url "$DB_URL" --rows "${COPY_ROWS:-1000000}"
+"$LOAD" ingest --url "$URL" --key "$KEY" --batch 100 --concurrency 4 --seconds "$SECS" --server-pid "$PID"
+"$LOAD" ingest --url "$URL" --key "$KEY" --batch 1000 --concurrency 4 --seconds "$SECS" --server-pid "$PID"
 "$LOAD" otlp --url "$URL" --key "$KEY" --batch 500 --concurrency 4 --seconds "$SECS"
 "$LOAD" lost --url "$URL" --key "$KEY" --total 200000 --batch 500 --concurrency 8 --database-url "$DB_URL"
 "$LOAD" proxy-records --url "$URL" --key "$KEY" --admin-password "$PASSWORD" --concurrency 8 --seconds "$SECS"

@@ -60,6 +60,17 @@ enum Mode {
         batch: usize,
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+        /// The server's pid, to report its CPU per call and PostgreSQL's apart.
+        #[arg(long)]
+        server_pid: Option<u32>,
+    },
+    /// The ceiling for ingest: one binary `COPY` of `rows` call-shaped rows into a plain
+    /// table with the same columns, primary key and indexes as `llm_calls`, committed.
+    CopyCeiling {
+        #[arg(long)]
+        database_url: String,
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: usize,
     },
     /// GenAI spans as OTLP protobuf to POST /v1/traces for a while.
     Otlp {
@@ -140,6 +151,166 @@ fn call(run: &str, n: u64) -> Value {
         "user_id": format!("u{}", n % 50),
         "feature": "load",
     })
+}
+
+/// The same calls as [`call`], `batch` of them from number `first`, written straight into
+/// a request body: building `Value`s cost the load generator a third of a core that the
+/// server and the database should have.
+fn calls_body(run: &str, first: u64, batch: usize) -> String {
+    use std::fmt::Write;
+    let mut body = String::with_capacity(batch * 260 + 16);
+    body.push_str(r#"{"calls":["#);
+    for n in first..first + batch as u64 {
+        let (provider, model) = MODELS[(n % 4) as usize];
+        if n > first {
+            body.push(',');
+        }
+        let _ = write!(
+            body,
+            r#"{{"id":"{run}-{n}","provider":"{provider}","model":"{model}","duration_ms":{},"ttft_ms":{},"input_tokens":{},"output_tokens":{},"session_id":"{run}-s{}","user_id":"u{}","feature":"load"}}"#,
+            200 + n % 1000,
+            50 + n % 100,
+            100 + n % 2000,
+            10 + n % 800,
+            n / 20,
+            n % 50,
+        );
+    }
+    body.push_str("]}");
+    body
+}
+
+/// CPU time (user + system) of processes, read from /proc, in seconds.
+struct Cpu {
+    server: f64,
+    postgres: f64,
+    load: f64,
+}
+
+fn cpu_seconds(pid: &str) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0 // utime, stime (fields 14, 15) at 100 Hz
+}
+
+fn cpu_now(server_pid: Option<u32>) -> Cpu {
+    let mut postgres = 0.0;
+    if let Ok(dir) = std::fs::read_dir("/proc") {
+        for e in dir.flatten() {
+            let name = e.file_name();
+            let pid = name.to_string_lossy();
+            if pid.bytes().all(|b| b.is_ascii_digit())
+                && std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|c| c.trim() == "postgres")
+            {
+                postgres += cpu_seconds(&pid);
+            }
+        }
+    }
+    Cpu {
+        server: server_pid.map_or(0.0, |p| cpu_seconds(&p.to_string())),
+        postgres,
+        load: cpu_seconds("self"),
+    }
+}
+
+fn report_cpu(before: &Cpu, items: u64, server_pid: Option<u32>) {
+    let after = cpu_now(server_pid);
+    let per = |a: f64, b: f64| (a - b) * 1e6 / items.max(1) as f64;
+    println!(
+        "  CPU per item: sightline {:.1} µs, postgres {:.1} µs, load generator {:.1} µs",
+        per(after.server, before.server),
+        per(after.postgres, before.postgres),
+        per(after.load, before.load),
+    );
+}
+
+async fn copy_ceiling(database_url: &str, rows: usize) {
+    use server::store::copy_binary::CopyBuffer;
+    let pool = sqlx::PgPool::connect(database_url).await.unwrap();
+    sqlx::raw_sql(
+        "DROP TABLE IF EXISTS bench_copy_ceiling;
+         CREATE TABLE bench_copy_ceiling (LIKE llm_calls INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
+         ALTER TABLE bench_copy_ceiling ADD PRIMARY KEY (time, id);
+         CREATE INDEX ON bench_copy_ceiling (session_id, time) WHERE session_id IS NOT NULL;
+         CREATE INDEX ON bench_copy_ceiling (model, time);",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let run = format!("copy{}", chrono::Utc::now().timestamp_micros());
+    let now = chrono::Utc::now();
+    let before = cpu_now(None);
+    let start = Instant::now();
+    let mut tx = pool.begin().await.unwrap();
+    let conn: &mut sqlx::PgConnection = &mut tx;
+    let mut copy = conn
+        .copy_in_raw(
+            "COPY bench_copy_ceiling (id, time, session_id, user_id, feature, provider, model,
+                status, ttft_ms, duration_ms, input_tokens, output_tokens, cached_tokens,
+                reasoning_tokens, tokens_per_second, cost_input_micros, cost_output_micros,
+                cost_total_micros, tool_calls, cost_source) FROM STDIN (FORMAT binary)",
+        )
+        .await
+        .unwrap();
+    const CHUNK: usize = 10_000;
+    for chunk_start in (0..rows).step_by(CHUNK) {
+        // The header once, the trailer once: chunks of one stream.
+        let mut b = CopyBuffer::new(CHUNK * 200);
+        for n in chunk_start as u64..(chunk_start + CHUNK).min(rows) as u64 {
+            let (provider, model) = MODELS[(n % 4) as usize];
+            let (input, output) = (100 + n as i64 % 2000, 10 + n as i64 % 800);
+            let duration = 200.0 + (n % 1000) as f64;
+            b.row(20);
+            b.text(Some(&format!("{run}-{n}")));
+            b.timestamptz(now - chrono::Duration::microseconds(n as i64));
+            b.text(Some(&format!("{run}-s{}", n / 20)));
+            b.text(Some(&format!("u{}", n % 50)));
+            b.text(Some("load"));
+            b.text(Some(provider));
+            b.text(Some(model));
+            b.text(Some("ok"));
+            b.float8(Some(50.0 + (n % 100) as f64));
+            b.float8(Some(duration));
+            b.int8(Some(input));
+            b.int8(Some(output));
+            b.int8(Some(0));
+            b.int8(Some(0));
+            b.float8(Some(output as f64 / duration * 1000.0));
+            b.int8(Some(input * 150));
+            b.int8(Some(output * 600));
+            b.int8(Some(input * 150 + output * 600));
+            b.int4(Some(0));
+            b.text(Some("table"));
+        }
+        let mut bytes = b.finish();
+        bytes.truncate(bytes.len() - 2);
+        let body = if chunk_start == 0 {
+            bytes
+        } else {
+            bytes.split_off(19)
+        };
+        copy.send(body).await.unwrap();
+    }
+    copy.send((-1i16).to_be_bytes().to_vec()).await.unwrap();
+    copy.finish().await.unwrap();
+    tx.commit().await.unwrap();
+    let took = start.elapsed();
+    println!(
+        "copy ceiling: {rows} rows in {:.2} s = {:.0} rows/s (one binary COPY into a table with the same key and indexes, committed)",
+        took.as_secs_f64(),
+        rows as f64 / took.as_secs_f64()
+    );
+    report_cpu(&before, rows as u64, None);
+    sqlx::raw_sql("DROP TABLE bench_copy_ceiling")
+        .execute(&pool)
+        .await
+        .unwrap();
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -615,25 +786,31 @@ async fn budget_status_bench(c: &Common, admin_password: &str, budgets: usize, c
 #[tokio::main]
 async fn main() {
     match Args::parse().mode {
-        Mode::Ingest { c, batch, seconds } => {
+        Mode::Ingest {
+            c,
+            batch,
+            seconds,
+            server_pid,
+        } => {
             let run = format!("ingest{}", chrono::Utc::now().timestamp_micros());
             let (url, key) = (format!("{}/api/v1/llm/calls", c.url), c.key.clone());
             let make = Arc::new(move |client: &reqwest::Client, n: u64| {
-                let calls: Vec<Value> = (0..batch as u64)
-                    .map(|i| call(&run, n * batch as u64 + i))
-                    .collect();
                 client
                     .post(&url)
                     .bearer_auth(&key)
-                    .json(&json!({ "calls": calls }))
+                    .header("content-type", "application/json")
+                    .body(calls_body(&run, n * batch as u64, batch))
             });
+            let before = cpu_now(server_pid);
             let (t, took) = run_for(&c, seconds, batch as u64, make).await;
             report(
                 &format!("ingest batch={batch} concurrency={}", c.concurrency),
                 &t,
                 took,
             );
+            report_cpu(&before, t.items.load(Ordering::Relaxed), server_pid);
         }
+        Mode::CopyCeiling { database_url, rows } => copy_ceiling(&database_url, rows).await,
         Mode::Otlp { c, batch, seconds } => {
             let run = chrono::Utc::now().timestamp_micros() as u64 & 0xffffff;
             let (url, key) = (format!("{}/v1/traces", c.url), c.key.clone());

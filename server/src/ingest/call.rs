@@ -2,7 +2,7 @@
 //! ready to store, with its cost computed from the price table in force at the call's time.
 
 use app::types::{Call, CallInput};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 
 use super::text;
 use crate::domain::{
@@ -121,7 +121,9 @@ pub fn validate(
         (None, IdPolicy::Generate) => uuid::Uuid::now_v7().to_string(),
         (None, IdPolicy::Required) => return Err(err("id", "is required")),
     };
-    let time = input.time.unwrap_or(now);
+    // PostgreSQL keeps microseconds: the call in memory (its key, what is published live)
+    // must be the stored one, or a retried batch could not tell its new calls apart.
+    let time = input.time.unwrap_or(now).trunc_subsecs(6);
     if time < now - Duration::days(MAX_AGE_DAYS) {
         return Err(err("time", "is more than a year in the past"));
     }
@@ -269,6 +271,27 @@ pub fn validate(
 mod tests {
     use super::*;
     use app::types::{CallStatus, CostInput};
+
+    #[test]
+    fn times_keep_the_microseconds_postgres_stores() {
+        let now = Utc::now();
+        let sent = now - Duration::nanoseconds(1_234_567_891);
+        let c = validate(
+            CallInput {
+                time: Some(sent),
+                ..base()
+            },
+            now,
+            &[],
+            None,
+            IdPolicy::Generate,
+        )
+        .unwrap();
+        assert_eq!(c.call.time.timestamp_subsec_nanos() % 1000, 0);
+        assert_eq!(c.call.time, sent.trunc_subsecs(6));
+        let unnamed = validate(base(), now, &[], None, IdPolicy::Generate).unwrap();
+        assert_eq!(unnamed.call.time.timestamp_subsec_nanos() % 1000, 0);
+    }
 
     fn base() -> CallInput {
         CallInput {

@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod api_keys;
 pub mod budgets;
 pub mod calls;
+pub mod copy_binary;
 pub mod llm_sessions;
 pub mod partitions;
 pub mod pending_calls;

@@ -95,6 +95,91 @@ async fn the_same_id_and_time_sent_twice_is_stored_once() {
 }
 
 #[tokio::test]
+async fn every_field_is_stored_as_sent_and_read_back_from_the_list() {
+    let (app, key) = spawn_with_key().await;
+    let time = ago_secs(3_600);
+    let full = json!({
+        "id": "full-1", "time": time, "trace_id": "t-9", "session_id": "s-9", "user_id": "u-9",
+        "feature": "search", "provider": "anthropic", "model": "claude-sonnet-4-5",
+        "response_model": "claude-sonnet-4-5-20250929", "status": "error",
+        "error_type": "rate_limit", "error_message": "slow down ✋", "http_status": 429,
+        "ttft_ms": 12.5, "streaming_ms": 30.25, "duration_ms": 42.75, "input_tokens": 7,
+        "output_tokens": 3, "cached_tokens": 2, "reasoning_tokens": 1, "tool_calls": 4,
+        "quality_score": 0.5, "user_rating": 4,
+        "metadata": {"nested": {"list": [1, 2.5, "x"]}, "unicode": "日本"}
+    });
+    let (status, r) = app.post_calls(&key, &[&full]).await;
+    assert_eq!(status, 200, "{r}");
+    let page: Value = app
+        .client
+        .get(app.url("/api/v1/llm/calls?session_id=s-9"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let got = &page["calls"][0];
+    for field in [
+        "id",
+        "trace_id",
+        "session_id",
+        "user_id",
+        "feature",
+        "provider",
+        "model",
+        "response_model",
+        "status",
+        "error_type",
+        "error_message",
+        "http_status",
+        "ttft_ms",
+        "streaming_ms",
+        "duration_ms",
+        "input_tokens",
+        "output_tokens",
+        "cached_tokens",
+        "reasoning_tokens",
+        "tool_calls",
+        "quality_score",
+        "user_rating",
+        "metadata",
+    ] {
+        assert_eq!(got[field], full[field], "{field}");
+    }
+    let stored = chrono::DateTime::parse_from_rfc3339(got["time"].as_str().unwrap()).unwrap();
+    assert_eq!(stored, chrono::DateTime::parse_from_rfc3339(&time).unwrap());
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_batch_mixing_stored_and_new_calls_stores_and_counts_only_the_new() {
+    let (app, key) = spawn_with_key().await;
+    let mut old = call("mix-old", "gpt-4o-mini");
+    old["time"] = json!(ago_secs(60));
+    let (_, r) = app.post_calls(&key, &[&old]).await;
+    assert_eq!(r, json!({"accepted": 1, "duplicates": 0}));
+    let (_, r) = app
+        .post_calls(
+            &key,
+            &[
+                call("mix-a", "gpt-4o-mini"),
+                old,
+                call("mix-b", "gpt-4o-mini"),
+            ],
+        )
+        .await;
+    assert_eq!(r, json!({"accepted": 2, "duplicates": 1}));
+    assert_eq!(app.call_count().await, 3);
+    let counted: i64 = sqlx::query_scalar("SELECT sum(calls)::int8 FROM llm_rollup_minute")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(counted, 3, "the retried call is not counted twice");
+    app.shutdown().await;
+}
+
+#[tokio::test]
 async fn an_invalid_call_rejects_the_whole_batch_naming_it() {
     let (app, key) = spawn_with_key().await;
     let c = app.bare_client();
