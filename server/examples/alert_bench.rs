@@ -247,6 +247,8 @@ async fn main() {
         a.cycles,
         last.unwrap()
     );
+    // The state holds the ingest writer's handle: the server's shutdown waits for it.
+    drop(state);
     let _ = tx.send(());
     serving.await.unwrap().unwrap();
 

@@ -180,10 +180,11 @@ fn calls_body(run: &str, first: u64, batch: usize) -> String {
     body
 }
 
-/// CPU time (user + system) of processes, read from /proc, in seconds.
+/// CPU time (user + system) of processes, read from /proc, in seconds: the server, each
+/// PostgreSQL process by pid (backends come and go), and this load generator.
 struct Cpu {
     server: f64,
-    postgres: f64,
+    postgres: std::collections::HashMap<String, f64>,
     load: f64,
 }
 
@@ -199,16 +200,16 @@ fn cpu_seconds(pid: &str) -> f64 {
 }
 
 fn cpu_now(server_pid: Option<u32>) -> Cpu {
-    let mut postgres = 0.0;
+    let mut postgres = std::collections::HashMap::new();
     if let Ok(dir) = std::fs::read_dir("/proc") {
         for e in dir.flatten() {
-            let name = e.file_name();
-            let pid = name.to_string_lossy();
+            let pid = e.file_name().to_string_lossy().into_owned();
             if pid.bytes().all(|b| b.is_ascii_digit())
                 && std::fs::read_to_string(format!("/proc/{pid}/comm"))
                     .is_ok_and(|c| c.trim() == "postgres")
             {
-                postgres += cpu_seconds(&pid);
+                let cpu = cpu_seconds(&pid);
+                postgres.insert(pid, cpu);
             }
         }
     }
@@ -219,14 +220,21 @@ fn cpu_now(server_pid: Option<u32>) -> Cpu {
     }
 }
 
+/// Prints CPU per item since `before`. A PostgreSQL backend that exited in between is not
+/// counted (its last share is lost), so call this before closing the connections measured.
 fn report_cpu(before: &Cpu, items: u64, server_pid: Option<u32>) {
     let after = cpu_now(server_pid);
-    let per = |a: f64, b: f64| (a - b) * 1e6 / items.max(1) as f64;
+    let postgres: f64 = after
+        .postgres
+        .iter()
+        .map(|(pid, cpu)| cpu - before.postgres.get(pid).copied().unwrap_or(0.0))
+        .sum();
+    let per = |seconds: f64| seconds * 1e6 / items.max(1) as f64;
     println!(
         "  CPU per item: sightline {:.1} µs, postgres {:.1} µs, load generator {:.1} µs",
-        per(after.server, before.server),
-        per(after.postgres, before.postgres),
-        per(after.load, before.load),
+        per(after.server - before.server),
+        per(postgres),
+        per(after.load - before.load),
     );
 }
 

@@ -30,19 +30,27 @@ pub struct Inputs {
     pub ingest_queue: f64,
 }
 
+/// The width of the rollup buckets evaluation reads (system and LLM minute rollups).
+pub const BUCKET: Duration = Duration::minutes(1);
+
+/// Whether the bucket starting at `bucket` overlaps the window `(since, now]`. A window
+/// takes every bucket it overlaps: at 12:00:10 a one-minute window still sees the 11:59
+/// bucket, where testing the bucket's start alone would find nothing and say "no data".
+fn in_window(bucket: DateTime<Utc>, since: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    bucket + BUCKET > since && bucket <= now
+}
+
 /// The values of a rule's metric at `now`, one per label set.
 pub fn values(rule: &StoredRule, inputs: &Inputs, now: DateTime<Utc>) -> Vec<(Labels, f64)> {
     let s = &rule.spec;
     let since = now - s.window;
     match s.metric.source {
         Source::System { .. } => {
-            let pts: Vec<SystemPoint> = inputs
+            let pts = inputs
                 .system
                 .iter()
-                .filter(|p| p.bucket >= since && p.bucket <= now)
-                .cloned()
-                .collect();
-            metric::system_values(s.metric, s.aggregation, &s.labels, &pts)
+                .filter(|p| in_window(p.bucket, since, now));
+            metric::system_values(s.metric, s.aggregation, &s.labels, pts)
         }
         Source::HostSilence => inputs
             .hosts
@@ -55,19 +63,17 @@ pub fn values(rule: &StoredRule, inputs: &Inputs, now: DateTime<Utc>) -> Vec<(La
             .filter(|(l, _)| s.labels.iter().all(|(k, v)| l.get(k) == Some(v)))
             .collect(),
         Source::Llm(figure) => {
-            let pts: Vec<LlmPoint> = inputs
+            let pts = inputs
                 .llm
                 .iter()
-                .filter(|p| p.bucket >= since && p.bucket <= now)
-                .cloned()
-                .collect();
+                .filter(|p| in_window(p.bucket, since, now));
             metric::llm_values(
                 figure,
                 s.aggregation,
                 &s.labels,
                 &s.group_by,
                 s.window.num_seconds() as f64,
-                &pts,
+                pts,
             )
         }
         Source::Budget { projected } => inputs
@@ -344,6 +350,29 @@ mod tests {
         assert_eq!(w.outbox[0].0, 7);
         assert_eq!(w.outbox[0].1.labels["host"], "a");
         assert_eq!(w.outbox[0].1.status, "firing");
+    }
+
+    #[test]
+    fn a_window_takes_every_bucket_it_overlaps() {
+        let now = Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 10).unwrap();
+        let r = rule(
+            3,
+            serde_json::json!({"name": "cpu", "metric": "system.cpu.utilization",
+            "aggregation": "last", "window": "1m", "comparator": ">", "threshold": 50,
+            "for": "0s", "severity": "critical"}),
+        );
+        let mut last_minute = cpu("a", now, 90.0);
+        last_minute.bucket = Utc.with_ymd_and_hms(2026, 1, 1, 11, 59, 0).unwrap();
+        let mut too_old = cpu("b", now, 90.0);
+        too_old.bucket = Utc.with_ymd_and_hms(2026, 1, 1, 11, 58, 0).unwrap();
+        let inputs = Inputs {
+            system: vec![last_minute, too_old],
+            ..Inputs::default()
+        };
+        let got = values(&r, &inputs, now);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].0["host"], "a");
+        assert_eq!(got[0].1, 90.0);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use app::types::live::AlertsTopic;
 use chrono::{DateTime, Duration, Utc};
 use sqlx::{pool::PoolConnection, Connection, PgConnection, PgPool, Postgres};
 
-use super::cycle::{self, Inputs};
+use super::cycle::{self, Inputs, BUCKET};
 use crate::{
     domain::alert::metric::Source,
     state::AppState,
@@ -106,7 +106,7 @@ pub async fn gather(
     let (system, hosts, llm, budgets) = tokio::try_join!(
         async {
             match system_since {
-                Some(w) => store::alerts::system_points(pool, now - w, &names).await,
+                Some(w) => store::alerts::system_points(pool, now - w - BUCKET, &names).await,
                 None => Ok(Vec::new()),
             }
         },
@@ -119,7 +119,7 @@ pub async fn gather(
         },
         async {
             match llm_since {
-                Some(w) => store::alerts::llm_points(pool, now - w).await,
+                Some(w) => store::alerts::llm_points(pool, now - w - BUCKET).await,
                 None => Ok(Vec::new()),
             }
         },

@@ -351,18 +351,24 @@ impl Fold {
 
 /// A system metric's value per label set over the points given (already limited to the
 /// window), filtered by `filters`.
-pub fn system_values(
+pub fn system_values<'a>(
     metric: &Metric,
     agg: Aggregation,
     filters: &Labels,
-    points: &[SystemPoint],
+    points: impl IntoIterator<Item = &'a SystemPoint>,
 ) -> Vec<(Labels, f64)> {
     let Source::System { num, den, thing } = metric.source else {
         return Vec::new();
     };
+    let host = filters.get("host");
     // (host, thing) -> (numerator, denominator)
-    let mut folds: BTreeMap<(String, Option<String>), (Fold, Fold)> = BTreeMap::new();
+    let mut folds: BTreeMap<(&str, Option<&str>), (Fold, Fold)> = BTreeMap::new();
     for p in points {
+        // Evaluation calls this once per rule over every host's points: skip other hosts
+        // before any work.
+        if host.is_some_and(|h| *h != p.host) {
+            continue;
+        }
         let (name, part) = split(&p.series);
         let is_num = name == num;
         let is_den = den == Some(name);
@@ -372,9 +378,7 @@ pub fn system_values(
         if thing.is_some() != part.is_some() {
             continue;
         }
-        let entry = folds
-            .entry((p.host.clone(), part.map(str::to_owned)))
-            .or_default();
+        let entry = folds.entry((&p.host, part)).or_default();
         if is_num {
             entry.0.add(p);
         } else {
@@ -384,9 +388,9 @@ pub fn system_values(
     let mut out = Vec::new();
     for ((host, part), (n, d)) in folds {
         let mut labels = Labels::new();
-        labels.insert("host".into(), host);
+        labels.insert("host".into(), host.to_owned());
         if let (Some(label), Some(part)) = (thing, part) {
-            labels.insert(label.into(), part);
+            labels.insert(label.into(), part.to_owned());
         }
         if !matches(filters, &labels) {
             continue;
@@ -416,13 +420,13 @@ struct LlmFold {
 /// An LLM metric's value per group over the points given (limited to the window of
 /// `window_secs`), filtered by `filters` and split by `group_by`. Counters without calls are
 /// 0 for the whole (ungrouped) set; other figures have no value without calls.
-pub fn llm_values(
+pub fn llm_values<'a>(
     figure: LlmFigure,
     agg: Aggregation,
     filters: &Labels,
     group_by: &[String],
     window_secs: f64,
-    points: &[LlmPoint],
+    points: impl IntoIterator<Item = &'a LlmPoint>,
 ) -> Vec<(Labels, f64)> {
     let mut groups: BTreeMap<Labels, LlmFold> = BTreeMap::new();
     for p in points {
