@@ -10,9 +10,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$ROOT"
 
 ADMIN_URL="${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
-DB_URL="${ADMIN_URL%/*}/sightline_bench"
 PORT="${BENCH_PORT:-3299}"
-URL="http://127.0.0.1:$PORT"
 SECS="${SECONDS_PER_RUN:-10}"
 PASSWORD="bench-admin-password"
 
@@ -24,20 +22,7 @@ log "cargo build --release (load generator)"
 cargo build --release -p server --example load
 LOAD="$ROOT/target/release/examples/load"
 
-psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS sightline_bench WITH (FORCE)" -c "CREATE DATABASE sightline_bench"
-DATA="$(mktemp -d /tmp/sightline-bench.XXXXXX)"
-SIGHTLINE_ADMIN_PASSWORD="$PASSWORD" SIGHTLINE_LOG=warn \
-  "$ROOT/target/release/sightline" serve --listen "127.0.0.1:$PORT" --database-url "$DB_URL" \
-  --data-dir "$DATA" >"$DATA/server.log" 2>&1 &
-PID=$!
-trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DATA"' EXIT
-for _ in $(seq 1 100); do curl -fs "$URL/readyz" >/dev/null && break; sleep 0.1; done
-
-JAR="$DATA/cookies"
-curl -fs -c "$JAR" -H 'content-type: application/json' \
-  -d "{\"username\":\"admin\",\"password\":\"$PASSWORD\"}" "$URL/api/v1/auth/login" >/dev/null
-KEY="$(curl -fs -b "$JAR" -H 'content-type: application/json' -d '{"name":"bench","scopes":["ingest","read"]}' \
-  "$URL/api/v1/keys" | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')"
+DB_NAME=sightline_bench SCOPES='["ingest","read"]' start_bench_server
 echo "server pid $PID; $(nproc) cores; PostgreSQL at ${DB_URL%%@*}@…"
 
 # The ceiling first (PostgreSQL's own COPY of call-shaped rows into a table with the same key

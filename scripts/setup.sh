@@ -132,3 +132,26 @@ build_release() {
   (cd "$ROOT" && cargo leptos build --release)
   touch "$bin" "$wasm"
 }
+
+# For the benchmark scripts: a fresh database DB_NAME on ADMIN_URL's server, the release
+# server on 127.0.0.1:PORT against it (extra arguments go to `serve`), a logged-in admin and
+# an API key with SCOPES (a JSON list). Sets DB_URL, URL, DATA, PID and KEY, and stops the
+# server on exit. Reads ADMIN_URL, DB_NAME, PORT, PASSWORD and SCOPES.
+start_bench_server() {
+  DB_URL="${ADMIN_URL%/*}/$DB_NAME"
+  URL="http://127.0.0.1:$PORT"
+  psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" -c "CREATE DATABASE $DB_NAME"
+  DATA="$(mktemp -d "/tmp/$DB_NAME.XXXXXX")"
+  SIGHTLINE_ADMIN_PASSWORD="$PASSWORD" SIGHTLINE_LOG=warn \
+    "$ROOT/target/release/sightline" serve --listen "127.0.0.1:$PORT" --database-url "$DB_URL" \
+    --data-dir "$DATA" "$@" >"$DATA/server.log" 2>&1 &
+  PID=$!
+  trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DATA"' EXIT
+  for _ in $(seq 1 100); do curl -fs "$URL/readyz" >/dev/null && break; sleep 0.1; done
+  local jar="$DATA/cookies"
+  curl -fs -c "$jar" -H 'content-type: application/json' \
+    -d "{\"username\":\"admin\",\"password\":\"$PASSWORD\"}" "$URL/api/v1/auth/login" >/dev/null
+  KEY="$(curl -fs -b "$jar" -H 'content-type: application/json' \
+    -d "{\"name\":\"$DB_NAME\",\"scopes\":$SCOPES}" "$URL/api/v1/keys" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')"
+}
