@@ -110,6 +110,7 @@ impl Application {
                         config.event_timeout,
                     ),
                     key_cache: Arc::default(),
+                    closed: Arc::default(),
                     budgets: crate::budgets::Book::default(),
                     alerts: crate::alerts::Alerts::default(),
                     rate_limits: Arc::default(),

@@ -145,7 +145,7 @@ mod tests {
 
 /// The size of a time bucket; days, weeks (from Monday) and months follow the calendar of
 /// the query's time zone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BucketSize {
     Minute,

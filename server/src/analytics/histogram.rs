@@ -114,11 +114,21 @@ impl Histogram {
         last.map(representative)
     }
 
-    /// The packed form stored in PostgreSQL.
+    /// The packed form stored in PostgreSQL. A count beyond 32 bits (possible once days of
+    /// rollups are merged) is split over several elements of the same key, which every reader
+    /// adds up.
     pub fn to_packed(&self) -> Vec<i64> {
-        self.buckets()
-            .map(|(k, c)| (i64::from(k + KEY_OFFSET) << 32) | (c as i64 & 0xFFFF_FFFF))
-            .collect()
+        const MAX: u64 = 0xFFFF_FFFF;
+        let mut out = Vec::new();
+        for (k, mut c) in self.buckets() {
+            let key = i64::from(k + KEY_OFFSET) << 32;
+            while c > MAX {
+                out.push(key | MAX as i64);
+                c -= MAX;
+            }
+            out.push(key | c as i64);
+        }
+        out
     }
 
     /// Reads the packed form; malformed elements are skipped.
@@ -212,6 +222,19 @@ mod tests {
         assert!(packed.iter().all(|e| *e > 0));
         assert_eq!(Histogram::from_packed(&packed), h);
         assert_eq!(h.to_pg_literal().matches(',').count(), packed.len() - 1);
+    }
+
+    #[test]
+    fn counts_beyond_32_bits_survive_packing() {
+        let mut h = Histogram::from_packed(&[(i64::from(KEY_OFFSET) << 32) | 0xFFFF_FFFF]);
+        h.merge(&h.clone());
+        h.merge(&Histogram::from_packed(
+            &[(i64::from(KEY_OFFSET) << 32) | 3],
+        ));
+        assert_eq!(h.count(), 2 * 0xFFFF_FFFF + 3);
+        let packed = h.to_packed();
+        assert_eq!(packed.len(), 3, "one key, split in three elements");
+        assert_eq!(Histogram::from_packed(&packed), h);
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Analytics, free of IO: the latency histogram, time buckets, additive call summaries,
-//! rollup deltas and the aggregation behind `/api/v1/analytics`.
+//! rollup deltas, closed buckets kept merged, and the aggregation behind `/api/v1/analytics`.
 
 pub mod aggregate;
 pub mod bucket;
+pub mod closed;
 pub mod histogram;
 pub mod rollup;
 pub mod stats;

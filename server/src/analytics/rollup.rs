@@ -37,6 +37,16 @@ impl RollupKey {
     }
 }
 
+/// One rollup row, as stored or merged over a longer bucket. Its histograms stay packed
+/// (merged straight into accumulators), so `stats` has empty ones.
+#[derive(Debug, Clone)]
+pub struct RollupRow {
+    pub key: RollupKey,
+    pub stats: Stats,
+    pub latency_packed: Vec<i64>,
+    pub ttft_packed: Vec<i64>,
+}
+
 /// The summaries `calls` add to `tier`.
 pub fn deltas<'a>(
     tier: RollupTier,

@@ -1,6 +1,9 @@
 //! `/api/v1/analytics`: figures over a range, grouped and bucketed, with the previous period
 //! of equal length; `/api/v1/analytics/overview`: what the Overview page draws, in one answer.
-//! Both read the rollups (sessions and users, which rollups do not keep, read raw calls).
+//! Both read the rollups, closed days merged and kept in memory (sessions and users, which
+//! rollups do not keep, read raw calls).
+
+use std::sync::Arc;
 
 use app::types::{Aggregation, AnalyticsQuery, AnalyticsSource, GroupBy, Overview};
 use axum::{extract::State, Json};
@@ -16,6 +19,7 @@ use crate::{
     analytics::{
         aggregate::{Aggregate, Window},
         bucket,
+        closed::{self, CacheKey},
         histogram::RELATIVE_ERROR,
     },
     state::AppState,
@@ -72,18 +76,70 @@ fn params(q: &AnalyticsQuery) -> Result<Params, ApiError> {
     })
 }
 
-/// The rollup rows covering the window and its previous period.
-async fn rollup_rows(state: &AppState, p: &Params) -> Result<Vec<RollupRow>, ApiError> {
-    let w = p.window;
+/// The rollup rows of [from, to), by the tiers that serve it.
+async fn fetch_range(
+    state: &AppState,
+    p: &Params,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<RollupRow>, ApiError> {
     let mut rows = Vec::new();
-    // Each period is planned on its own so no hour row straddles their border.
-    let parts = bucket::plan(w.previous_from, w.from, w.size, w.tz)
-        .into_iter()
-        .chain(bucket::plan(w.from, w.to, w.size, w.tz));
-    for (tier, from, to) in parts {
-        rows.extend(rollups::fetch(&state.pool, tier, from, to, &p.filter).await?);
+    for (tier, a, b) in bucket::plan(from, to, p.window.size, p.window.tz) {
+        rows.extend(rollups::fetch(&state.pool, tier, a, b, &p.filter).await?);
     }
     Ok(rows)
+}
+
+/// The rollup rows covering the window and its previous period, in parts: closed whole
+/// buckets come merged from the cache (read and merged once when missing), the open edges
+/// from the database.
+async fn rollup_rows(state: &AppState, p: &Params) -> Result<Vec<Arc<Vec<RollupRow>>>, ApiError> {
+    let w = p.window;
+    let horizon = closed::horizon(Utc::now());
+    let mut parts = Vec::new();
+    let mut generation = None;
+    // Each period is split on its own so no bucket straddles their border.
+    for (from, to) in [(w.previous_from, w.from), (w.from, w.to)] {
+        let split = closed::split(from, to, w.size, w.tz, horizon);
+        for (a, b) in split.open {
+            parts.push(Arc::new(fetch_range(state, p, a, b).await?));
+        }
+        if split.closed.is_empty() {
+            continue;
+        }
+        let g = match generation {
+            Some(g) => g,
+            None => *generation.insert(rollups::generation(&state.pool).await?),
+        };
+        let key = |(start, end)| CacheKey {
+            tz: w.tz.name(),
+            size: w.size,
+            start,
+            end,
+            filter: [
+                p.filter.provider.clone(),
+                p.filter.model.clone(),
+                p.filter.feature.clone(),
+            ],
+        };
+        let mut missing = Vec::new();
+        for bucket in split.closed {
+            match state.closed.get(g, &key(bucket)) {
+                Some(rows) => parts.push(rows),
+                None => missing.push(bucket),
+            }
+        }
+        // The missing buckets in one read, from the first to the last.
+        if let (Some(first), Some(last)) = (missing.first(), missing.last()) {
+            let rows = fetch_range(state, p, first.0, last.1).await?;
+            let mut merged = closed::merge_by_bucket(&rows, w.size, w.tz);
+            for bucket in missing {
+                let rows = merged.remove(&bucket.0).unwrap_or_default();
+                parts.push(state.closed.put(g, key(bucket), rows));
+            }
+        }
+    }
+    Ok(parts)
 }
 
 /// `GET /api/v1/analytics?group_by=none|model|provider|feature|session|user&…`
@@ -109,10 +165,14 @@ pub async fn aggregate(
             AnalyticsSource::Raw
         }
         _ => {
-            for r in rollup_rows(&state, &p).await? {
+            for r in rollup_rows(&state, &p)
+                .await?
+                .iter()
+                .flat_map(|part| part.iter())
+            {
                 agg.add_rollup(
                     r.key.bucket,
-                    rollup_key(group_by, &r),
+                    rollup_key(group_by, r),
                     &r.stats,
                     &r.latency_packed,
                     &r.ttft_packed,
@@ -155,13 +215,13 @@ pub async fn overview(
 ) -> Result<Json<Overview>, ApiError> {
     let p = params(&q)?;
     let w = p.window;
-    let rows = rollup_rows(&state, &p).await?;
+    let parts = rollup_rows(&state, &p).await?;
     let (mut all, mut by_model, mut by_provider) = (
         Aggregate::new(w),
         Aggregate::totals_only(w),
         Aggregate::totals_only(w),
     );
-    for r in &rows {
+    for r in parts.iter().flat_map(|part| part.iter()) {
         let (s, l, t) = (&r.stats, &r.latency_packed[..], &r.ttft_packed[..]);
         all.add_rollup(r.key.bucket, "", s, l, t);
         by_model.add_rollup(r.key.bucket, &r.key.model, s, l, t);

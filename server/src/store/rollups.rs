@@ -6,21 +6,44 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder, Transaction};
 
+pub use crate::analytics::rollup::RollupRow;
 use crate::analytics::{
     bucket::RollupTier,
+    closed,
     histogram::Histogram,
     rollup::RollupKey,
     stats::{CallFacts, Stats},
 };
 
-/// Adds `deltas` to `tier`'s rows (creating missing ones), in key order.
+/// The current rollup generation (see [`crate::analytics::closed`]).
+pub async fn generation(pool: &PgPool) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT generation FROM llm_rollup_generation")
+        .fetch_one(pool)
+        .await
+}
+
+/// Moves the generation on, in the transaction that changes closed rollups.
+async fn bump_generation(tx: &mut Transaction<'_, Postgres>) -> sqlx::Result<()> {
+    sqlx::query("UPDATE llm_rollup_generation SET generation = generation + 1")
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Adds `deltas` to `tier`'s rows (creating missing ones), in key order. Late calls (buckets
+/// before [`closed::late_before`]) move the generation on, checked with the minute tier: it is
+/// written first, so like [`rebuild`] the generation row is the first rollup lock taken.
 pub async fn upsert(
     tx: &mut Transaction<'_, Postgres>,
     tier: RollupTier,
     deltas: &BTreeMap<RollupKey, Stats>,
 ) -> sqlx::Result<()> {
-    if deltas.is_empty() {
+    let Some(first) = deltas.keys().next() else {
         return Ok(());
+    };
+    // Keys are sorted by bucket first, so the first is the oldest.
+    if tier == RollupTier::Minute && first.bucket < closed::late_before(Utc::now()) {
+        bump_generation(tx).await?;
     }
     macro_rules! col {
         ($f:expr) => {
@@ -125,16 +148,6 @@ impl DimFilter {
             q.push_bind(f.clone());
         }
     }
-}
-
-/// One stored rollup row. Its histograms stay packed (merged straight into accumulators),
-/// so `stats` has empty ones.
-#[derive(Debug, Clone)]
-pub struct RollupRow {
-    pub key: RollupKey,
-    pub stats: Stats,
-    pub latency_packed: Vec<i64>,
-    pub ttft_packed: Vec<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -274,6 +287,7 @@ pub async fn rebuild(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> sqlx::Result<()> {
+    bump_generation(tx).await?;
     let from = RollupTier::Hour.truncate(from);
     let to = {
         let t = RollupTier::Hour.truncate(to);

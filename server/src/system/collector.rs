@@ -94,6 +94,11 @@ pub fn top_processes(mut all: Vec<ProcessSample>, n: usize) -> Vec<ProcessSample
 /// How often (in samples) the lists of mounts and block devices are re-read.
 const RELIST_EVERY: u32 = 60;
 
+/// How often the whole process table is re-read for the top-processes list. Reading it costs
+/// a `/proc/PID/stat` per process, the collector's largest cost on a busy host (hundreds of
+/// processes); in between, only our own process is re-read and the last list is kept.
+const PROCESS_TABLE_EVERY: Duration = Duration::from_secs(5);
+
 /// The real collector of the host it runs on.
 pub struct Collector {
     sys: System,
@@ -106,6 +111,8 @@ pub struct Collector {
     net_counters: HashMap<String, [Counter; 8]>,
     last: Option<Instant>,
     samples: u32,
+    /// When the whole process table was last read, and the top list it gave.
+    process_table: Option<(Instant, Vec<ProcessSample>)>,
 }
 
 fn read(path: &str) -> String {
@@ -141,6 +148,7 @@ impl Collector {
             net_counters: HashMap::new(),
             last: None,
             samples: 0,
+            process_table: None,
         })
     }
 
@@ -246,27 +254,35 @@ impl Collector {
         out
     }
 
-    fn processes(&mut self) -> (Vec<ProcessSample>, OwnProcess) {
-        self.sys.refresh_processes_specifics(
-            ProcessesToUpdate::All,
-            true,
-            ProcessRefreshKind::nothing()
-                .with_cpu()
-                .with_memory()
-                .with_exe(UpdateKind::Never)
-                .without_tasks(),
-        );
-        let all: Vec<ProcessSample> = self
-            .sys
-            .processes()
-            .values()
-            .map(|p| ProcessSample {
-                pid: p.pid().as_u32(),
-                name: p.name().to_string_lossy().into_owned(),
-                cpu: f64::from(p.cpu_usage()),
-                memory: p.memory(),
-            })
-            .collect();
+    fn processes(&mut self, at: Instant) -> (Vec<ProcessSample>, OwnProcess) {
+        let kind = ProcessRefreshKind::nothing()
+            .with_cpu()
+            .with_memory()
+            .with_exe(UpdateKind::Never)
+            .without_tasks();
+        let due = self
+            .process_table
+            .as_ref()
+            .is_none_or(|(t, _)| at.duration_since(*t) >= PROCESS_TABLE_EVERY);
+        if due {
+            self.sys
+                .refresh_processes_specifics(ProcessesToUpdate::All, true, kind);
+            let all: Vec<ProcessSample> = self
+                .sys
+                .processes()
+                .values()
+                .map(|p| ProcessSample {
+                    pid: p.pid().as_u32(),
+                    name: p.name().to_string_lossy().into_owned(),
+                    cpu: f64::from(p.cpu_usage()),
+                    memory: p.memory(),
+                })
+                .collect();
+            self.process_table = Some((at, top_processes(all, self.top_n)));
+        } else if let Some(pid) = self.own_pid {
+            self.sys
+                .refresh_processes_specifics(ProcessesToUpdate::Some(&[pid]), false, kind);
+        }
         let own = self
             .own_pid
             .and_then(|pid| self.sys.process(pid))
@@ -275,7 +291,12 @@ impl Collector {
                 memory: p.memory(),
             })
             .unwrap_or_default();
-        (top_processes(all, self.top_n), own)
+        let top = self
+            .process_table
+            .as_ref()
+            .map(|(_, top)| top.clone())
+            .unwrap_or_default();
+        (top, own)
     }
 }
 
@@ -314,7 +335,7 @@ impl SampleSource for Collector {
         let mut tcp = BTreeMap::new();
         procfs::count_tcp_states(&read("/proc/net/tcp"), &mut tcp);
         procfs::count_tcp_states(&read("/proc/net/tcp6"), &mut tcp);
-        let (processes, own) = self.processes();
+        let (processes, own) = self.processes(at);
         let mut gpus = self.gpu.sample();
         for g in &mut gpus {
             for p in &mut g.processes {
@@ -408,5 +429,9 @@ mod tests {
         assert!(second.memory.used <= second.memory.total);
         assert!(second.own.memory > 0, "our own RSS is known");
         assert!(!second.processes.is_empty());
+        assert_eq!(
+            second.processes, first.processes,
+            "the process table is re-read only every few seconds"
+        );
     }
 }

@@ -14,6 +14,21 @@ fn time(v: &Value) -> DateTime<Utc> {
     v.as_str().unwrap().parse().unwrap()
 }
 
+/// Equal figures: integers exactly, floats to 1e-9 relative.
+fn assert_same_figures(a: &Value, b: &Value) {
+    let (a, b) = (a.as_object().unwrap(), b.as_object().unwrap());
+    assert_eq!(a.len(), b.len());
+    for (k, x) in a {
+        let y = &b[k];
+        match (x.as_i64(), x.as_f64(), y.as_f64()) {
+            (None, Some(x), Some(y)) => {
+                assert!((x - y).abs() <= 1e-9 * x.abs().max(1.0), "{k}: {x} vs {y}")
+            }
+            _ => assert_eq!(x, y, "{k}"),
+        }
+    }
+}
+
 /// Per model over [from, to): count, errors by class, tokens, cost, durations.
 async fn raw_by_model(
     app: &TestApp,
@@ -160,7 +175,9 @@ async fn figures_equal_sql_over_raw_rows_and_percentiles_stay_within_the_stated_
         )
         .await;
     assert_eq!(status, 200, "{ov}");
-    assert_eq!(ov["totals"], body["totals"]);
+    // Its hour buckets sum the same rows in another order than the day buckets, which may
+    // move the last digits of the float figures.
+    assert_same_figures(&ov["totals"], &body["totals"]);
     assert_eq!(ov["previous"]["requests"].as_i64().unwrap(), prev);
     let by_provider: i64 = ov["by_provider"]
         .as_array()
@@ -255,6 +272,114 @@ async fn deleting_a_session_updates_the_rollups() {
     assert_eq!(after["totals"]["total_tokens"], 40);
     assert!(after["totals"]["p50_latency_ms"].as_f64().unwrap() >= 490.0);
     app.shutdown().await;
+}
+
+/// The 30-day overview's totals: requests, tokens and cost.
+async fn overview_totals(app: &TestApp) -> (i64, i64, i64) {
+    let (status, ov) = app
+        .get_json(
+            "/api/v1/analytics/overview",
+            &[("range", "30d".into()), ("tz", "Europe/Berlin".into())],
+        )
+        .await;
+    assert_eq!(status, 200, "{ov}");
+    let t = &ov["totals"];
+    let series: i64 = ov["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["requests"].as_i64().unwrap())
+        .sum();
+    assert_eq!(series, t["requests"].as_i64().unwrap());
+    (
+        t["requests"].as_i64().unwrap(),
+        t["total_tokens"].as_i64().unwrap(),
+        t["cost_micros"].as_i64().unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn closed_days_kept_in_memory_follow_late_calls_recosts_and_deletes_on_any_server() {
+    let (a, key) = spawn_with_key().await;
+    // A second server on the same database: what it stores must reach the first's cache.
+    let b = crate::support::spawn_on(&a.db_url, crate::support::ADMIN_PASSWORD, |_| {}).await;
+    b.login().await;
+    let old = Utc::now() - Duration::days(5);
+    let call = |id: &str, session: &str, minutes: i64| {
+        json!({"id": id, "time": old + Duration::minutes(minutes), "session_id": session,
+               "provider": "openai", "model": "gpt-4o", "duration_ms": 100.0,
+               "input_tokens": 1000, "output_tokens": 100})
+    };
+    a.ingest(
+        &key,
+        &[
+            call("k1", "kept", 0),
+            call("g1", "gone", 1),
+            call("g2", "gone", 2),
+        ],
+    )
+    .await;
+    let sql = || async {
+        let (n, tokens, cost): (i64, i64, i64) = sqlx::query_as(
+            "SELECT count(*), coalesce(sum(input_tokens + output_tokens), 0)::bigint,
+                    coalesce(sum(cost_total_micros), 0)::bigint FROM llm_calls",
+        )
+        .fetch_one(&a.pool)
+        .await
+        .unwrap();
+        (n, tokens, cost)
+    };
+    let first = overview_totals(&a).await;
+    assert_eq!(first, sql().await);
+    assert_eq!(first.0, 3);
+    assert_eq!(
+        overview_totals(&a).await,
+        first,
+        "the same answer from what was kept"
+    );
+
+    // A late call for that day, stored through the other server.
+    b.ingest(&key, &[call("late", "kept", 3)]).await;
+    let late = overview_totals(&a).await;
+    assert_eq!(late.0, 4, "a late call reaches a closed day");
+    assert_eq!(late, sql().await);
+
+    // A re-cost of that day with a new price.
+    let since = old - Duration::days(1);
+    let r = b
+        .client
+        .post(b.url("/api/v1/prices"))
+        .json(&json!({"model_pattern": "gpt-4o", "provider": "openai",
+                      "input_per_mtok_micros": 7_000_000, "output_per_mtok_micros": 9_000_000,
+                      "effective_from": since}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let r = b
+        .client
+        .post(b.url("/api/v1/prices/recost"))
+        .json(&json!({"from": old - Duration::hours(1), "to": old + Duration::hours(1)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let recosted = overview_totals(&a).await;
+    assert_eq!(
+        recosted.2,
+        4 * (7_000 + 900),
+        "the new cost, not the kept one"
+    );
+    assert_eq!(recosted, sql().await);
+
+    // Deleting a session removes its calls from the closed day.
+    b.assert_status_as_user(Method::DELETE, "/api/v1/sessions/gone", 200)
+        .await;
+    let deleted = overview_totals(&a).await;
+    assert_eq!(deleted.0, 2);
+    assert_eq!(deleted, sql().await);
+    b.shutdown().await;
+    a.shutdown().await;
 }
 
 #[tokio::test]

@@ -55,26 +55,39 @@ pub struct Cost {
     pub total_micros: i64,
 }
 
-/// Whether `name` matches the anchored `pattern` (`*` = any characters), ignoring case.
+/// Whether `name` matches the anchored `pattern` (`*` = any characters), ignoring ASCII case.
+/// Runs for every price row of every call, so it compares bytes in place, allocating nothing.
 pub fn pattern_matches(pattern: &str, name: &str) -> bool {
-    let pattern = pattern.to_ascii_lowercase();
-    let name = name.to_ascii_lowercase();
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return pattern == name;
-    }
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !name.starts_with(first) || name.len() < first.len() + last.len() || !name.ends_with(last) {
+    let (pattern, name) = (pattern.as_bytes(), name.as_bytes());
+    let mut parts = pattern.split(|b| *b == b'*');
+    let first = parts.next().unwrap_or_default();
+    let Some(last) = parts.next_back() else {
+        return pattern.eq_ignore_ascii_case(name);
+    };
+    if name.len() < first.len() + last.len()
+        || !name[..first.len()].eq_ignore_ascii_case(first)
+        || !name[name.len() - last.len()..].eq_ignore_ascii_case(last)
+    {
         return false;
     }
     let mut rest = &name[first.len()..name.len() - last.len()];
-    for middle in &parts[1..parts.len() - 1] {
-        match rest.find(middle) {
+    for middle in parts {
+        match find_ignore_case(rest, middle) {
             Some(i) => rest = &rest[i + middle.len()..],
             None => return false,
         }
     }
     true
+}
+
+/// Position of the first `needle` in `haystack`, ignoring ASCII case.
+fn find_ignore_case(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    haystack
+        .windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// Literal characters in a pattern: the more, the more specific.
@@ -178,6 +191,12 @@ mod tests {
         assert!(!pattern_matches("gpt-4o*", "my-gpt-4o"));
         assert!(pattern_matches("claude-*-4*", "claude-sonnet-4-20250514"));
         assert!(!pattern_matches("a*a", "a"));
+        assert!(pattern_matches("a**b", "ab"));
+        assert!(pattern_matches("*", ""));
+        assert!(pattern_matches("*MINI*", "gpt-4o-mini"));
+        assert!(pattern_matches("x*y*z", "x-Y-y-z"));
+        assert!(!pattern_matches("x*yy*z", "xyz"));
+        assert!(!pattern_matches("claude", "claudé"));
     }
 
     #[test]
