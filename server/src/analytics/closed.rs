@@ -189,9 +189,13 @@ impl ClosedCache {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The rows kept for `key` under `generation`.
+    /// The rows kept for `key` under `generation`. A reader still at an older generation
+    /// than the newest seen gets nothing (and drops nothing).
     pub fn get(&self, generation: i64, key: &CacheKey) -> Option<Arc<Vec<RollupRow>>> {
         let mut inner = self.lock();
+        if inner.generation.is_some_and(|g| g > generation) {
+            return None;
+        }
         inner.at(generation);
         inner.entries.get(key).cloned()
     }

@@ -186,13 +186,7 @@ async fn figures_equal_sql_over_raw_rows_and_percentiles_stay_within_the_stated_
         .map(|g| g["totals"]["requests"].as_i64().unwrap())
         .sum();
     assert_eq!(by_provider, total);
-    let series: i64 = ov["series"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| b["requests"].as_i64().unwrap())
-        .sum();
-    assert_eq!(series, total);
+    assert_eq!(series_requests(&ov), total);
 
     // Late data lands in its (old) bucket.
     let late_time = af + Duration::hours(2);
@@ -274,6 +268,16 @@ async fn deleting_a_session_updates_the_rollups() {
     app.shutdown().await;
 }
 
+/// Requests summed over an overview's series.
+fn series_requests(ov: &Value) -> i64 {
+    ov["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["requests"].as_i64().unwrap())
+        .sum()
+}
+
 /// The 30-day overview's totals: requests, tokens and cost.
 async fn overview_totals(app: &TestApp) -> (i64, i64, i64) {
     let (status, ov) = app
@@ -284,13 +288,7 @@ async fn overview_totals(app: &TestApp) -> (i64, i64, i64) {
         .await;
     assert_eq!(status, 200, "{ov}");
     let t = &ov["totals"];
-    let series: i64 = ov["series"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| b["requests"].as_i64().unwrap())
-        .sum();
-    assert_eq!(series, t["requests"].as_i64().unwrap());
+    assert_eq!(series_requests(&ov), t["requests"].as_i64().unwrap());
     (
         t["requests"].as_i64().unwrap(),
         t["total_tokens"].as_i64().unwrap(),
