@@ -34,11 +34,7 @@ struct Server {
 
 impl Server {
     async fn start(db_url: &str, data_dir: &Path) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = port_outside_ephemeral_range();
         let child = Command::new(BIN)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .arg("--data-dir")
@@ -371,6 +367,25 @@ async fn proxied_calls_answered_before_a_sigkill_are_stored_after_restart() {
     server.stop();
 }
 
+/// A free loopback port below the kernel's ephemeral range. While the cluster is down, the
+/// server keeps reconnecting to its port; a connect to a dead loopback port inside that range
+/// can be given the same port as its source and hold it, and PostgreSQL then cannot start
+/// again. Ports below the range are never handed out as sources.
+fn port_outside_ephemeral_range() -> u16 {
+    let low: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32768);
+    let floor = 10_000u16.min(low / 2);
+    let span = u32::from(low - floor);
+    // A start that differs per process, so parallel runs do not all try the same ports.
+    let seed = std::process::id() ^ uuid::Uuid::now_v7().as_u128() as u32;
+    (0..span)
+        .map(|i| floor + ((seed.wrapping_add(i)) % span) as u16)
+        .find(|&p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok())
+        .expect("a free port below the ephemeral range")
+}
+
 /// A private PostgreSQL cluster that a test may stop and start.
 struct Cluster {
     dir: tempfile::TempDir,
@@ -401,11 +416,7 @@ impl Cluster {
             .prefix("sightline-fault-pg-")
             .tempdir()
             .unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = port_outside_ephemeral_range();
         let c = Cluster { dir, port, bin };
         if nix::unistd::Uid::effective().is_root() {
             let status = Command::new("chown")
@@ -450,7 +461,10 @@ impl Cluster {
             .stdout(Stdio::null())
             .status()
             .unwrap();
-        assert!(status.success(), "pg_ctl {args:?} failed");
+        if !status.success() {
+            let log = std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default();
+            panic!("pg_ctl {args:?} failed; PostgreSQL's log:\n{log}");
+        }
     }
 
     fn start(&self) {
