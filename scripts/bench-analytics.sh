@@ -4,6 +4,7 @@
 # database so later runs reuse it), then measures
 #   - the overview API for 30 days (median of RUNS requests) against the same figures
 #     computed by SQL over the raw rows (the peer: what a dashboard without rollups does);
+#   - the aggregation by model per day, by user, and the sessions list (the raw-row reads);
 #   - the Overview page in Chromium: hydrated and charts drawn, and a live update;
 #   - the WASM bundle, raw and gzip.
 #
@@ -31,7 +32,7 @@ SIGHTLINE_ADMIN_PASSWORD="$PASSWORD" SIGHTLINE_LOG=warn SIGHTLINE_SITE_ROOT="$RO
   "$ROOT/target/release/sightline" serve --listen "127.0.0.1:$PORT" --database-url "$DB_URL" \
   --data-dir "$DATA" >"$DATA/server.log" 2>&1 &
 PID=$!
-trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DATA"' EXIT
+trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null || true; rm -rf "$DATA"' EXIT
 for _ in $(seq 1 300); do curl -fs "$URL/readyz" >/dev/null && break; sleep 0.2; done
 
 HAVE="$(psql "$DB_URL" -qtAc "SELECT count(*) FROM llm_calls")"
@@ -40,7 +41,9 @@ if [ "$HAVE" -lt "$CALLS" ]; then
   SIGHTLINE_ADMIN_PASSWORD="$PASSWORD" "$ROOT/target/release/sightline" seed-demo \
     --server "$URL" --calls "$((CALLS - HAVE))" --days 90 --seed "$HAVE" --concurrency 4
 fi
-echo "calls stored: $(psql "$DB_URL" -qtAc "SELECT count(*) FROM llm_calls"); $(nproc) cores"
+STORED="$(psql "$DB_URL" -qtAc "SELECT count(*) FROM llm_calls")"
+echo "calls stored: $STORED; $(nproc) cores"
+figure analytics_calls "$STORED"
 psql "$DB_URL" -qc "VACUUM ANALYZE" >/dev/null
 
 JAR="$DATA/cookies"
@@ -50,17 +53,24 @@ KEY="$(curl -fs -b "$JAR" -H 'content-type: application/json' -d '{"name":"bench
   "$URL/api/v1/keys" | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')"
 
 median() { sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]}'; }
+# Median time to last byte of RUNS requests for PATH, after one warm-up request (which fills
+# the closed-day cache; the first request after a start pays the cold cost).
+api_median() {
+  curl -fs -o /dev/null -b "$JAR" "$URL$1"
+  for _ in $(seq 1 "$RUNS"); do
+    curl -fs -o /dev/null -w '%{time_total}\n' -b "$JAR" "$URL$1" | awk '{print $1*1000}'
+  done | median
+}
 
-log "overview API, 30 days, $RUNS requests (time to last byte, loopback)"
-curl -fs -b "$JAR" "$URL/api/v1/analytics/overview?range=30d&tz=Europe/Berlin" >/dev/null # warm
-for _ in $(seq 1 "$RUNS"); do
-  curl -fs -o /dev/null -w '%{time_total}\n' -b "$JAR" \
-    "$URL/api/v1/analytics/overview?range=30d&tz=Europe/Berlin" | awk '{print $1*1000}'
-done | median | xargs -I{} echo "sightline overview (rollups): median {} ms"
-for _ in $(seq 1 "$RUNS"); do
-  curl -fs -o /dev/null -w '%{time_total}\n' -b "$JAR" \
-    "$URL/api/v1/analytics?range=30d&tz=Europe/Berlin&group_by=model&bucket=day" | awk '{print $1*1000}'
-done | median | xargs -I{} echo "sightline analytics by model per day: median {} ms"
+log "analytics API, $RUNS requests each (time to last byte, loopback)"
+MS="$(api_median "/api/v1/analytics/overview?range=30d&tz=Europe/Berlin")"
+echo "sightline overview, 30 days (rollups): median $MS ms"; figure overview_api_ms "$MS"
+MS="$(api_median "/api/v1/analytics?range=30d&tz=Europe/Berlin&group_by=model&bucket=day")"
+echo "sightline analytics by model per day, 30 days: median $MS ms"; figure by_model_api_ms "$MS"
+MS="$(api_median "/api/v1/analytics?range=30d&tz=Europe/Berlin&group_by=user")"
+echo "sightline analytics by user, 30 days: median $MS ms"; figure by_user_api_ms "$MS"
+MS="$(api_median "/api/v1/sessions?range=7d")"
+echo "sightline sessions list, 7 days: median $MS ms"; figure sessions_api_ms "$MS"
 
 log "peer: the same figures by SQL over the raw rows, 5 runs"
 RAW_SQL="SELECT model, count(*), sum(input_tokens + output_tokens), sum(cost_total_micros),
@@ -77,6 +87,8 @@ log "Overview page in Chromium"
 
 log "WASM bundle"
 WASM="$ROOT/target/site/pkg/sightline.wasm"
-echo "wasm: $(stat -c %s "$WASM" | awk '{printf "%.0f KB", $1/1024}') raw, $(gzip -9 -c "$WASM" | wc -c | awk '{printf "%.0f KB", $1/1024}') gzip"
+GZ_KB="$(gzip -9 -c "$WASM" | wc -c | awk '{printf "%.0f", $1/1024}')"
+echo "wasm: $(stat -c %s "$WASM" | awk '{printf "%.0f KB", $1/1024}') raw, $GZ_KB KB gzip"
+figure wasm_gzip_kb "$GZ_KB"
 echo "echarts.min.js: $(stat -c %s public/vendor/echarts.min.js | awk '{printf "%.0f KB", $1/1024}') raw, $(gzip -9 -c public/vendor/echarts.min.js | wc -c | awk '{printf "%.0f KB", $1/1024}') gzip"
 echo "server: $(ps -o rss=,time= -p $PID | awk '{printf "RSS %.0f MiB, CPU time %s", $1/1024, $2}')"

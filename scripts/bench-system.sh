@@ -32,7 +32,7 @@ SL=$!
 prometheus-node-exporter --web.listen-address="127.0.0.1:$NE_PORT" >"$DATA/ne.log" 2>&1 &
 NE=$!
 SLEEPERS=()
-trap 'kill $SL $NE "${SLEEPERS[@]}" 2>/dev/null; wait $SL $NE 2>/dev/null; rm -rf "$DATA"' EXIT
+trap 'kill $SL $NE "${SLEEPERS[@]}" 2>/dev/null; wait $SL $NE 2>/dev/null || true; rm -rf "$DATA"' EXIT
 for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$NE_PORT/metrics" >/dev/null && break; sleep 0.1; done
 # Let both settle (first samples, connection pools) before measuring.
@@ -66,8 +66,8 @@ measure() {
   SL1=$(ticks $SL); NE1=$(ticks $NE); PG1=$(pg_ticks)
   STORED=$(( $(psql "$DB_URL" -qtAc "SELECT count(*) FROM system_samples") - STORED0 ))
   python3 - "$SL0" "$SL1" "$NE0" "$NE1" "$PG0" "$PG1" "$START" "$END" "$HZ" \
-    "$(median "${SL_RSS[@]}")" "$(peak "${SL_RSS[@]}")" "$(median "${NE_RSS[@]}")" "$(peak "${NE_RSS[@]}")" "$STORED" "$(processes)" <<'PY'
-import sys
+    "$(median "${SL_RSS[@]}")" "$(peak "${SL_RSS[@]}")" "$(median "${NE_RSS[@]}")" "$(peak "${NE_RSS[@]}")" "$STORED" "$(processes)" "$WANT" <<'PY'
+import os, sys
 sl0, sl1, ne0, ne1, pg0, pg1 = map(int, sys.argv[1:7])
 start, end, hz = float(sys.argv[7]), float(sys.argv[8]), int(sys.argv[9])
 slm, slp, nem, nep, stored = map(int, sys.argv[10:15])
@@ -79,6 +79,11 @@ print("|---|---|---|---|")
 print(f"| sightline (collector at 1 s, storing every sample) | {pct(sl0, sl1):.2f} % | {slm/1024:.1f} MiB | {slp/1024:.1f} MiB |")
 print(f"| prometheus-node-exporter (scraped every 1 s) | {pct(ne0, ne1):.2f} % | {nem/1024:.1f} MiB | {nep/1024:.1f} MiB |")
 print(f"| PostgreSQL backends of Sightline's database | {pct(pg0, pg1):.2f} % | | |")
+if os.environ.get("BENCH_FIGURES"):
+    with open(os.environ["BENCH_FIGURES"], "a") as f:
+        want = sys.argv[16]
+        f.write(f"idle_cpu_pct_{want} {pct(sl0, sl1)}\nnode_exporter_cpu_pct_{want} {pct(ne0, ne1)}\n")
+        f.write(f"idle_rss_mib_{want} {slm / 1024}\n")
 PY
 }
 

@@ -18,6 +18,12 @@ export PATH="$TOOLS/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
+# Records one measured figure for scripts/bench.sh's goal table when BENCH_FIGURES names a
+# file (the format server/examples/load/figures.rs reads: `name value`).
+figure() {
+  if [ -n "${BENCH_FIGURES:-}" ]; then echo "$1 $2" >>"$BENCH_FIGURES"; fi
+}
+
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }
@@ -146,7 +152,7 @@ start_bench_server() {
     "$ROOT/target/release/sightline" serve --listen "127.0.0.1:$PORT" --database-url "$DB_URL" \
     --data-dir "$DATA" "$@" >"$DATA/server.log" 2>&1 &
   PID=$!
-  trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DATA"' EXIT
+  trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null || true; rm -rf "$DATA"' EXIT
   for _ in $(seq 1 100); do curl -fs "$URL/readyz" >/dev/null && break; sleep 0.1; done
   local jar="$DATA/cookies"
   curl -fs -c "$jar" -H 'content-type: application/json' \

@@ -78,6 +78,11 @@ for (let i = 0; i < runs; i++) {
   await page.waitForTimeout(300);
 }
 await browser.close();
+// For scripts/bench.sh's goal table (see server/examples/load/figures.rs).
+if (process.env.BENCH_FIGURES) {
+  const { appendFileSync } = await import("node:fs");
+  appendFileSync(process.env.BENCH_FIGURES, `overview_page_ms ${median(loads)}\nlive_card_ms ${median(live)}\n`);
+}
 const fmt = (xs) => `median ${median(xs).toFixed(0)} ms (min ${Math.min(...xs).toFixed(0)}, max ${Math.max(...xs).toFixed(0)}, n=${xs.length})`;
 console.log(`overview page, 30 days: navigation -> hydrated, cards and 6 charts drawn: ${fmt(loads)}`);
 console.log(`live update: POST -> request card changed: ${fmt(live)}`);

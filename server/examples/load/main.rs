@@ -31,6 +31,8 @@ use opentelemetry_proto::tonic::{
 use prost::Message;
 use serde_json::{json, Value};
 
+mod figures;
+
 #[derive(Parser)]
 struct Args {
     #[command(subcommand)]
@@ -117,6 +119,24 @@ enum Mode {
         budgets: usize,
         #[arg(long, default_value_t = 1_000_000)]
         calls: usize,
+    },
+    /// A steady `rate` of calls per second (batches of 100) for `seconds`, with the server's
+    /// RSS read every 10 s: the memory curve of a long run.
+    Soak {
+        #[command(flatten)]
+        c: Common,
+        #[arg(long, default_value_t = 5000)]
+        rate: u64,
+        #[arg(long, default_value_t = 600)]
+        seconds: u64,
+        #[arg(long)]
+        server_pid: u32,
+    },
+    /// Prints the goal table from a figures file (see `figures`); exits 0 whether or not
+    /// goals are met.
+    Table {
+        #[arg(long)]
+        figures: std::path::PathBuf,
     },
     /// Proxied calls as fast as `concurrency` clients can send them for a while, then how
     /// many were recorded: every answered call must be (the key needs the read scope too).
@@ -222,7 +242,7 @@ fn cpu_now(server_pid: Option<u32>) -> Cpu {
 
 /// Prints CPU per item since `before`. A PostgreSQL backend that exited in between is not
 /// counted (its last share is lost), so call this before closing the connections measured.
-fn report_cpu(before: &Cpu, items: u64, server_pid: Option<u32>) {
+fn report_cpu(before: &Cpu, items: u64, server_pid: Option<u32>) -> (f64, f64) {
     let after = cpu_now(server_pid);
     let postgres: f64 = after
         .postgres
@@ -236,6 +256,7 @@ fn report_cpu(before: &Cpu, items: u64, server_pid: Option<u32>) {
         per(postgres),
         per(after.load - before.load),
     );
+    (per(after.server - before.server), per(postgres))
 }
 
 async fn copy_ceiling(database_url: &str, rows: usize) {
@@ -314,6 +335,7 @@ async fn copy_ceiling(database_url: &str, rows: usize) {
         took.as_secs_f64(),
         rows as f64 / took.as_secs_f64()
     );
+    figures::record("copy_ceiling_per_s", rows as f64 / took.as_secs_f64());
     report_cpu(&before, rows as u64, None);
     sqlx::raw_sql("DROP TABLE bench_copy_ceiling")
         .execute(&pool)
@@ -335,7 +357,8 @@ struct Totals {
     latencies: std::sync::Mutex<Vec<Duration>>,
 }
 
-fn report(what: &str, t: &Totals, elapsed: Duration) {
+/// Prints a run's totals; items acknowledged per second.
+fn report(what: &str, t: &Totals, elapsed: Duration) -> f64 {
     let mut l = t.latencies.lock().unwrap().clone();
     l.sort();
     let items = t.items.load(Ordering::Relaxed);
@@ -348,6 +371,7 @@ fn report(what: &str, t: &Totals, elapsed: Duration) {
         l.len(),
         t.busy.load(Ordering::Relaxed),
     );
+    items as f64 / elapsed.as_secs_f64()
 }
 
 /// Posts until accepted: a 503 is retried after a short pause, anything else is fatal.
@@ -571,6 +595,8 @@ async fn proxy_records(c: &Common, admin_password: &str, seconds: u64) {
     let n = |v: &Value, k: &str| v[k].as_u64().unwrap_or(0);
     let stored = n(&after, "stored") - n(&before, "stored");
     let dropped = n(&after, "dropped") - n(&before, "dropped");
+    figures::record("proxy_recorded_per_s", stored as f64 / took);
+    figures::record("proxy_unrecorded", answered.saturating_sub(stored) as f64);
     println!(
         "proxy records: {answered} answered in {took:.1} s ({:.0}/s, concurrency {}); {stored} recorded, {dropped} dropped, {} not recorded",
         answered as f64 / took,
@@ -579,8 +605,88 @@ async fn proxy_records(c: &Common, admin_password: &str, seconds: u64) {
     );
 }
 
-/// Direct and proxied latency, one request at a time, interleaved; prints the line.
-async fn proxy_round(c: &Common, upstream: &str, requests: usize, what: &str) {
+fn rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+            line.split_whitespace().nth(1)?.parse::<f64>().ok()
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+fn median(mut xs: Vec<f64>) -> Option<f64> {
+    xs.sort_by(f64::total_cmp);
+    xs.get(xs.len().checked_sub(1)? / 2).copied()
+}
+
+async fn soak(c: &Common, rate: u64, seconds: u64, server_pid: u32) {
+    const BATCH: u64 = 100;
+    let run = format!("soak{}", chrono::Utc::now().timestamp_micros());
+    let client = reqwest::Client::new();
+    let url = format!("{}/api/v1/llm/calls", c.url);
+    let slots = Arc::new(tokio::sync::Semaphore::new(c.concurrency.max(1)));
+    let stored = Arc::new(AtomicU64::new(0));
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(BATCH as f64 / rate as f64));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let start = Instant::now();
+    let (mut samples, mut next_sample) = (Vec::new(), Duration::ZERO);
+    let mut n = 0u64;
+    while start.elapsed() < Duration::from_secs(seconds) {
+        tick.tick().await;
+        if start.elapsed() >= next_sample {
+            let (t, rss) = (start.elapsed().as_secs_f64(), rss_mib(server_pid));
+            println!(
+                "  soak t={t:.0} s: server RSS {rss:.1} MiB, {} calls stored",
+                stored.load(Ordering::Relaxed)
+            );
+            samples.push((t, rss));
+            next_sample += Duration::from_secs(10);
+        }
+        let permit = Arc::clone(&slots).acquire_owned().await.unwrap();
+        let req = client
+            .post(&url)
+            .bearer_auth(&c.key)
+            .header("content-type", "application/json")
+            .body(calls_body(&run, n * BATCH, BATCH as usize));
+        n += 1;
+        let stored = stored.clone();
+        tokio::spawn(async move {
+            let r = req.send().await.expect("request failed");
+            if r.status() == 200 {
+                stored.fetch_add(BATCH, Ordering::Relaxed);
+            }
+            drop(permit);
+        });
+    }
+    let _ = slots.acquire_many(c.concurrency.max(1) as u32).await;
+    let took = start.elapsed().as_secs_f64();
+    let window = |from: f64, to: f64| {
+        median(
+            samples
+                .iter()
+                .filter(|(t, _)| *t >= from && *t < to)
+                .map(|(_, r)| *r)
+                .collect(),
+        )
+    };
+    let second = window(60.0, 120.0).unwrap_or(0.0);
+    let last = window(took - 60.0, took + 1.0).unwrap_or(0.0);
+    let peak = samples.iter().map(|(_, r)| *r).fold(0.0, f64::max);
+    let acked = stored.load(Ordering::Relaxed);
+    println!(
+        "soak: {acked} calls acknowledged in {took:.0} s ({:.0}/s, asked {rate}/s); server RSS second minute {second:.1} MiB, last minute {last:.1} MiB, peak {peak:.1} MiB",
+        acked as f64 / took
+    );
+    figures::record("soak_per_s", acked as f64 / took);
+    figures::record("soak_rss_second_mib", second);
+    figures::record("soak_rss_last_mib", last);
+    figures::record("soak_rss_peak_mib", peak);
+}
+
+/// Direct and proxied latency, one request at a time, interleaved; prints the line and
+/// records the added p50 and p99 as `{figure}_p50_ms` and `{figure}_p99_ms`.
+async fn proxy_round(c: &Common, upstream: &str, requests: usize, what: &str, figure: &str) {
     let client = reqwest::Client::new();
     let body = json!({"model": "gpt-4o-mini", "max_tokens": 100,
         "messages": [{"role": "user", "content": "ping"}]});
@@ -615,11 +721,13 @@ async fn proxy_round(c: &Common, upstream: &str, requests: usize, what: &str) {
         p50 - d50,
         p99 - d99
     );
+    figures::record(&format!("{figure}_p50_ms"), p50 - d50);
+    figures::record(&format!("{figure}_p99_ms"), p99 - d99);
 }
 
 async fn proxy_bench(c: &Common, admin_password: &str, requests: usize, hard_budgets: usize) {
     let upstream = bench_provider(c, admin_password).await;
-    proxy_round(c, &upstream, requests, "").await;
+    proxy_round(c, &upstream, requests, "", "proxy_added").await;
     if hard_budgets == 0 {
         return;
     }
@@ -657,6 +765,7 @@ async fn proxy_bench(c: &Common, admin_password: &str, requests: usize, hard_bud
         &upstream,
         requests,
         &format!(" with {hard_budgets} hard budgets and 2 rate limits"),
+        "proxy_budgets_added",
     )
     .await;
 }
@@ -783,6 +892,7 @@ async fn budget_status_bench(c: &Common, admin_password: &str, budgets: usize, c
         }
     }
     times.sort();
+    figures::record("budget_status_p50_ms", percentile(&times, 0.5));
     println!(
         "budget status: {shown} budgets over {calls} calls; GET /api/v1/budgets p50 {:.2} ms, p95 {:.2} ms ({} requests)",
         percentile(&times, 0.5),
@@ -811,12 +921,18 @@ async fn main() {
             });
             let before = cpu_now(server_pid);
             let (t, took) = run_for(&c, seconds, batch as u64, make).await;
-            report(
+            let rate = report(
                 &format!("ingest batch={batch} concurrency={}", c.concurrency),
                 &t,
                 took,
             );
-            report_cpu(&before, t.items.load(Ordering::Relaxed), server_pid);
+            figures::record(&format!("ingest_b{batch}_per_s"), rate);
+            let (sightline, postgres) =
+                report_cpu(&before, t.items.load(Ordering::Relaxed), server_pid);
+            if server_pid.is_some() {
+                figures::record(&format!("ingest_b{batch}_sightline_us"), sightline);
+                figures::record(&format!("ingest_b{batch}_postgres_us"), postgres);
+            }
         }
         Mode::CopyCeiling { database_url, rows } => copy_ceiling(&database_url, rows).await,
         Mode::Otlp { c, batch, seconds } => {
@@ -830,11 +946,12 @@ async fn main() {
                     .body(otlp_request(run, n, batch))
             });
             let (t, took) = run_for(&c, seconds, batch as u64, make).await;
-            report(
+            let rate = report(
                 &format!("otlp spans batch={batch} concurrency={}", c.concurrency),
                 &t,
                 took,
             );
+            figures::record("otlp_per_s", rate);
         }
         Mode::Lost {
             c,
@@ -862,6 +979,8 @@ async fn main() {
                 .fetch_one(&pool)
                 .await
                 .unwrap();
+            figures::record("lost_sent", total as f64);
+            figures::record("lost_stored", stored as f64);
             println!(
                 "nothing-lost: sent {total}, rows stored {stored}: {}",
                 if stored == total as i64 {
@@ -889,5 +1008,18 @@ async fn main() {
             admin_password,
             seconds,
         } => proxy_records(&c, &admin_password, seconds).await,
+        Mode::Soak {
+            c,
+            rate,
+            seconds,
+            server_pid,
+        } => soak(&c, rate, seconds, server_pid).await,
+        Mode::Table { figures: path } => {
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let (table, measured, met) = figures::table(&figures::parse(&text));
+            print!("{table}");
+            println!("\n{met} of {measured} measured goals met.");
+        }
     }
 }
