@@ -30,8 +30,9 @@ use crate::{
     store,
 };
 
-/// Connections of the writers' pool: the ingest writer, the system writer, and one spare.
-const WRITER_CONNECTIONS: u32 = 3;
+/// Connections of the writers' pool: the ingest pipeline's two group commits, the system
+/// writer, and one spare.
+const WRITER_CONNECTIONS: u32 = 4;
 
 pub fn init_tracing(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)

@@ -103,11 +103,18 @@ const ROWS: &[Row] = &[
         missing: "bench.sh",
     },
     Row {
+        what: "native ingest, batches of 100 from 16 clients, share of the COPY ceiling",
+        unit: " %",
+        goal: Goal::AtLeast(50.0),
+        value: |f| share(f, "ingest_b100_c16_per_s", "copy_ceiling_per_s"),
+        missing: "bench.sh",
+    },
+    Row {
         what: "OTLP spans stored per second, against Arize Phoenix in the same run",
         unit: " ×",
         goal: Goal::AtLeast(500.0),
         value: |f| ratio(f, "otlp_per_s", "phoenix_otlp_per_s"),
-        missing: "BENCH_OTLP_PEER=phoenix (Phoenix is not started by default)",
+        missing: "BENCH_PHOENIX=1 ./scripts/bench.sh (Phoenix is not started by default)",
     },
     Row {
         what: "nothing lost: calls stored of calls acknowledged",

@@ -1,11 +1,12 @@
-//! The write path shared by every source: a bounded queue in front of one batch writer.
+//! The write path shared by every source: a bounded queue in front of a batch writer.
 //!
 //! A request hands its validated calls to [`Pipeline::submit`] and waits. The writer takes
 //! what is queued (up to [`MAX_ROWS_PER_COMMIT`] rows), inserts each request's calls with one
 //! statement, commits once, and only then answers every waiting request: what was
-//! acknowledged is stored. A failed group commit is retried request by request, so a bad
-//! request fails only itself. A full queue answers at once with [`SubmitError::Busy`] (the
-//! API turns it into 503 + Retry-After) instead of letting memory grow.
+//! acknowledged is stored. Up to [`WRITERS`] group commits run at once. A failed group
+//! commit is retried request by request, so a bad request fails only itself. A full queue
+//! answers at once with [`SubmitError::Busy`] (the API turns it into 503 + Retry-After)
+//! instead of letting memory grow.
 
 use app::types::live::CallsTopic;
 use std::sync::Arc;
@@ -105,8 +106,19 @@ impl Pipeline {
     }
 }
 
+/// Group commits in flight at once. While one waits on its commit (the WAL flush), the next
+/// already copies its rows, so small batches are not bound by one commit at a time. Every
+/// commit locks its rollup and budget-counter rows in one order (sorted keys), so two
+/// commits may wait on each other but never deadlock.
+const WRITERS: usize = 2;
+
 async fn writer(pool: PgPool, live: LiveHub, mut rx: mpsc::Receiver<Job>) {
-    while let Some(first) = rx.recv().await {
+    let slots = Arc::new(Semaphore::new(WRITERS));
+    let mut commits = tokio::task::JoinSet::new();
+    // A free slot first, then the jobs: what arrives while every slot is busy waits in the
+    // channel and goes into the next group whole.
+    while let Ok(slot) = Arc::clone(&slots).acquire_owned().await {
+        let Some(first) = rx.recv().await else { break };
         let mut rows = first.calls.len();
         let mut jobs = vec![first];
         while rows < MAX_ROWS_PER_COMMIT {
@@ -118,8 +130,15 @@ async fn writer(pool: PgPool, live: LiveHub, mut rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        write_jobs(&pool, &live, jobs).await;
+        let (pool, live) = (pool.clone(), live.clone());
+        commits.spawn(async move {
+            write_jobs(&pool, &live, jobs).await;
+            drop(slot);
+        });
+        while commits.try_join_next().is_some() {}
     }
+    // Every handle is gone: finish what is being written.
+    while commits.join_next().await.is_some() {}
 }
 
 /// Commits the jobs together; when that fails and there were several, each is retried in

@@ -330,9 +330,12 @@ async fn add_counters(
     if deltas.is_empty() {
         return Ok(());
     }
+    // Sorted, so concurrent group commits lock the counter rows in the same order.
+    let mut sorted: Vec<_> = deltas.iter().collect();
+    sorted.sort_unstable_by_key(|(k, _)| **k);
     let (mut ids, mut ats, mut costs, mut tokens, mut requests) =
         (vec![], vec![], vec![], vec![], vec![]);
-    for ((id, at), a) in deltas {
+    for ((id, at), a) in sorted {
         ids.push(*id);
         ats.push(*at);
         costs.push(a.cost_micros);

@@ -28,6 +28,11 @@ use sqlx::{
 /// query can hold a connection for long. The writers' pool has no limit.
 pub const STATEMENT_TIMEOUT: &str = "60s";
 
+/// A connection idle this long is closed. Each keeps the buffers of the
+/// largest batch or result it carried, so after a burst the server gives that memory back
+/// within a minute instead of sqlx's default ten.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Connects to `url`; with `retry` keeps trying with back-off (up to 30 s between tries).
 /// `statement_timeout` bounds each statement. Errors say which host/port/database failed,
 /// never the password.
@@ -48,6 +53,7 @@ pub async fn connect(
     loop {
         let attempt = PgPoolOptions::new()
             .max_connections(max_connections)
+            .idle_timeout(IDLE_TIMEOUT)
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options.clone())
             .await;

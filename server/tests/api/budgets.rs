@@ -433,6 +433,54 @@ async fn hard_token_budget(app: &TestApp) {
 }
 
 #[tokio::test]
+async fn small_batches_committed_side_by_side_count_once_in_budgets_and_rollups() {
+    let (app, key) = spawn_with_key().await;
+    // Budgets with overlapping scopes, so every group commit adds to several counter rows
+    // that other commits in flight add to as well.
+    let scopes = [
+        json!({}),
+        json!({"provider": "openai"}),
+        json!({"feature": "support-bot"}),
+        json!({"user": "user-3"}),
+    ];
+    for (i, s) in scopes.iter().enumerate() {
+        let b = budget(&format!("b{i}"), s.clone(), "tokens", 1e12, "soft");
+        assert_eq!(create(&app, &b).await.0, StatusCode::CREATED);
+    }
+    let now = Utc::now();
+    let calls: Vec<_> = Generator::new(2_400, 1, now, 11).collect();
+    // 96 batches of 25 from 12 clients at once: the pipeline's commits overlap.
+    let clients = calls.chunks(200).map(|mine| async {
+        for batch in mine.chunks(25) {
+            app.ingest(&key, batch).await;
+        }
+    });
+    futures_util::future::join_all(clients).await;
+    assert_eq!(app.call_count().await, 2_400);
+    for tier in ["llm_rollup_minute", "llm_rollup_hour"] {
+        let calls: i64 = sqlx::query_scalar(&format!("SELECT sum(calls)::bigint FROM {tier}"))
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        assert_eq!(calls, 2_400, "{tier}");
+    }
+    let (status, list) = app.get_json("/api/v1/budgets", &[]).await;
+    assert_eq!(status, 200, "{list}");
+    for b in list.as_array().unwrap() {
+        let st = &b["status"];
+        let (from, to) = (time(&st["period_start"]), time(&st["resets_at"]));
+        let (_, tokens, _) = sql_spend(&app, &b["scope"], from, to).await;
+        assert_eq!(
+            st["spent"].as_f64().unwrap(),
+            tokens as f64,
+            "{}",
+            b["name"]
+        );
+    }
+    app.shutdown().await;
+}
+
+#[tokio::test]
 async fn twenty_concurrent_calls_do_not_overshoot_a_hard_budget() {
     let up = upstream::start().await;
     let app = spawn_app().await;
