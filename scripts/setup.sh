@@ -5,7 +5,7 @@
 #   setup_build  the wasm32 target, cargo-leptos, wasm-bindgen-cli (the Cargo.lock version),
 #                binaryen 132 from npm (Debian's breaks release WASM), ECharts from npm into
 #                public/vendor/, PostgreSQL binaries
-#   setup_test   Chromium, the Playwright packages in end2end/, and a Python virtual
+#   setup_test   Chromium, Prometheus (promtool), the Playwright packages in end2end/, and a Python virtual
 #                environment in .tools/py with the real clients the integration tests drive
 #                (OpenTelemetry SDK, openai, anthropic)
 
@@ -100,6 +100,8 @@ setup_test() {
   [ -x /usr/bin/chromium ] || pkgs+=(chromium)
   command -v pg_isready >/dev/null || pkgs+=(postgresql-client)
   command -v pgrep >/dev/null || pkgs+=(procps)
+  # promtool checks /metrics in the integration tests; Prometheus scrapes it end to end.
+  command -v promtool >/dev/null || pkgs+=(prometheus)
   apt_install "${pkgs[@]}"
   setup_python
   local stamp="$ROOT/end2end/node_modules/.installed-lock"

@@ -70,6 +70,8 @@ done
 # A populated dashboard, through the real ingest path (and a test of seed-demo itself).
 SIGHTLINE_ADMIN_PASSWORD="e2e-admin-password" "$ROOT/target/release/sightline" seed-demo \
   --server "http://127.0.0.1:$E2E_PORT" --calls 3000 --days 7
+# A real Prometheus scrapes /metrics (up == 1) and answers a query over it.
+"$ROOT/scripts/prometheus.sh" "127.0.0.1:$E2E_PORT"
 (cd end2end && SIGHTLINE_URL="http://127.0.0.1:$E2E_PORT" SIGHTLINE_ADMIN_PASSWORD="e2e-admin-password" npx playwright test)
 
 # The embedded database must go when Sightline does.

@@ -20,6 +20,7 @@ pub mod http;
 pub mod ingest;
 pub mod live;
 pub mod log_throttle;
+pub mod metrics;
 pub mod proxy;
 pub mod seed_demo;
 pub mod startup;

@@ -84,7 +84,13 @@ impl Application {
             Ok((pool, writers, prices, providers, http_client)) => {
                 let actual = listener.local_addr()?;
                 let live = LiveHub::new();
-                let (pipeline, writer) = Pipeline::start(writers.clone(), live.clone());
+                let metrics = Arc::new(crate::metrics::Metrics::new());
+                metrics.watch_pools(vec![
+                    ("api", pool.clone(), config.db_max_connections),
+                    ("writer", writers.clone(), WRITER_CONNECTIONS),
+                ]);
+                let (pipeline, writer) =
+                    Pipeline::start(writers.clone(), live.clone(), Arc::clone(&metrics));
                 let (recorder, recorder_task) =
                     match open_recorder(&config.data_dir, pipeline.clone()) {
                         Ok(r) => r,
@@ -111,6 +117,7 @@ impl Application {
                         config.event_timeout,
                     ),
                     key_cache: Arc::default(),
+                    metrics,
                     closed: Arc::default(),
                     budgets: crate::budgets::Book::default(),
                     alerts: crate::alerts::Alerts::default(),
@@ -374,6 +381,7 @@ fn start_collector(state: &AppState) -> Option<JoinHandle<()>> {
         Ok(c) => Some(tokio::spawn(crate::system::local::run(
             Box::new(c),
             state.system.clone(),
+            Arc::clone(&state.metrics),
             settings.interval,
             state.shutdown.clone(),
         ))),

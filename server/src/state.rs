@@ -52,6 +52,8 @@ pub struct AppState {
     pub rate_limits: Arc<crate::budgets::rate_limits::RateLimiter>,
     /// The alert loops' handles (wake the dispatcher, evaluate now, leadership).
     pub alerts: crate::alerts::Alerts,
+    /// Sightline's own metrics, for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// Closed analytics buckets, merged once.
     pub closed: Arc<crate::analytics::closed::ClosedCache>,
     /// Where the built site lives, for server-side rendering and static files.

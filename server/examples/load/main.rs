@@ -6,6 +6,7 @@
 //! cargo run --release -p server --example load -- lost   --url URL --key KEY --total 200000 --database-url DB
 //! cargo run --release -p server --example load -- proxy  --url URL --key KEY --admin-password PW --hard-budgets 10
 //! cargo run --release -p server --example load -- budget-status --url URL --key KEY --admin-password PW
+//! cargo run --release -p server --example load -- middleware --requests 200000
 //! ```
 //!
 //! Every figure counts only what the server acknowledged, and Sightline acknowledges after
@@ -147,6 +148,14 @@ enum Mode {
         admin_password: String,
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+    },
+    /// The cost of the /metrics request layer: a trivial route called in process (no
+    /// network) with and without it, in alternating rounds; ns per request, medians.
+    Middleware {
+        #[arg(long, default_value_t = 200_000)]
+        requests: u32,
+        #[arg(long, default_value_t = 7)]
+        rounds: usize,
     },
 }
 
@@ -901,6 +910,48 @@ async fn budget_status_bench(c: &Common, admin_password: &str, budgets: usize, c
     );
 }
 
+/// ns per request through `router`, `requests` times one after another.
+async fn ns_per_request(router: &axum::Router, requests: u32) -> f64 {
+    use tower::ServiceExt;
+    let started = Instant::now();
+    for _ in 0..requests {
+        let req = axum::http::Request::get("/ping")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let r = router.clone().oneshot(req).await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    started.elapsed().as_nanos() as f64 / f64::from(requests)
+}
+
+async fn middleware_overhead(requests: u32, rounds: usize) {
+    use axum::routing::get;
+    let plain = axum::Router::new().route("/ping", get(|| async { "ok" }));
+    let metrics = Arc::new(server::metrics::Metrics::new());
+    let tracked = plain.clone().layer(axum::middleware::from_fn_with_state(
+        metrics,
+        server::metrics::track_requests,
+    ));
+    // Warm both (allocator, the metric series) before measuring.
+    ns_per_request(&plain, requests / 10).await;
+    ns_per_request(&tracked, requests / 10).await;
+    let (mut without, mut with) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        without.push(ns_per_request(&plain, requests).await);
+        with.push(ns_per_request(&tracked, requests).await);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (a, b) = (median(&mut without), median(&mut with));
+    println!(
+        "request layer: {requests} requests x {rounds} rounds; median {a:.0} ns/request without, {b:.0} ns with: {:.0} ns added per request",
+        b - a
+    );
+    figures::record("middleware_ns", b - a);
+}
+
 #[tokio::main]
 async fn main() {
     match Args::parse().mode {
@@ -1019,6 +1070,7 @@ async fn main() {
             seconds,
             server_pid,
         } => soak(&c, rate, seconds, server_pid).await,
+        Mode::Middleware { requests, rounds } => middleware_overhead(requests, rounds).await,
         Mode::Table { figures: path } => {
             let text = std::fs::read_to_string(&path)
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));

@@ -54,6 +54,7 @@ pub(super) struct FileSettings {
     pub(super) site_root: Option<PathBuf>,
     pub(super) log: Option<String>,
     pub(super) admin_password: Option<String>,
+    pub(super) metrics_token: Option<String>,
     pub(super) event_timeout_secs: Option<u64>,
     pub(super) proxy_idle_timeout_secs: Option<u64>,
     pub(super) system_interval: Option<String>,

@@ -102,6 +102,15 @@ pub struct ServeArgs {
     /// [default: 10]
     #[arg(long, env = "SIGHTLINE_SYSTEM_TOP_PROCESSES", value_name = "N")]
     pub system_top_processes: Option<usize>,
+    /// Bearer token Prometheus must send to scrape /metrics (16 characters or more). Without
+    /// it only loopback clients may scrape.
+    #[arg(
+        long,
+        env = "SIGHTLINE_METRICS_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub metrics_token: Option<String>,
     /// How often alert rules are evaluated (`15s`). [default: 15s]
     #[arg(long, env = "SIGHTLINE_ALERT_INTERVAL", value_name = "DURATION")]
     pub alert_interval: Option<String>,
@@ -177,6 +186,8 @@ pub struct Config {
     pub site_root: PathBuf,
     pub log: String,
     pub admin_password: Option<Secret>,
+    /// What a scraper of `/metrics` must send; `None`: loopback clients only.
+    pub metrics_token: Option<Secret>,
     pub event_timeout: Duration,
     /// Silence after which the proxy gives an upstream answer up.
     pub proxy_idle_timeout: Duration,
@@ -279,6 +290,16 @@ impl ServeArgs {
             Some(p) => Some(Secret::new(p)),
             None => None,
         };
+        let metrics_token = match self.metrics_token.or(file.metrics_token) {
+            Some(t) if t.trim().chars().count() < 16 => {
+                return Err(ConfigError::new(
+                    "metrics_token",
+                    "must be at least 16 characters",
+                ))
+            }
+            Some(t) => Some(Secret::new(t.trim())),
+            None => None,
+        };
         let site_root = self
             .site_root
             .or(file.site_root)
@@ -353,6 +374,7 @@ impl ServeArgs {
             site_root,
             log,
             admin_password,
+            metrics_token,
         })
     }
 }
@@ -428,6 +450,21 @@ mod tests {
             .resolve(Some("short".into()), None)
             .unwrap_err();
         assert_eq!(e.setting, "SIGHTLINE_ADMIN_PASSWORD");
+
+        let args = ServeArgs {
+            metrics_token: Some("too-short".into()),
+            ..Default::default()
+        };
+        assert_eq!(resolve(args).unwrap_err().setting, "metrics_token");
+        let args = ServeArgs {
+            metrics_token: Some("  a-long-enough-scrape-token ".into()),
+            ..Default::default()
+        };
+        let c = resolve(args).unwrap();
+        assert_eq!(
+            c.metrics_token.as_ref().map(Secret::expose),
+            Some("a-long-enough-scrape-token")
+        );
     }
 
     #[test]

@@ -44,7 +44,10 @@ pub async fn ingest(
         let (field, message) = field_at(&format!("calls[{i}]"), e);
         return Err(ApiError::invalid(&field, message));
     }
-    let stored = state.ingest.store(accepted.calls).await?;
+    let stored = state
+        .ingest
+        .store(accepted.calls, crate::metrics::CallSource::Api)
+        .await?;
     Ok(Json(BatchAccepted {
         accepted: stored.inserted,
         duplicates: stored.duplicates,

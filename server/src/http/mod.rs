@@ -10,6 +10,7 @@ pub mod events;
 pub mod health;
 pub mod keys;
 pub mod login;
+pub mod metrics;
 pub mod otlp;
 pub mod pages;
 pub mod params;
@@ -176,6 +177,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::metrics))
         .route("/auth/login", post(login::login_form))
         .route("/auth/logout", post(login::logout_form))
         .route("/budgets/form", post(budgets::form_post))
@@ -222,5 +224,10 @@ pub fn router(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http())
         // A panic anywhere is a logged 500 with the usual JSON body, never a reset connection.
         .layer(CatchPanicLayer::custom(panic_response))
+        // Outermost, so every request is counted with the status it finally got.
+        .layer(middleware::from_fn_with_state(
+            std::sync::Arc::clone(&state.metrics),
+            crate::metrics::track_requests,
+        ))
         .with_state(state)
 }

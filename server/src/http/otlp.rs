@@ -197,7 +197,10 @@ pub async fn traces(
         .rejected
         .first()
         .map(|(i, e)| format!("span {}: {} {}", indexes[*i], e.field, e.message));
-    let stored = state.ingest.store(accepted.calls).await?;
+    let stored = state
+        .ingest
+        .store(accepted.calls, crate::metrics::CallSource::Otlp)
+        .await?;
     tracing::debug!(
         skipped = mapped.skipped,
         rejected,

@@ -15,7 +15,7 @@ use crate::state::AppState;
 fn is_public(path: &str) -> bool {
     const PREFIXES: [&str; 5] = ["/api/", "/auth/", "/pkg/", "/proxy/", "/v1/"];
     PREFIXES.iter().any(|p| path.starts_with(p))
-        || matches!(path, "/healthz" | "/readyz")
+        || matches!(path, "/healthz" | "/readyz" | "/metrics")
         || path
             .rsplit('/')
             .next()

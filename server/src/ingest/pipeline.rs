@@ -9,7 +9,7 @@
 //! instead of letting memory grow.
 
 use app::types::live::CallsTopic;
-use std::sync::Arc;
+use std::{sync::Arc, time::Instant};
 
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
@@ -18,6 +18,7 @@ use crate::domain::call::NewCall;
 use crate::{
     analytics::{bucket::RollupTier, rollup},
     live::LiveHub,
+    metrics::{CallSource, Metrics},
     store,
 };
 
@@ -50,6 +51,7 @@ pub struct Stored {
 
 struct Job {
     calls: Vec<NewCall>,
+    source: CallSource,
     done: oneshot::Sender<Result<Stored, String>>,
     /// The job's share of [`QUEUE_ROWS`], given back when it is answered.
     _rows: OwnedSemaphorePermit,
@@ -65,9 +67,13 @@ pub struct Pipeline {
 
 impl Pipeline {
     /// Starts the writer task.
-    pub fn start(pool: PgPool, live: LiveHub) -> (Self, tokio::task::JoinHandle<()>) {
+    pub fn start(
+        pool: PgPool,
+        live: LiveHub,
+        metrics: Arc<Metrics>,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE_REQUESTS);
-        let handle = tokio::spawn(writer(pool, live, rx));
+        let handle = tokio::spawn(writer(pool, live, metrics, rx));
         let rows = Arc::new(Semaphore::new(QUEUE_ROWS));
         (Self { tx, rows }, handle)
     }
@@ -77,8 +83,12 @@ impl Pipeline {
         QUEUE_ROWS.saturating_sub(self.rows.available_permits())
     }
 
-    /// Queues `calls` and waits until they are committed.
-    pub async fn submit(&self, calls: Vec<NewCall>) -> Result<Stored, SubmitError> {
+    /// Queues `calls` (counted as coming from `source`) and waits until they are committed.
+    pub async fn submit(
+        &self,
+        calls: Vec<NewCall>,
+        source: CallSource,
+    ) -> Result<Stored, SubmitError> {
         if calls.is_empty() {
             return Ok(Stored {
                 inserted: 0,
@@ -92,6 +102,7 @@ impl Pipeline {
         let (done, answer) = oneshot::channel();
         let job = Job {
             calls,
+            source,
             done,
             _rows: rows,
         };
@@ -112,7 +123,7 @@ impl Pipeline {
 /// commits may wait on each other but never deadlock.
 const WRITERS: usize = 2;
 
-async fn writer(pool: PgPool, live: LiveHub, mut rx: mpsc::Receiver<Job>) {
+async fn writer(pool: PgPool, live: LiveHub, metrics: Arc<Metrics>, mut rx: mpsc::Receiver<Job>) {
     let slots = Arc::new(Semaphore::new(WRITERS));
     let mut commits = tokio::task::JoinSet::new();
     // A free slot first, then the jobs: what arrives while every slot is busy waits in the
@@ -130,9 +141,9 @@ async fn writer(pool: PgPool, live: LiveHub, mut rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let (pool, live) = (pool.clone(), live.clone());
+        let (pool, live, metrics) = (pool.clone(), live.clone(), Arc::clone(&metrics));
         commits.spawn(async move {
-            write_jobs(&pool, &live, jobs).await;
+            write_jobs(&pool, &live, &metrics, jobs).await;
             drop(slot);
         });
         while commits.try_join_next().is_some() {}
@@ -143,19 +154,19 @@ async fn writer(pool: PgPool, live: LiveHub, mut rx: mpsc::Receiver<Job>) {
 
 /// Commits the jobs together; when that fails and there were several, each is retried in
 /// a transaction of its own, so one bad request fails only itself.
-async fn write_jobs(pool: &PgPool, live: &LiveHub, jobs: Vec<Job>) {
-    let outcome = commit(pool, &jobs).await;
+async fn write_jobs(pool: &PgPool, live: &LiveHub, metrics: &Metrics, jobs: Vec<Job>) {
+    let outcome = timed_commit(pool, metrics, &jobs).await;
     match outcome {
         Ok(counts) => {
             for (job, inserted) in jobs.into_iter().zip(counts) {
-                answer(live, job, inserted);
+                answer(live, metrics, job, inserted);
             }
         }
         Err(e) if jobs.len() > 1 => {
             tracing::warn!(error = %e, requests = jobs.len(), "group commit failed; retrying each request alone");
             for job in jobs {
-                match commit(pool, std::slice::from_ref(&job)).await {
-                    Ok(counts) => answer(live, job, counts[0]),
+                match timed_commit(pool, metrics, std::slice::from_ref(&job)).await {
+                    Ok(counts) => answer(live, metrics, job, counts[0]),
                     Err(e) => fail(job, &e),
                 }
             }
@@ -166,6 +177,24 @@ async fn write_jobs(pool: &PgPool, live: &LiveHub, jobs: Vec<Job>) {
             }
         }
     }
+}
+
+/// [`commit`], measured: rows per group and commit time, or a failure.
+async fn timed_commit(
+    pool: &PgPool,
+    metrics: &Metrics,
+    jobs: &[Job],
+) -> Result<Vec<u64>, sqlx::Error> {
+    let started = Instant::now();
+    let outcome = commit(pool, jobs).await;
+    match &outcome {
+        Ok(_) => metrics.group_committed(
+            jobs.iter().map(|j| j.calls.len()).sum(),
+            started.elapsed().as_secs_f64(),
+        ),
+        Err(_) => metrics.group_commit_failed(),
+    }
+    outcome
 }
 
 /// Inserts each job's calls, their rollups and their budgets' counters in one transaction;
@@ -203,8 +232,9 @@ async fn commit(pool: &PgPool, jobs: &[Job]) -> Result<Vec<u64>, sqlx::Error> {
     Ok(inserted)
 }
 
-fn answer(live: &LiveHub, job: Job, inserted: u64) {
+fn answer(live: &LiveHub, metrics: &Metrics, job: Job, inserted: u64) {
     let duplicates = job.calls.len() as u64 - inserted;
+    metrics.calls_stored(job.source, inserted);
     if inserted > 0 {
         // A batch mixing new and retried calls is published whole; clients key rows by
         // (time, id).

@@ -30,6 +30,7 @@ use super::pipeline::{Pipeline, SubmitError};
 use crate::{
     domain::call::{CostSource, NewCall},
     log_throttle::Throttle,
+    metrics::CallSource,
 };
 
 /// Records waiting for the recorder task; past it a record is dropped (and counted).
@@ -273,7 +274,11 @@ impl Storer {
         let mut backoff = Duration::from_millis(50);
         let mut give_up_at: Option<Instant> = None;
         loop {
-            match self.pipeline.submit(chunk.to_vec()).await {
+            match self
+                .pipeline
+                .submit(chunk.to_vec(), CallSource::Proxy)
+                .await
+            {
                 Ok(stored) => {
                     let c = &self.counters;
                     c.stored.fetch_add(stored.inserted, Ordering::Relaxed);

@@ -20,6 +20,7 @@ use super::{
 };
 use crate::{
     domain::{call::NewCall, pricing::Price},
+    metrics::CallSource,
     store,
 };
 
@@ -125,8 +126,12 @@ impl Ingest {
     }
 
     /// Stores validated calls and waits for the commit: what this returns `Ok` for is durable.
-    pub async fn store(&self, calls: Vec<NewCall>) -> Result<Stored, SubmitError> {
-        self.pipeline.submit(calls).await
+    pub async fn store(
+        &self,
+        calls: Vec<NewCall>,
+        source: CallSource,
+    ) -> Result<Stored, SubmitError> {
+        self.pipeline.submit(calls, source).await
     }
 
     /// A `started` event: validated now, as the call it will become, so a bad start is
@@ -199,7 +204,7 @@ impl Ingest {
             Ok(c) => c,
             Err(err) => return Ok(Verdict::rejected(err)),
         };
-        let stored = self.store(vec![call]).await?;
+        let stored = self.store(vec![call], CallSource::Events).await?;
         // Only after the call is committed: a crash before this leaves the start pending, and
         // its timeout would collide with the stored call and be skipped.
         store::pending_calls::remove(&self.pool, &id).await?;
@@ -233,7 +238,7 @@ impl Ingest {
                 }
             }
             total += calls.len();
-            self.store(calls).await?;
+            self.store(calls, CallSource::Timeouts).await?;
             store::pending_calls::mark_timed_out(&self.pool, &ids).await?;
         }
     }

@@ -107,6 +107,12 @@ impl LiveHub {
         }
     }
 
+    /// Streams open now.
+    pub fn open_streams(&self) -> usize {
+        let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        open.values().sum()
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
         self.tx.subscribe()
     }

@@ -40,6 +40,7 @@ use crate::{
         rate_limit::Verdict,
     },
     http::budgets::refusal_message,
+    metrics::UpstreamError,
     state::AppState,
 };
 
@@ -290,6 +291,8 @@ async fn send(state: &AppState, provider: &Arc<Provider>, parts: Parts, p: Prepa
     let kind = provider.kind;
     let name = &provider.name;
     let ingest = &state.ingest;
+    let metrics = &state.metrics;
+    let sent = Instant::now();
     let request = state
         .http_client
         .request(parts.method.clone(), p.url)
@@ -308,21 +311,27 @@ async fn send(state: &AppState, provider: &Arc<Provider>, parts: Parts, p: Prepa
         }
     };
     let upstream = match answer {
-        Ok(Ok(r)) => r,
+        Ok(Ok(r)) => {
+            metrics.upstream_answered(name, sent.elapsed().as_secs_f64());
+            r
+        }
         Ok(Err(e)) => {
-            let (status, code, call_status) = if e.is_timeout() {
+            let (status, code, call_status, error) = if e.is_timeout() {
                 (
                     StatusCode::GATEWAY_TIMEOUT,
                     "upstream_timeout",
                     CallStatus::Timeout,
+                    UpstreamError::Timeout,
                 )
             } else {
                 (
                     StatusCode::BAD_GATEWAY,
                     "upstream_unreachable",
                     CallStatus::Error,
+                    UpstreamError::Unreachable,
                 )
             };
+            metrics.upstream_failed(name, error);
             let message = format!("provider '{name}' could not be reached");
             tracing::warn!(provider = %name, error = %e, "{message}");
             if p.records {
@@ -331,6 +340,7 @@ async fn send(state: &AppState, provider: &Arc<Provider>, parts: Parts, p: Prepa
             return proxy_error(kind, status, code, &message);
         }
         Err(_) => {
+            metrics.upstream_failed(name, UpstreamError::Timeout);
             let message = format!("provider '{name}' sent no answer within 600 s");
             if p.records {
                 let o = failure(CallStatus::Timeout, "upstream_timeout", &message, None);
@@ -365,6 +375,7 @@ async fn send(state: &AppState, provider: &Arc<Provider>, parts: Parts, p: Prepa
         let bytes = match read_capped(upstream, MAX_ANSWER_BYTES).await {
             Ok(b) => b,
             Err(e) => {
+                metrics.upstream_failed(name, UpstreamError::Cut);
                 let message = format!("the answer from provider '{name}' was cut off or too large");
                 tracing::warn!(provider = %name, error = %e, "{message}");
                 if p.records {

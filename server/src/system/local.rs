@@ -1,7 +1,7 @@
 //! The server's own collector loop: sample this host every interval and hand each sample
 //! to the writer, until shutdown.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use tokio::sync::watch;
 
@@ -9,10 +9,12 @@ use super::{
     collector::{sample_blocking, SampleSource},
     writer::SystemWriter,
 };
+use crate::metrics::Metrics;
 
 pub async fn run(
     mut source: Box<dyn SampleSource>,
     writer: SystemWriter,
+    metrics: Arc<Metrics>,
     interval: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -28,8 +30,10 @@ pub async fn run(
             _ = shutdown.wait_for(|stop| *stop) => return,
             _ = tick.tick() => {}
         }
-        let Ok((back, sample, fresh_info)) = sample_blocking(source, chrono::Utc::now(), n).await
-        else {
+        let started = std::time::Instant::now();
+        let sampled = sample_blocking(source, chrono::Utc::now(), n).await;
+        metrics.collected(started.elapsed().as_secs_f64());
+        let Ok((back, sample, fresh_info)) = sampled else {
             tracing::error!("the system collector panicked; system metrics stop");
             return;
         };

@@ -12,6 +12,7 @@ mod budgets;
 mod calls;
 mod events;
 mod faults;
+mod metrics;
 mod otlp;
 mod prices;
 mod proxy;
