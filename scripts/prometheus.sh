@@ -58,7 +58,8 @@ import json, sys
 answer = json.load(sys.stdin)["data"]["result"]
 for s in answer:
     labels = ",".join(f"{k}=\"{v}\"" for k, v in sorted(s["metric"].items()))
-    print(f"  {{{labels}}} {s[\"value\"][1]}")
+    value = s["value"][1]
+    print(f"  {{{labels}}} {value}")
 if not answer:
     print("  (no series)")
 '
