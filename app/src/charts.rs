@@ -14,7 +14,9 @@ use charming::{
 use crate::{
     components::chart::Palette,
     types::{
-        alert::RuleSeries, Budget, BudgetPeriod, BudgetSeries, GroupFigures, LimitKind, Overview,
+        alert::RuleSeries,
+        apps::{AppsOverview, RequestFigures},
+        Budget, BudgetPeriod, BudgetSeries, GroupFigures, LimitKind, Overview,
     },
 };
 
@@ -400,6 +402,96 @@ pub fn rule_series(s: &RuleSeries, p: &Palette) -> Chart {
         );
     }
     zoom(chart)
+}
+
+fn request_points(
+    a: &AppsOverview,
+    value: impl Fn(&RequestFigures) -> Option<f64>,
+) -> Vec<Vec<f64>> {
+    a.series
+        .iter()
+        .filter_map(|b| {
+            let v = value(&b.figures)?;
+            Some(vec![
+                b.start.timestamp_millis() as f64,
+                (v * 1000.0).round() / 1000.0,
+            ])
+        })
+        .collect()
+}
+
+/// Requests per second, and the failing ones (5xx or timeout) beside them.
+pub fn request_rate(a: &AppsOverview, p: &Palette) -> Chart {
+    over_time(
+        p,
+        "req/s",
+        "{value}",
+        vec![
+            Line::new()
+                .name("Requests/s")
+                .area_style(AreaStyle::new().opacity(0.2))
+                .data(request_points(a, |f| Some(f.rps))),
+            Line::new()
+                .name("Failing/s")
+                .data(request_points(a, |f| Some(f.rps * f.failure_rate()))),
+        ],
+    )
+}
+
+/// p50, p95 and p99 latency in ms; buckets without requests have no point.
+pub fn request_latency(a: &AppsOverview, p: &Palette) -> Chart {
+    over_time(
+        p,
+        "ms",
+        "{value} ms",
+        vec![
+            Line::new()
+                .name("p50")
+                .data(request_points(a, |f| f.p50_ms)),
+            Line::new()
+                .name("p95")
+                .data(request_points(a, |f| f.p95_ms)),
+            Line::new()
+                .name("p99")
+                .data(request_points(a, |f| f.p99_ms)),
+        ],
+    )
+}
+
+/// 4xx, 5xx and timeout shares of requests, in percent.
+pub fn request_errors(a: &AppsOverview, p: &Palette) -> Chart {
+    let pct = |f: fn(&RequestFigures) -> f64| {
+        move |r: &RequestFigures| (r.requests > 0).then(|| f(r) * 100.0)
+    };
+    over_time(
+        p,
+        "%",
+        "{value} %",
+        vec![
+            Line::new()
+                .name("4xx")
+                .data(request_points(a, pct(RequestFigures::rate_4xx))),
+            Line::new()
+                .name("5xx")
+                .data(request_points(a, pct(RequestFigures::rate_5xx))),
+            Line::new()
+                .name("Timeouts")
+                .data(request_points(a, pct(RequestFigures::timeout_rate))),
+        ],
+    )
+}
+
+/// Average requests in flight.
+pub fn request_concurrency(a: &AppsOverview, p: &Palette) -> Chart {
+    over_time(
+        p,
+        "in flight",
+        "{value}",
+        vec![Line::new()
+            .name("Average in flight")
+            .area_style(AreaStyle::new().opacity(0.2))
+            .data(request_points(a, |f| Some(f.concurrency)))],
+    )
 }
 
 #[cfg(test)]

@@ -64,6 +64,28 @@ pub fn millis(ms: f64) -> String {
     }
 }
 
+/// A latency that may be under a millisecond: "0.42 ms", "3.5 ms", "850 ms", "1.25 s".
+pub fn latency(ms: f64) -> String {
+    if ms < 1.0 {
+        format!("{ms:.2} ms")
+    } else if ms < 10.0 {
+        format!("{ms:.1} ms")
+    } else {
+        millis(ms)
+    }
+}
+
+/// A rate per second with the precision it needs: "0.05/s", "3.2/s", "1.2k/s".
+pub fn per_second(r: f64) -> String {
+    if r < 1.0 {
+        format!("{r:.2}/s")
+    } else if r < 100.0 {
+        format!("{r:.1}/s")
+    } else {
+        format!("{}/s", compact(r))
+    }
+}
+
 /// Thousands separated by a thin space: 1 234 567.
 pub fn count(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
@@ -158,6 +180,17 @@ pub fn now() -> chrono::DateTime<chrono::Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn latencies_and_rates_keep_the_digits_that_matter() {
+        assert_eq!(latency(0.4213), "0.42 ms");
+        assert_eq!(latency(3.51), "3.5 ms");
+        assert_eq!(latency(850.0), "850 ms");
+        assert_eq!(latency(1250.0), "1.25 s");
+        assert_eq!(per_second(0.05), "0.05/s");
+        assert_eq!(per_second(3.21), "3.2/s");
+        assert_eq!(per_second(12_345.0), "12.3k/s");
+    }
 
     #[test]
     fn bytes_and_uptime_read_naturally() {

@@ -24,6 +24,7 @@ use pages::{
     alert_history::AlertHistoryPage,
     alerts::{AlertRulePage, AlertsPage},
     api_keys::ApiKeysPage,
+    apps::AppsPage,
     budgets::{BudgetPage, BudgetsPage},
     calls::CallsPage,
     channels::ChannelsPage,
@@ -95,6 +96,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/budgets") view=|| view! { <Layout><BudgetsPage /></Layout> } />
                 <Route path=path!("/budgets/:id") view=|| view! { <Layout><BudgetPage /></Layout> } />
                 <Route path=path!("/system") view=|| view! { <Layout><SystemPage /></Layout> } />
+                <Route path=path!("/apps") view=|| view! { <Layout><AppsPage /></Layout> } />
                 <Route path=path!("/alerts") view=|| view! { <Layout><AlertsPage /></Layout> } />
                 <Route
                     path=path!("/alerts/history")

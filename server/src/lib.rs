@@ -9,6 +9,7 @@
 pub mod agent;
 pub mod alerts;
 pub mod analytics;
+pub mod apps;
 pub mod auth;
 pub mod budgets;
 pub mod cli;

@@ -104,7 +104,9 @@ impl Application {
                 let (shutdown_tx, shutdown) = tokio::sync::watch::channel(false);
                 let system =
                     crate::system::writer::SystemWriter::new(writers.clone(), live.clone());
+                let apps = crate::apps::AppRequestWriter::new(writers.clone(), live.clone());
                 let state = AppState {
+                    apps,
                     system,
                     live,
                     shutdown,
@@ -138,6 +140,11 @@ impl Application {
                 };
                 let housekeeping = tokio::spawn(housekeeping(state.clone()));
                 tokio::spawn(sweep_event_timeouts(state.clone()));
+                tokio::spawn(crate::apps::own::run(
+                    Arc::clone(&state.metrics.own_requests),
+                    state.apps.clone(),
+                    state.shutdown.clone(),
+                ));
                 if let Err(e) = state.rate_limits.reload(&state.pool).await {
                     tracing::warn!(error = %e, "cannot load rate limits yet; retrying each second");
                 }
@@ -366,6 +373,7 @@ async fn ensure_partitions(pool: &PgPool) -> sqlx::Result<()> {
         today + chrono::Duration::days(7),
     );
     store::calls::ensure_partitions(pool, from, to).await?;
+    store::app_requests::ensure_partitions(pool, from, to).await?;
     store::system::ensure_partitions(pool, from, to).await
 }
 
@@ -413,6 +421,19 @@ async fn housekeeping(state: AppState) {
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "cannot enforce system-metrics retention"),
+        }
+        match store::app_requests::enforce_retention(
+            &state.pool,
+            chrono::Utc::now(),
+            &state.config.system.retention,
+        )
+        .await
+        {
+            Ok(dropped) if !dropped.is_empty() => {
+                tracing::info!(partitions = ?dropped, "old application requests dropped")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot enforce application-request retention"),
         }
         state.login_limiter.prune();
         if let Err(e) = store::pending_calls::prune_timed_out(&state.pool).await {

@@ -36,6 +36,8 @@ pub struct AppState {
     pub ingest: Ingest,
     /// Fan-out of committed changes to SSE subscribers.
     pub live: LiveHub,
+    /// The write path for application requests (batch API, OTLP, Sightline's own).
+    pub apps: crate::apps::AppRequestWriter,
     /// The write path for system samples (own collector and agents).
     pub system: crate::system::writer::SystemWriter,
     /// Turns true when the server begins shutting down, so endless streams end.

@@ -249,6 +249,14 @@ pub async fn system_metrics(
     .await
 }
 
+/// One service's request figures (`/api/v1/apps`) over a range given as page-URL
+/// parameters, optionally narrowed to a route.
+pub async fn apps_overview(
+    params: Vec<(&'static str, String)>,
+) -> ApiResult<crate::types::apps::AppsOverview> {
+    client::get_with("/api/v1/apps", params).await
+}
+
 pub mod alerts {
     //! `/api/v1/alerts/...`
     use super::{client, ApiResult};

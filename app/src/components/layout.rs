@@ -12,6 +12,7 @@ const NAV: &[(&str, &str)] = &[
     ("/sessions", "Sessions"),
     ("/budgets", "Budgets"),
     ("/alerts", "Alerts"),
+    ("/apps", "Apps"),
     ("/system", "System"),
     ("/settings/api-keys", "API keys"),
     ("/settings/providers", "Providers"),

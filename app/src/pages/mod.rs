@@ -3,6 +3,7 @@
 pub mod alert_history;
 pub mod alerts;
 pub mod api_keys;
+pub mod apps;
 pub mod budgets;
 pub mod calls;
 pub mod channels;

@@ -5,6 +5,7 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use super::{
     alert::{Alert, Notice},
+    apps::RequestsTick,
     system::LiveSample,
     Budget, BudgetEvent, Call,
 };
@@ -70,6 +71,14 @@ impl Topic for NoticesTopic {
     type Payload = Notice;
 }
 
+/// Application requests just committed (one event per commit).
+pub struct RequestsTopic;
+
+impl Topic for RequestsTopic {
+    const NAME: &'static str = "requests";
+    type Payload = RequestsTick;
+}
+
 /// Every topic a client may subscribe to.
 pub const TOPICS: &[&str] = &[
     CallsTopic::NAME,
@@ -78,4 +87,5 @@ pub const TOPICS: &[&str] = &[
     BudgetEventsTopic::NAME,
     AlertsTopic::NAME,
     NoticesTopic::NAME,
+    RequestsTopic::NAME,
 ];

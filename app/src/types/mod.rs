@@ -121,6 +121,7 @@ pub use query::*;
 mod budget;
 pub use budget::*;
 
+pub mod apps;
 pub mod live;
 pub mod system;
 

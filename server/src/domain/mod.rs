@@ -3,6 +3,7 @@
 //! pure `analytics` and `app::types`) and on nothing above it.
 
 pub mod alert;
+pub mod app_request;
 pub mod budget;
 pub mod call;
 pub mod grant;

@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod analytics;
+pub mod apps;
 pub mod budgets;
 pub mod calls;
 pub mod error;
@@ -132,6 +133,11 @@ fn api() -> Router<AppState> {
             "/system/samples",
             post(system::ingest).layer(DefaultBodyLimit::max(system::MAX_BATCH_BODY_BYTES)),
         )
+        .route(
+            "/requests",
+            post(apps::ingest).layer(DefaultBodyLimit::max(apps::MAX_BATCH_BODY_BYTES)),
+        )
+        .route("/apps", get(apps::overview))
         .route("/stream", get(stream::stream))
         .fallback(api_not_found)
 }

@@ -201,10 +201,25 @@ pub async fn traces(
         .ingest
         .store(accepted.calls, crate::metrics::CallSource::Otlp)
         .await?;
+    // Server spans: requests of the service. A bad one is rejected like a bad call.
+    let now = chrono::Utc::now();
+    let oldest = now - state.config.system.retention.raw;
+    let mut requests = Vec::with_capacity(mapped.requests.len());
+    let mut rejected_requests = Vec::new();
+    for (i, r) in &mapped.requests {
+        match crate::domain::app_request::check(r, now, oldest) {
+            Ok(ok) => requests.push(ok),
+            Err(e) => rejected_requests.push(format!("span {i}: {} {}", e.field, e.message)),
+        }
+    }
+    state.apps.write(&requests).await?;
+    let rejected = rejected + rejected_requests.len();
+    let first_error = first_error.or_else(|| rejected_requests.into_iter().next());
     tracing::debug!(
         skipped = mapped.skipped,
         rejected,
         inserted = stored.inserted,
+        requests = requests.len(),
         "otlp export"
     );
     let answer = ExportTraceServiceResponse {

@@ -5,15 +5,19 @@
 //! (OpenInference). Other spans (HTTP handlers, tool runs, agent steps) are not calls and are
 //! skipped; the answer counts them. The span id is the call id and the start time its time,
 //! so a re-exported span is stored once.
+//!
+//! A server span (kind SERVER) with an HTTP method is a request the service answered: it
+//! goes to the Apps page by `service.name`, `http.route` (else the span name), method and
+//! status (HTTP semantic conventions, current and older names).
 
 use std::collections::HashMap;
 
-use app::types::{CallInput, CallStatus};
+use app::types::{apps::RequestReport, CallInput, CallStatus};
 use chrono::DateTime;
 use opentelemetry_proto::tonic::{
     collector::trace::v1::ExportTraceServiceRequest,
     common::v1::{any_value::Value, KeyValue},
-    trace::v1::{status::StatusCode, Span},
+    trace::v1::{span::SpanKind, status::StatusCode, Span},
 };
 
 /// An attribute value reduced to what calls need.
@@ -128,7 +132,9 @@ const FEATURE: &[&str] = &["sightline.feature", "feature"];
 pub struct Mapped {
     /// Each call with the index of its span in the request, for error messages.
     pub calls: Vec<(usize, CallInput)>,
-    /// Spans that are not LLM calls.
+    /// Server spans: requests the service answered, with their span's index.
+    pub requests: Vec<(usize, RequestReport)>,
+    /// Spans that are neither.
     pub skipped: usize,
 }
 
@@ -149,9 +155,12 @@ pub fn map_request(req: &ExportTraceServiceRequest) -> Mapped {
             .unwrap_or_default();
         for ss in &rs.scope_spans {
             for span in &ss.spans {
-                match map_span(span, &resource_attrs) {
-                    Some(call) => out.calls.push((index, call)),
-                    None => out.skipped += 1,
+                if let Some(call) = map_span(span, &resource_attrs) {
+                    out.calls.push((index, call));
+                } else if let Some(request) = map_server_span(span, &resource_attrs) {
+                    out.requests.push((index, request));
+                } else {
+                    out.skipped += 1;
                 }
                 index += 1;
             }
@@ -248,6 +257,46 @@ fn map_span(span: &Span, resource: &HashMap<&str, Attr>) -> Option<CallInput> {
     })
 }
 
+fn map_server_span(span: &Span, resource: &HashMap<&str, Attr>) -> Option<RequestReport> {
+    if span.kind != SpanKind::Server as i32 {
+        return None;
+    }
+    let a = Attrs {
+        span: attr_map(&span.attributes),
+        resource,
+    };
+    let method = a.text(&["http.request.method", "http.method"])?;
+    let start = i64::try_from(span.start_time_unix_nano).ok()?;
+    let end = i64::try_from(span.end_time_unix_nano)
+        .unwrap_or(start)
+        .max(start);
+    let failed = span
+        .status
+        .as_ref()
+        .is_some_and(|s| s.code == StatusCode::Error as i32);
+    let status = a
+        .count(&["http.response.status_code", "http.status_code"])
+        .and_then(|s| u16::try_from(s).ok())
+        // No status recorded: the span's own status says whether it failed.
+        .unwrap_or(if failed { 500 } else { 200 });
+    let timeout = a
+        .text(&["error.type"])
+        .is_some_and(|t| t.to_ascii_lowercase().contains("timeout"));
+    Some(RequestReport {
+        service: a
+            .text(&["service.name"])
+            .unwrap_or_else(|| "unknown_service".into()),
+        route: a.text(&["http.route"]).unwrap_or_else(|| span.name.clone()),
+        method,
+        status,
+        duration_ms: (end - start) as f64 / 1e6,
+        time: Some(DateTime::from_timestamp_nanos(start)),
+        timeout,
+        user_id: a.text(USER),
+        trace_id: hex(&span.trace_id),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,6 +345,46 @@ mod tests {
                 ..Default::default()
             }],
         }
+    }
+
+    #[test]
+    fn server_spans_become_requests_of_their_service() {
+        let mut server = span(vec![
+            s("http.route", "/orders/{id}"),
+            s("http.request.method", "POST"),
+            i("http.response.status_code", 503),
+            s("error.type", "TimeoutError"),
+        ]);
+        server.kind = SpanKind::Server as i32;
+        let mut old_names = span(vec![s("http.method", "GET")]);
+        old_names.kind = SpanKind::Server as i32;
+        old_names.name = "GET /health".into();
+        old_names.status = Some(Status {
+            code: StatusCode::Error as i32,
+            message: String::new(),
+        });
+        let mut client = span(vec![s("http.request.method", "GET")]);
+        client.kind = SpanKind::Client as i32;
+        let m = map_request(&request(vec![server, old_names, client]));
+        assert_eq!(m.skipped, 1, "a client span is not a request answered");
+        assert_eq!(m.requests.len(), 2);
+        let (idx, r) = &m.requests[0];
+        assert_eq!(*idx, 0);
+        assert_eq!(
+            (
+                r.service.as_str(),
+                r.route.as_str(),
+                r.method.as_str(),
+                r.status
+            ),
+            ("chatbot", "/orders/{id}", "POST", 503)
+        );
+        assert!(r.timeout);
+        assert_eq!(r.duration_ms, 1500.0);
+        assert_eq!(r.user_id.as_deref(), Some("res-user"));
+        assert_eq!(r.trace_id.as_deref(), Some(&"ab".repeat(16)[..]));
+        let (_, r) = &m.requests[1];
+        assert_eq!((r.route.as_str(), r.status), ("GET /health", 500));
     }
 
     #[test]

@@ -115,6 +115,8 @@ impl UpstreamError {
 pub struct Metrics {
     registry: Registry,
     pub http: HttpMetrics,
+    /// Answered requests, for Sightline's own entry on the Apps page.
+    pub own_requests: std::sync::Arc<crate::apps::own::OwnRequests>,
     calls_stored: Family<SourceLabels, Counter>,
     ingest_batch_rows: Histogram,
     ingest_commit_seconds: Histogram,
@@ -229,6 +231,7 @@ impl Metrics {
         Self {
             registry,
             http,
+            own_requests: Default::default(),
             calls_stored,
             ingest_batch_rows,
             ingest_commit_seconds,

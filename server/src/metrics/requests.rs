@@ -110,6 +110,7 @@ pub async fn track_requests(
     next: Next,
 ) -> Response {
     let started = Instant::now();
+    let arrived = chrono::Utc::now();
     let route: Arc<str> = req
         .extensions()
         .get::<MatchedPath>()
@@ -125,15 +126,18 @@ pub async fn track_requests(
     gauge.inc();
     let _in_flight = InFlight(gauge);
     let response = next.run(req).await;
+    let status = response.status().as_u16();
+    let elapsed = started.elapsed().as_secs_f64();
+    metrics
+        .own_requests
+        .note(arrived, &route, method, status, elapsed * 1000.0);
     let labels = RequestLabels {
         route,
         method,
-        status: status_class(response.status().as_u16()),
+        status: status_class(status),
     };
     http.requests.get_or_create(&labels).inc();
-    http.seconds
-        .get_or_create(&labels)
-        .observe(started.elapsed().as_secs_f64());
+    http.seconds.get_or_create(&labels).observe(elapsed);
     response
 }
 

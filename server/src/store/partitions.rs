@@ -117,6 +117,21 @@ pub async fn drop_before(
     Ok(dropped)
 }
 
+/// Applies each tier's retention: drops the partitions of `(table, column, period)` older
+/// than its `keep`. Returns the names dropped.
+pub async fn drop_tiers(
+    pool: &PgPool,
+    now: chrono::DateTime<chrono::Utc>,
+    tiers: [((&str, &str, Period), chrono::Duration); 3],
+) -> sqlx::Result<Vec<String>> {
+    let mut dropped = Vec::new();
+    for ((table, column, period), keep) in tiers {
+        let cutoff = (now - keep).date_naive();
+        dropped.extend(drop_before(pool, table, column, period, cutoff).await?);
+    }
+    Ok(dropped)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -286,14 +286,14 @@ pub async fn enforce_retention(
     now: DateTime<Utc>,
     retention: &Retention,
 ) -> sqlx::Result<Vec<String>> {
-    let mut dropped = Vec::new();
-    for ((table, column, period), keep) in [
-        (RAW, retention.raw),
-        (MINUTE, retention.minute),
-        (HOUR, retention.hour),
-    ] {
-        let cutoff = (now - keep).date_naive();
-        dropped.extend(partitions::drop_before(pool, table, column, period, cutoff).await?);
-    }
-    Ok(dropped)
+    partitions::drop_tiers(
+        pool,
+        now,
+        [
+            (RAW, retention.raw),
+            (MINUTE, retention.minute),
+            (HOUR, retention.hour),
+        ],
+    )
+    .await
 }

@@ -8,6 +8,7 @@ mod support;
 mod access;
 mod alerts;
 mod analytics;
+mod apps;
 mod budgets;
 mod calls;
 mod events;

@@ -54,6 +54,18 @@ async fn the_python_sdk_exports_genai_spans_that_become_calls() {
         ("mistralai", "mistral-small-latest")
     );
 
+    // The handler span is a request of the service, for the Apps page.
+    let request: (String, String, String, i16) = sqlx::query_as(
+        "SELECT service, route, method, status FROM app_requests WHERE service <> 'sightline'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        request,
+        ("otel-chatbot".into(), "/chat".into(), "POST".into(), 200)
+    );
+
     // Priced from the table (gpt-4o-mini: $0.15/M in, $0.60/M out).
     let cost: Option<i64> =
         sqlx::query_scalar("SELECT cost_total_micros FROM llm_calls WHERE model = 'gpt-4o-mini'")

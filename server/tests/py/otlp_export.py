@@ -4,6 +4,7 @@ protobuf, gzip). Usage: otlp_export.py BASE_URL API_KEY. Prints the exported spa
 import json
 import sys
 
+from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
@@ -18,7 +19,12 @@ provider = TracerProvider(resource=Resource.create({"service.name": "otel-chatbo
 provider.add_span_processor(SimpleSpanProcessor(memory))
 tracer = provider.get_tracer("sightline-test")
 
-with tracer.start_as_current_span("POST /chat"):
+# The HTTP handler around the calls: a server span, so a request of the service.
+with tracer.start_as_current_span(
+    "POST /chat",
+    kind=trace.SpanKind.SERVER,
+    attributes={"http.request.method": "POST", "http.route": "/chat", "http.response.status_code": 200},
+):
     with tracer.start_as_current_span("chat gpt-4o-mini") as s:
         s.set_attribute("gen_ai.operation.name", "chat")
         s.set_attribute("gen_ai.provider.name", "openai")
