@@ -92,6 +92,7 @@ pub fn AppsPage() -> impl IntoView {
     let data = RwSignal::new(None::<AppsOverview>);
     let load = RwSignal::new(Load::Loading);
     let last_fetch = StoredValue::new(0i64);
+    let pending = StoredValue::new(false);
 
     let fetch = move || {
         let mut params = range.get_untracked().api_params();
@@ -131,10 +132,24 @@ pub fn AppsPage() -> impl IntoView {
                 }
                 let shown = data.with_untracked(|d| d.as_ref().and_then(|d| d.service.clone()));
                 let relevant = shown.is_none_or(|s| tick.services.contains(&s));
-                let due =
-                    format::now().timestamp_millis() - last_fetch.get_value() >= RELOAD_EVERY_MS;
-                if relevant && due {
+                if !relevant || pending.get_value() {
+                    return;
+                }
+                // At most one reload per interval, and the last tick is never lost: a tick
+                // inside the interval schedules the reload for its end.
+                let wait =
+                    RELOAD_EVERY_MS - (format::now().timestamp_millis() - last_fetch.get_value());
+                if wait <= 0 {
                     fetch();
+                } else {
+                    pending.set_value(true);
+                    set_timeout(
+                        move || {
+                            pending.set_value(false);
+                            fetch();
+                        },
+                        std::time::Duration::from_millis(wait as u64),
+                    );
                 }
             }
             live::LiveMessage::Resync => fetch(),
