@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::{
     domain::alert::{
         message::Item,
-        metric::{self, LlmPoint, Source, SystemPoint},
+        metric::{self, AppPoint, LlmPoint, Source, SystemPoint},
         render, silences,
         state::{self, Instance, Notify, Observation},
         TemplateValues, DEFAULT_MESSAGE,
@@ -25,6 +25,7 @@ pub struct Inputs {
     pub system: Vec<SystemPoint>,
     pub hosts: Vec<(String, DateTime<Utc>)>,
     pub llm: Vec<LlmPoint>,
+    pub app: Vec<AppPoint>,
     /// (budget name, percent used, projected percent)
     pub budgets: Vec<(String, f64, f64)>,
     pub ingest_queue: f64,
@@ -86,6 +87,20 @@ pub fn values(rule: &StoredRule, inputs: &Inputs, now: DateTime<Utc>) -> Vec<(La
             .filter(|(l, _)| s.labels.iter().all(|(k, v)| l.get(k) == Some(v)))
             .collect(),
         Source::IngestQueue => vec![(Labels::new(), inputs.ingest_queue)],
+        Source::App(figure) => {
+            let pts = inputs
+                .app
+                .iter()
+                .filter(|p| in_window(p.bucket, since, now));
+            metric::app_values(
+                figure,
+                s.aggregation,
+                &s.labels,
+                &s.group_by,
+                s.window.num_seconds() as f64,
+                pts,
+            )
+        }
     }
 }
 

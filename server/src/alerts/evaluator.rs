@@ -97,13 +97,14 @@ pub async fn gather(
     let pool = &state.pool;
     let system_since = max_window(&enabled, |s| matches!(s, Source::System { .. }));
     let llm_since = max_window(&enabled, |s| matches!(s, Source::Llm(_)));
+    let app_since = max_window(&enabled, |s| matches!(s, Source::App(_)));
     let hosts = enabled
         .iter()
         .any(|r| r.spec.metric.source == Source::HostSilence);
     let budgets = enabled
         .iter()
         .any(|r| matches!(r.spec.metric.source, Source::Budget { .. }));
-    let (system, hosts, llm, budgets) = tokio::try_join!(
+    let (system, hosts, llm, app, budgets) = tokio::try_join!(
         async {
             match system_since {
                 Some(w) => store::alerts::system_points(pool, now - w - BUCKET, &names).await,
@@ -124,6 +125,12 @@ pub async fn gather(
             }
         },
         async {
+            match app_since {
+                Some(w) => store::alerts::app_points(pool, now - w - BUCKET).await,
+                None => Ok(Vec::new()),
+            }
+        },
+        async {
             if !budgets {
                 return Ok(Vec::new());
             }
@@ -139,6 +146,7 @@ pub async fn gather(
         system,
         hosts,
         llm,
+        app,
         budgets,
         ingest_queue: state.ingest.waiting() as f64,
     })

@@ -219,6 +219,7 @@ fn inputs_at(i: &Inputs, t: DateTime<Utc>) -> Inputs {
         system: i.system.iter().filter(|p| p.bucket <= t).cloned().collect(),
         hosts: i.hosts.clone(),
         llm: i.llm.iter().filter(|p| p.bucket <= t).cloned().collect(),
+        app: i.app.iter().filter(|p| p.bucket <= t).cloned().collect(),
         budgets: i.budgets.clone(),
         ingest_queue: i.ingest_queue,
     }
@@ -242,6 +243,8 @@ pub async fn metrics(
                 labels: Labels::new(),
                 group_by: if matches!(m.source, metric::Source::Llm(_)) {
                     vec!["model".into()]
+                } else if matches!(m.source, metric::Source::App(_)) {
+                    vec!["service".into()]
                 } else {
                     Vec::new()
                 },

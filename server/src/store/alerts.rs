@@ -12,7 +12,7 @@ use crate::analytics::stats::Stats;
 use crate::domain::alert::{
     format_duration,
     message::Item,
-    metric::{self, LlmPoint, SystemPoint},
+    metric::{self, AppPoint, LlmPoint, SystemPoint},
     state::{Instance, Timing},
     ChannelSpec, Spec,
 };
@@ -1129,6 +1129,21 @@ pub async fn llm_points(pool: &PgPool, since: DateTime<Utc>) -> sqlx::Result<Vec
             },
             latency: r.latency_hist,
             ttft: r.ttft_hist,
+        })
+        .collect())
+}
+
+/// Minute rollups of application requests since `since`.
+pub async fn app_points(pool: &PgPool, since: DateTime<Utc>) -> sqlx::Result<Vec<AppPoint>> {
+    let rows = crate::store::app_requests::rollups_since(pool, since).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(service, r)| AppPoint {
+            bucket: r.bucket,
+            service,
+            route: r.route,
+            method: r.method,
+            agg: r.agg,
         })
         .collect())
 }

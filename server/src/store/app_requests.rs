@@ -132,6 +132,43 @@ pub struct RollupRow {
     pub agg: RequestAgg,
 }
 
+type Row = (
+    String,
+    DateTime<Utc>,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    i64,
+    f64,
+    f64,
+    Vec<i64>,
+);
+
+const COLUMNS: &str = "service, bucket, route, method, requests, err_4xx, err_5xx, timeouts,
+    duration_sum_ms, duration_max_ms, duration_hist";
+
+fn row((service, bucket, route, method, n, e4, e5, t, ds, dm, h): Row) -> (String, RollupRow) {
+    (
+        service,
+        RollupRow {
+            bucket,
+            route,
+            method,
+            agg: RequestAgg {
+                requests: n.max(0) as u64,
+                err_4xx: e4.max(0) as u64,
+                err_5xx: e5.max(0) as u64,
+                timeouts: t.max(0) as u64,
+                duration_sum_ms: ds,
+                duration_max_ms: dm,
+                hist: Histogram::from_packed(&h),
+            },
+        },
+    )
+}
+
 /// The rollup rows of `service` in `[from, to)`, oldest first.
 pub async fn rollups(
     pool: &PgPool,
@@ -140,22 +177,9 @@ pub async fn rollups(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> sqlx::Result<Vec<RollupRow>> {
-    type Row = (
-        DateTime<Utc>,
-        String,
-        String,
-        i64,
-        i64,
-        i64,
-        i64,
-        f64,
-        f64,
-        Vec<i64>,
-    );
     let sql = format!(
-        "SELECT bucket, route, method, requests, err_4xx, err_5xx, timeouts, duration_sum_ms,
-                duration_max_ms, duration_hist
-         FROM {} WHERE service = $1 AND bucket >= $2 AND bucket < $3 ORDER BY bucket",
+        "SELECT {COLUMNS} FROM {} WHERE service = $1 AND bucket >= $2 AND bucket < $3
+         ORDER BY bucket",
         rollup_table(tier)
     );
     let rows: Vec<Row> = sqlx::query_as(&sql)
@@ -164,25 +188,17 @@ pub async fn rollups(
         .bind(to)
         .fetch_all(pool)
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(bucket, route, method, n, e4, e5, t, ds, dm, h)| RollupRow {
-                bucket,
-                route,
-                method,
-                agg: RequestAgg {
-                    requests: n as u64,
-                    err_4xx: e4 as u64,
-                    err_5xx: e5 as u64,
-                    timeouts: t as u64,
-                    duration_sum_ms: ds,
-                    duration_max_ms: dm,
-                    hist: Histogram::from_packed(&h),
-                },
-            },
-        )
-        .collect())
+    Ok(rows.into_iter().map(|r| row(r).1).collect())
+}
+
+/// Minute rows of every service since `since`, with their service (for alert rules).
+pub async fn rollups_since(
+    pool: &PgPool,
+    since: DateTime<Utc>,
+) -> sqlx::Result<Vec<(String, RollupRow)>> {
+    let sql = format!("SELECT {COLUMNS} FROM {} WHERE bucket >= $1", MINUTE.0);
+    let rows: Vec<Row> = sqlx::query_as(&sql).bind(since).fetch_all(pool).await?;
+    Ok(rows.into_iter().map(row).collect())
 }
 
 /// Drops what is older than each tier's retention; returns the partitions dropped.

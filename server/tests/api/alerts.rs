@@ -614,3 +614,43 @@ async fn of_two_servers_one_evaluates_and_the_other_takes_over() {
     tokio::time::sleep(Duration::from_millis(1000)).await;
     assert_eq!(hook.received().len(), 2);
 }
+
+#[tokio::test]
+async fn an_application_error_rate_rule_fires_per_route() {
+    let (app, key) = app().await;
+    let hook = Webhook::start(&[]).await;
+    let channel = webhook_channel(&app, &hook, "sightline").await;
+    let requests: Vec<Value> = (0..20)
+        .map(|i| {
+            json!({"service": "shop", "route": if i < 10 { "/pay" } else { "/home" },
+                   "method": "GET", "status": if i < 5 { 503 } else { 200 }, "duration_ms": 20.0})
+        })
+        .collect();
+    let (s, v) = app
+        .post_json("/api/v1/requests", &key, &json!({ "requests": requests }))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let rule = json!({"name": "shop errors", "metric": "http.server.error_rate",
+        "labels": {"service": "shop"}, "group_by": ["route"], "window": "5m",
+        "comparator": ">", "threshold": 10.0, "for": "0s", "severity": "critical",
+        "channels": [channel], "message": "{{labels.route}} fails {{value}}%"});
+    let (s, r) = post(&app, "/api/v1/alerts/rules", rule).await;
+    assert_eq!(s, 201, "{r}");
+    let got = hook.wait_for(1, 10).await;
+    let body = got[0].json();
+    assert_eq!(body["status"], "firing", "{body}");
+    let text = body.to_string();
+    assert!(
+        text.contains("/pay") && !text.contains("/home fails"),
+        "{text}"
+    );
+    let (_, metrics) = app.get_json("/api/v1/alerts/metrics", &[]).await;
+    let m = metrics
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "http.server.request.duration")
+        .cloned()
+        .expect("application latency is a metric rules can use");
+    assert_eq!(m["unit"], "s");
+}

@@ -28,6 +28,19 @@ pub enum Source {
     Budget { projected: bool },
     /// Calls waiting in this server's ingest queue.
     IngestQueue,
+    /// A figure of monitored applications' requests, from their rollups.
+    App(AppFigure),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppFigure {
+    /// Seconds.
+    Latency,
+    /// 5xx and timeouts, in percent of requests.
+    ErrorRate,
+    Requests,
+    /// Average requests in flight.
+    Concurrency,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +72,26 @@ use Aggregation::{Avg, Last, Max, Min, Rate, Sum, P95, P99};
 const GAUGE: &[Aggregation] = &[Avg, Min, Max, Last];
 const COUNTER: &[Aggregation] = &[Sum, Rate];
 const LLM_LABELS: &[&str] = &["provider", "model", "feature"];
+const APP_LABELS: &[&str] = &["service", "route", "method"];
+
+const fn app(
+    name: &'static str,
+    title: &'static str,
+    unit: &'static str,
+    figure: AppFigure,
+    aggregations: &'static [Aggregation],
+    default_aggregation: Aggregation,
+) -> Metric {
+    Metric {
+        name,
+        title,
+        unit,
+        source: Source::App(figure),
+        labels: APP_LABELS,
+        aggregations,
+        default_aggregation,
+    }
+}
 
 const fn system(
     name: &'static str,
@@ -257,6 +290,38 @@ pub const METRICS: &[Metric] = &[
         aggregations: &[Last],
         default_aggregation: Last,
     },
+    app(
+        "http.server.request.duration",
+        "App request latency",
+        "s",
+        AppFigure::Latency,
+        &[P95, P99, Avg, Max],
+        P95,
+    ),
+    app(
+        "http.server.error_rate",
+        "App error rate (5xx and timeouts)",
+        "%",
+        AppFigure::ErrorRate,
+        &[Avg],
+        Avg,
+    ),
+    app(
+        "http.server.requests",
+        "App requests",
+        "requests",
+        AppFigure::Requests,
+        COUNTER,
+        Sum,
+    ),
+    app(
+        "http.server.active_requests",
+        "App requests in flight (average)",
+        "requests",
+        AppFigure::Concurrency,
+        &[Avg],
+        Avg,
+    ),
     Metric {
         name: "sightline.ingest.queue",
         title: "Sightline's ingest queue (calls waiting)",
@@ -482,6 +547,71 @@ pub fn llm_values<'a>(
 }
 
 /// Seconds, from a histogram of milliseconds.
+/// One minute of one route's requests, as the application rollups keep it.
+#[derive(Debug, Clone)]
+pub struct AppPoint {
+    pub bucket: DateTime<Utc>,
+    pub service: String,
+    pub route: String,
+    pub method: String,
+    pub agg: crate::domain::app_request::RequestAgg,
+}
+
+/// An application metric's value per group over the points given (limited to the window
+/// of `window_secs`), filtered by `filters` and split by `group_by`; as for LLM metrics,
+/// requests are 0 for the whole set without traffic, the other figures have no value.
+pub fn app_values<'a>(
+    figure: AppFigure,
+    agg: Aggregation,
+    filters: &Labels,
+    group_by: &[String],
+    window_secs: f64,
+    points: impl IntoIterator<Item = &'a AppPoint>,
+) -> Vec<(Labels, f64)> {
+    let mut groups: BTreeMap<Labels, crate::domain::app_request::RequestAgg> = BTreeMap::new();
+    for p in points {
+        let all = Labels::from([
+            ("service".to_owned(), p.service.clone()),
+            ("route".to_owned(), p.route.clone()),
+            ("method".to_owned(), p.method.clone()),
+        ]);
+        if !matches(filters, &all) {
+            continue;
+        }
+        let key: Labels = filters
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .chain(
+                group_by
+                    .iter()
+                    .filter_map(|g| all.get(g).map(|v| (g.clone(), v.clone()))),
+            )
+            .collect();
+        groups.entry(key).or_default().merge(&p.agg);
+    }
+    if groups.is_empty() && group_by.is_empty() {
+        groups.insert(filters.clone(), Default::default());
+    }
+    let secs = window_secs.max(1.0);
+    groups
+        .into_iter()
+        .filter_map(|(labels, a)| {
+            let n = a.requests;
+            let v = match figure {
+                AppFigure::Requests => Some(match agg {
+                    Rate => n as f64 / secs,
+                    _ => n as f64,
+                }),
+                AppFigure::Concurrency => Some(a.duration_sum_ms / 1000.0 / secs),
+                _ if n == 0 => None,
+                AppFigure::ErrorRate => Some(a.err_5xx.max(a.timeouts) as f64 / n as f64 * 100.0),
+                AppFigure::Latency => latency(&a.hist, a.duration_sum_ms, n as i64, agg),
+            }?;
+            v.is_finite().then_some((labels, v))
+        })
+        .collect()
+}
+
 fn latency(h: &Histogram, sum_ms: f64, n: i64, agg: Aggregation) -> Option<f64> {
     if n == 0 {
         return None;
@@ -502,6 +632,60 @@ mod tests {
 
     fn t(min: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 1, 1, 0, min, 0).unwrap()
+    }
+
+    fn app_point(service: &str, route: &str, statuses: &[(i16, f64)]) -> AppPoint {
+        let mut agg = crate::domain::app_request::RequestAgg::default();
+        for (s, ms) in statuses {
+            agg.record(*s, *ms, *s == 504);
+        }
+        AppPoint {
+            bucket: t(0),
+            service: service.into(),
+            route: route.into(),
+            method: "GET".into(),
+            agg,
+        }
+    }
+
+    #[test]
+    fn app_metrics_fold_per_service_and_route() {
+        let pts = [
+            app_point("shop", "/a", &[(200, 100.0), (500, 300.0), (504, 30_000.0)]),
+            app_point("shop", "/b", &[(200, 50.0), (200, 50.0)]),
+            app_point("blog", "/", &[(404, 5.0)]),
+        ];
+        let shop = Labels::from([("service".to_owned(), "shop".to_owned())]);
+        let err = app_values(AppFigure::ErrorRate, Avg, &shop, &[], 60.0, &pts);
+        assert_eq!(err.len(), 1);
+        assert!(
+            (err[0].1 - 40.0).abs() < 1e-9,
+            "two failing of five: {err:?}"
+        );
+        let per_route = app_values(
+            AppFigure::Requests,
+            Sum,
+            &shop,
+            &["route".into()],
+            60.0,
+            &pts,
+        );
+        assert_eq!(per_route.len(), 2);
+        assert_eq!(per_route[0].0.get("route").map(String::as_str), Some("/a"));
+        assert_eq!(per_route[0].1, 3.0);
+        let rate = app_values(AppFigure::Requests, Rate, &Labels::new(), &[], 60.0, &pts);
+        assert!((rate[0].1 - 6.0 / 60.0).abs() < 1e-9);
+        let busy = app_values(AppFigure::Concurrency, Avg, &shop, &[], 60.0, &pts);
+        assert!((busy[0].1 - 30.5 / 60.0).abs() < 1e-9);
+        let p99 = app_values(AppFigure::Latency, P99, &shop, &[], 60.0, &pts);
+        assert!((p99[0].1 - 30.0).abs() / 30.0 < 0.02, "{p99:?}");
+        // No traffic: no latency, zero requests.
+        let none = Labels::from([("service".to_owned(), "nope".to_owned())]);
+        assert!(app_values(AppFigure::Latency, P95, &none, &[], 60.0, &pts).is_empty());
+        assert_eq!(
+            app_values(AppFigure::Requests, Sum, &none, &[], 60.0, &pts)[0].1,
+            0.0
+        );
     }
 
     fn point(host: &str, min: u32, series: &str, vals: &[f64]) -> SystemPoint {

@@ -168,10 +168,10 @@ pub fn validate_rule(input: &AlertRuleInput) -> Result<Spec, Invalid> {
     let mut group_by = Vec::new();
     for (i, g) in input.group_by.iter().enumerate() {
         let field = format!("group_by[{i}]");
-        if !matches!(metric.source, Source::Llm(_)) {
+        if !matches!(metric.source, Source::Llm(_) | Source::App(_)) {
             return Err(invalid(
                 &field,
-                "only LLM metrics are grouped; system and budget metrics have one alert per host, mount, GPU or budget already",
+                "only LLM and application metrics are grouped; system and budget metrics have one alert per host, mount, GPU or budget already",
             ));
         }
         if !metric.labels.contains(&g.as_str()) {
