@@ -78,11 +78,32 @@ fn usd(micros: i64) -> f64 {
 
 /// A zoomable chart over the overview's buckets with one value axis.
 fn over_time(p: &Palette, unit: &str, label: &str, lines: Vec<Line>) -> Chart {
+    over_span(p, unit, label, lines, None)
+}
+
+/// [`over_time`] with the time axis fixed to `span` (unix ms), so charts of one range line
+/// up and sparse points do not stretch the axis.
+fn over_span(
+    p: &Palette,
+    unit: &str,
+    label: &str,
+    lines: Vec<Line>,
+    span: Option<(f64, f64)>,
+) -> Chart {
+    let x = match span {
+        // At most about six labels, however narrow the chart.
+        Some((from, to)) => time_axis(p)
+            .min(from)
+            .max(to)
+            .split_number(5)
+            .min_interval((to - from) / 6.0),
+        None => time_axis(p),
+    };
     let mut chart = base(p)
         .tooltip(tooltip(Trigger::Axis))
         .legend(legend(p))
         .grid(grid())
-        .x_axis(time_axis(p))
+        .x_axis(x)
         .y_axis(value_axis(p, unit, label));
     for line in lines {
         chart = chart.series(line.show_symbol(false));
@@ -420,9 +441,16 @@ fn request_points(
         .collect()
 }
 
+fn span(a: &AppsOverview) -> Option<(f64, f64)> {
+    Some((
+        a.from.timestamp_millis() as f64,
+        a.to.timestamp_millis() as f64,
+    ))
+}
+
 /// Requests per second, and the failing ones (5xx or timeout) beside them.
 pub fn request_rate(a: &AppsOverview, p: &Palette) -> Chart {
-    over_time(
+    over_span(
         p,
         "req/s",
         "{value}",
@@ -435,12 +463,13 @@ pub fn request_rate(a: &AppsOverview, p: &Palette) -> Chart {
                 .name("Failing/s")
                 .data(request_points(a, |f| Some(f.rps * f.failure_rate()))),
         ],
+        span(a),
     )
 }
 
 /// p50, p95 and p99 latency in ms; buckets without requests have no point.
 pub fn request_latency(a: &AppsOverview, p: &Palette) -> Chart {
-    over_time(
+    over_span(
         p,
         "ms",
         "{value} ms",
@@ -455,6 +484,7 @@ pub fn request_latency(a: &AppsOverview, p: &Palette) -> Chart {
                 .name("p99")
                 .data(request_points(a, |f| f.p99_ms)),
         ],
+        span(a),
     )
 }
 
@@ -463,7 +493,7 @@ pub fn request_errors(a: &AppsOverview, p: &Palette) -> Chart {
     let pct = |f: fn(&RequestFigures) -> f64| {
         move |r: &RequestFigures| (r.requests > 0).then(|| f(r) * 100.0)
     };
-    over_time(
+    over_span(
         p,
         "%",
         "{value} %",
@@ -478,12 +508,13 @@ pub fn request_errors(a: &AppsOverview, p: &Palette) -> Chart {
                 .name("Timeouts")
                 .data(request_points(a, pct(RequestFigures::timeout_rate))),
         ],
+        span(a),
     )
 }
 
 /// Average requests in flight.
 pub fn request_concurrency(a: &AppsOverview, p: &Palette) -> Chart {
-    over_time(
+    over_span(
         p,
         "in flight",
         "{value}",
@@ -491,6 +522,7 @@ pub fn request_concurrency(a: &AppsOverview, p: &Palette) -> Chart {
             .name("Average in flight")
             .area_style(AreaStyle::new().opacity(0.2))
             .data(request_points(a, |f| Some(f.concurrency)))],
+        span(a),
     )
 }
 

@@ -77,7 +77,9 @@ pub fn latency(ms: f64) -> String {
 
 /// A rate per second with the precision it needs: "0.05/s", "3.2/s", "1.2k/s".
 pub fn per_second(r: f64) -> String {
-    if r < 1.0 {
+    if r > 0.0 && r < 0.01 {
+        "<0.01/s".to_owned()
+    } else if r < 1.0 {
         format!("{r:.2}/s")
     } else if r < 100.0 {
         format!("{r:.1}/s")
@@ -188,6 +190,8 @@ mod tests {
         assert_eq!(latency(850.0), "850 ms");
         assert_eq!(latency(1250.0), "1.25 s");
         assert_eq!(per_second(0.05), "0.05/s");
+        assert_eq!(per_second(0.001), "<0.01/s");
+        assert_eq!(per_second(0.0), "0.00/s");
         assert_eq!(per_second(3.21), "3.2/s");
         assert_eq!(per_second(12_345.0), "12.3k/s");
     }

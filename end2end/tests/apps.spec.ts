@@ -75,7 +75,8 @@ test("a service's requests appear on the Apps page with charts, slow and failing
 });
 
 test("a range with no requests says how services report them", async ({ page }) => {
-  await login(page, "/apps?from=2020-01-01&to=2020-01-02");
+  await login(page, "/apps");
+  await page.goto("/apps?from=2020-01-01&to=2020-01-02");
   await hydrated(page);
   await expect(page.getByTestId("no-services")).toContainText("POST /api/v1/requests");
 });

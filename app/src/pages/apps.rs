@@ -252,7 +252,8 @@ pub fn AppsPage() -> impl IntoView {
             <div class="stat-grid">
                 <Stat id="card-rps" label="Requests" value=card(|f| format::per_second(f.rps)) foot=card(|f| format!("{} requests", format::count(f.requests as i64))) />
                 <Stat id="card-p95" label="p95 latency" value=card(|f| latency(f.p95_ms)) foot=card(|f| format!("p50 {} · p99 {}", latency(f.p50_ms), latency(f.p99_ms))) />
-                <Stat id="card-errors" label="5xx rate" value=card(|f| format::percent(f.rate_5xx())) foot=card(|f| format!("4xx {} · timeouts {}", format::percent(f.rate_4xx()), format::percent(f.timeout_rate()))) />
+                <Stat id="card-errors" label="5xx rate" value=card(|f| format::percent(f.rate_5xx())) foot=card(|f| format!("timeouts {}", format::percent(f.timeout_rate()))) />
+                <Stat id="card-4xx" label="4xx rate" value=card(|f| format::percent(f.rate_4xx())) foot=card(|f| format!("{} client errors", format::count(f.err_4xx as i64))) />
                 <Stat id="card-concurrency" label="Concurrency" value=card(|f| format!("{:.2}", f.concurrency)) foot=card(|_| "average requests in flight".to_owned()) />
             </div>
             <div class="chart-grid">
@@ -305,20 +306,20 @@ pub fn AppsPage() -> impl IntoView {
                                 let key = (r.route.clone(), r.method.clone());
                                 view! {
                                     <tr>
-                                        <td>
+                                        <td data-label="Route">
                                             <button type="button" class="link-button mono" on:click=move |_| open_route.run(key.clone())>
                                                 <span class="badge badge-method">{r.method.clone()}</span> " " {r.route.clone()}
                                             </button>
                                         </td>
-                                        <td class="num">{format::count(f.requests as i64)}</td>
-                                        <td class="num">{format::per_second(f.rps)}</td>
-                                        <td class="num">{latency(f.p50_ms)}</td>
-                                        <td class="num">{latency(f.p95_ms)}</td>
-                                        <td class="num">{latency(f.p99_ms)}</td>
-                                        <td class="num">{format::percent(f.rate_4xx())}</td>
-                                        <td class="num">{format::percent(f.rate_5xx())}</td>
-                                        <td class="num">{format::percent(f.timeout_rate())}</td>
-                                        <td class="num">{format!("{:.2}", f.concurrency)}</td>
+                                        <td class="num" data-label="Requests">{format::count(f.requests as i64)}</td>
+                                        <td class="num" data-label="Rate">{format::per_second(f.rps)}</td>
+                                        <td class="num" data-label="p50">{latency(f.p50_ms)}</td>
+                                        <td class="num" data-label="p95">{latency(f.p95_ms)}</td>
+                                        <td class="num" data-label="p99">{latency(f.p99_ms)}</td>
+                                        <td class="num" data-label="4xx">{format::percent(f.rate_4xx())}</td>
+                                        <td class="num" data-label="5xx">{format::percent(f.rate_5xx())}</td>
+                                        <td class="num" data-label="Timeouts">{format::percent(f.timeout_rate())}</td>
+                                        <td class="num" data-label="In flight">{format!("{:.2}", f.concurrency)}</td>
                                     </tr>
                                 }
                             }).collect_view()}
