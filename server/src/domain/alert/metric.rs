@@ -475,6 +475,20 @@ pub fn system_values<'a>(
     out
 }
 
+/// The labels a point's value is grouped under: the rule's filters and the `group_by`
+/// labels the point has.
+fn group_key(filters: &Labels, group_by: &[String], all: &Labels) -> Labels {
+    filters
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .chain(
+            group_by
+                .iter()
+                .filter_map(|g| all.get(g).map(|v| (g.clone(), v.clone()))),
+        )
+        .collect()
+}
+
 #[derive(Default)]
 struct LlmFold {
     stats: Stats,
@@ -503,15 +517,7 @@ pub fn llm_values<'a>(
         if !matches(filters, &all) {
             continue;
         }
-        let key: Labels = filters
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .chain(
-                group_by
-                    .iter()
-                    .filter_map(|g| all.get(g).map(|v| (g.clone(), v.clone()))),
-            )
-            .collect();
+        let key = group_key(filters, group_by, &all);
         let f = groups.entry(key).or_default();
         f.stats.merge(&p.stats);
         f.latency.merge_packed(&p.latency);
@@ -578,15 +584,7 @@ pub fn app_values<'a>(
         if !matches(filters, &all) {
             continue;
         }
-        let key: Labels = filters
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .chain(
-                group_by
-                    .iter()
-                    .filter_map(|g| all.get(g).map(|v| (g.clone(), v.clone()))),
-            )
-            .collect();
+        let key = group_key(filters, group_by, &all);
         groups.entry(key).or_default().merge(&p.agg);
     }
     if groups.is_empty() && group_by.is_empty() {
