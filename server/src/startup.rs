@@ -15,7 +15,7 @@ use tokio::{net::TcpListener, task::JoinHandle};
 
 use crate::{
     auth::sealing::{Sealer, KEY_FILE},
-    auth::{limiter::LoginLimiter, password, token, ADMIN_USERNAME},
+    auth::{limiter::AddressLimiter, password, token, ADMIN_USERNAME},
     config::{Config, DatabaseSource, Secret},
     domain::pricing,
     embedded_db::EmbeddedPostgres,
@@ -105,8 +105,10 @@ impl Application {
                 let system =
                     crate::system::writer::SystemWriter::new(writers.clone(), live.clone());
                 let apps = crate::apps::AppRequestWriter::new(writers.clone(), live.clone());
+                let browser = crate::browser::BrowserWriter::new(writers.clone(), live.clone());
                 let state = AppState {
                     apps,
+                    browser,
                     system,
                     live,
                     shutdown,
@@ -132,8 +134,11 @@ impl Application {
                             .collect(),
                     )),
                     http_client,
-                    login_limiter: Arc::new(LoginLimiter::per_minute(
+                    login_limiter: Arc::new(AddressLimiter::per_minute(
                         config.login_attempts_per_minute,
+                    )),
+                    browser_limiter: Arc::new(AddressLimiter::per_minute(
+                        config.browser.reports_per_minute,
                     )),
                     leptos_options: leptos_options(&config, actual),
                     config: Arc::new(config),
@@ -435,7 +440,21 @@ async fn housekeeping(state: AppState) {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "cannot enforce application-request retention"),
         }
+        match store::browser::enforce_retention(
+            &state.pool,
+            chrono::Utc::now(),
+            &state.config.system.retention,
+        )
+        .await
+        {
+            Ok(dropped) if !dropped.is_empty() => {
+                tracing::info!(partitions = ?dropped, "old browser reports dropped")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot enforce browser-report retention"),
+        }
         state.login_limiter.prune();
+        state.browser_limiter.prune();
         if let Err(e) = store::pending_calls::prune_timed_out(&state.pool).await {
             tracing::warn!(error = %e, "cannot prune timed-out starts");
         }

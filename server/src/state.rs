@@ -12,7 +12,7 @@ use sqlx::PgPool;
 
 use crate::{
     auth::{
-        limiter::LoginLimiter,
+        limiter::AddressLimiter,
         sealing::{is_sealed, Sealer},
     },
     config::Config,
@@ -31,13 +31,17 @@ pub struct AppState {
     /// Seals and opens provider keys at rest.
     pub sealer: Arc<Sealer>,
     /// Login attempts per client address.
-    pub login_limiter: Arc<LoginLimiter>,
+    pub login_limiter: Arc<AddressLimiter>,
+    /// Browser reports (`/api/v1/vitals`) per client address.
+    pub browser_limiter: Arc<AddressLimiter>,
     /// The one way calls come in: validation, pricing, storage, events.
     pub ingest: Ingest,
     /// Fan-out of committed changes to SSE subscribers.
     pub live: LiveHub,
     /// The write path for application requests (batch API, OTLP, Sightline's own).
     pub apps: crate::apps::AppRequestWriter,
+    /// The write path for browser reports (vitals, errors, failed calls).
+    pub browser: crate::browser::BrowserWriter,
     /// The write path for system samples (own collector and agents).
     pub system: crate::system::writer::SystemWriter,
     /// Turns true when the server begins shutting down, so endless streams end.

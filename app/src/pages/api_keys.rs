@@ -19,6 +19,7 @@ pub fn ApiKeysPage() -> impl IntoView {
     let name = RwSignal::new(String::new());
     let can_ingest = RwSignal::new(true);
     let can_read = RwSignal::new(false);
+    let can_browser = RwSignal::new(false);
     let host = RwSignal::new(String::new());
     let created = RwSignal::new(None::<CreatedApiKey>);
     let form_error = RwSignal::new(None::<String>);
@@ -40,13 +41,15 @@ pub fn ApiKeysPage() -> impl IntoView {
         let scopes: Vec<KeyScope> = [
             (KeyScope::Ingest, can_ingest.get_untracked()),
             (KeyScope::Read, can_read.get_untracked()),
+            (KeyScope::Browser, can_browser.get_untracked()),
         ]
         .into_iter()
         .filter_map(|(s, on)| on.then_some(s))
         .collect();
         if scopes.is_empty() {
             form_error.set(Some(
-                "Choose what the key may do: send telemetry, read data, or both.".into(),
+                "Choose what the key may do: send telemetry, read data, or report from web pages."
+                    .into(),
             ));
             return;
         }
@@ -128,17 +131,32 @@ pub fn ApiKeysPage() -> impl IntoView {
                 <fieldset class="scopes">
                     <legend>"The key may"</legend>
                     <label class="check">
-                        <input type="checkbox" name="scope-ingest" bind:checked=can_ingest />
+                        <input type="checkbox" name="scope-ingest" bind:checked=can_ingest
+                            on:change=move |_| if can_ingest.get_untracked() { can_browser.set(false) } />
                         <span>
                             <strong>"Ingest"</strong>
                             " — send calls, events, spans and system samples, and use the proxy"
                         </span>
                     </label>
                     <label class="check">
-                        <input type="checkbox" name="scope-read" bind:checked=can_read />
+                        <input type="checkbox" name="scope-read" bind:checked=can_read
+                            on:change=move |_| if can_read.get_untracked() { can_browser.set(false) } />
                         <span>
                             <strong>"Read"</strong>
                             " — query analytics, calls, sessions, system metrics and the live stream"
+                        </span>
+                    </label>
+                    <label class="check">
+                        <input type="checkbox" name="scope-browser" bind:checked=can_browser
+                            on:change=move |_| if can_browser.get_untracked() {
+                                can_ingest.set(false);
+                                can_read.set(false);
+                            } />
+                        <span>
+                            <strong>"Browser"</strong>
+                            " — report Web Vitals and JavaScript errors from web pages with "
+                            <code>"/sdk/vitals.js"</code>
+                            ". Public (it sits in page source), so it can do nothing else."
                         </span>
                     </label>
                 </fieldset>
@@ -246,6 +264,7 @@ fn scope_badges(key: &ApiKey) -> impl IntoView {
             let label = match s {
                 KeyScope::Ingest => "Ingest",
                 KeyScope::Read => "Read",
+                KeyScope::Browser => "Browser",
             };
             view! { <span class="badge badge-scope">{label}</span> }
         })

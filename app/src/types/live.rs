@@ -6,6 +6,7 @@ use serde::{de::DeserializeOwned, Serialize};
 use super::{
     alert::{Alert, Notice},
     apps::RequestsTick,
+    frontend::BrowserTick,
     system::LiveSample,
     Budget, BudgetEvent, Call,
 };
@@ -79,6 +80,14 @@ impl Topic for RequestsTopic {
     type Payload = RequestsTick;
 }
 
+/// Browser reports (vitals, errors, failed calls) just committed.
+pub struct BrowserTopic;
+
+impl Topic for BrowserTopic {
+    const NAME: &'static str = "browser";
+    type Payload = BrowserTick;
+}
+
 /// Every topic a client may subscribe to.
 pub const TOPICS: &[&str] = &[
     CallsTopic::NAME,
@@ -88,4 +97,5 @@ pub const TOPICS: &[&str] = &[
     AlertsTopic::NAME,
     NoticesTopic::NAME,
     RequestsTopic::NAME,
+    BrowserTopic::NAME,
 ];

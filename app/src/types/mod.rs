@@ -38,15 +38,19 @@ pub enum KeyScope {
     Ingest,
     /// Read analytics, calls, sessions, system metrics and the live stream.
     Read,
+    /// Report Web Vitals and JavaScript errors from web pages (`/sdk/vitals.js`). Such a
+    /// key sits in public page source, so it may do nothing else.
+    Browser,
 }
 
 impl KeyScope {
-    pub const ALL: [KeyScope; 2] = [KeyScope::Ingest, KeyScope::Read];
+    pub const ALL: [KeyScope; 3] = [KeyScope::Ingest, KeyScope::Read, KeyScope::Browser];
 
     pub fn as_str(self) -> &'static str {
         match self {
             KeyScope::Ingest => "ingest",
             KeyScope::Read => "read",
+            KeyScope::Browser => "browser",
         }
     }
 
@@ -122,6 +126,7 @@ mod budget;
 pub use budget::*;
 
 pub mod apps;
+pub mod frontend;
 pub mod live;
 pub mod system;
 

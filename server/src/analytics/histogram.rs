@@ -95,6 +95,11 @@ impl Histogram {
             .map(|(i, c)| (i as i32 + min_key(), *c))
     }
 
+    /// Each used bucket's reported value and count, smallest first (for distributions).
+    pub fn values(&self) -> impl Iterator<Item = (f64, u64)> + '_ {
+        self.buckets().map(|(k, c)| (representative(k), c))
+    }
+
     /// The nearest-rank `q`-quantile (0 < q ≤ 1): the value of rank ⌈q·n⌉, within
     /// [`RELATIVE_ERROR`]. None when empty.
     pub fn quantile(&self, q: f64) -> Option<f64> {

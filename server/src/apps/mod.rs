@@ -4,13 +4,8 @@
 pub mod own;
 pub mod view;
 
-use std::{
-    collections::HashSet,
-    sync::{Arc, Mutex},
-};
-
 use app::types::{apps::RequestsTick, live::RequestsTopic};
-use chrono::{Duration, NaiveDate};
+use chrono::Duration;
 use sqlx::PgPool;
 
 use crate::{
@@ -25,7 +20,7 @@ pub struct AppRequestWriter {
     pool: PgPool,
     live: LiveHub,
     /// Days whose partitions exist (made on first use, so late requests have them).
-    days: Arc<Mutex<HashSet<NaiveDate>>>,
+    days: store::partitions::KnownDays,
 }
 
 impl AppRequestWriter {
@@ -33,28 +28,16 @@ impl AppRequestWriter {
         Self {
             pool,
             live,
-            days: Arc::default(),
+            days: Default::default(),
         }
     }
 
     async fn ensure_days(&self, rows: &[AppRequest]) -> sqlx::Result<()> {
-        let mut wanted: Vec<NaiveDate> = {
-            let known = self.days.lock().unwrap_or_else(|p| p.into_inner());
-            rows.iter()
-                .map(|r| r.time.date_naive())
-                .filter(|d| !known.contains(d))
-                .collect()
-        };
-        wanted.sort();
-        wanted.dedup();
-        for day in wanted {
-            store::app_requests::ensure_partitions(&self.pool, day, day).await?;
-            self.days
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(day);
-        }
-        Ok(())
+        self.days
+            .ensure(rows.iter().map(|r| r.time.date_naive()), |day| {
+                store::app_requests::ensure_partitions(&self.pool, day, day)
+            })
+            .await
     }
 
     /// Stores checked requests; returns how many, once they are committed.

@@ -1,15 +1,15 @@
-//! Login attempts per client address: a keyed GCRA limiter (governor) with a burst of N and
-//! N replenished per minute.
+//! Attempts per client address (logins, browser reports): a keyed GCRA limiter (governor)
+//! with a burst of N and N replenished per minute.
 
 use std::{net::IpAddr, num::NonZeroU32, time::Duration};
 
 use governor::{clock::DefaultClock, state::keyed::DefaultKeyedStateStore, Quota, RateLimiter};
 
-pub struct LoginLimiter {
+pub struct AddressLimiter {
     inner: RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock>,
 }
 
-impl LoginLimiter {
+impl AddressLimiter {
     pub fn per_minute(n: u32) -> Self {
         let n = NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
         Self {
@@ -36,7 +36,7 @@ mod tests {
 
     #[test]
     fn allows_a_burst_then_refuses_per_address() {
-        let l = LoginLimiter::per_minute(3);
+        let l = AddressLimiter::per_minute(3);
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "10.0.0.2".parse().unwrap();
         for _ in 0..3 {

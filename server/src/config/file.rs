@@ -64,6 +64,8 @@ pub(super) struct FileSettings {
     pub(super) system_top_processes: Option<usize>,
     pub(super) alert_interval: Option<String>,
     pub(super) alert_group_window: Option<String>,
+    pub(super) browser_origins: Option<String>,
+    pub(super) browser_reports_per_minute: Option<u32>,
     #[serde(default)]
     pub(super) providers: Vec<ProviderSetting>,
 }

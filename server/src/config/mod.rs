@@ -118,6 +118,23 @@ pub struct ServeArgs {
     /// group interval; `0s` sends each at once). [default: 30s]
     #[arg(long, env = "SIGHTLINE_ALERT_GROUP_WINDOW", value_name = "DURATION")]
     pub alert_group_window: Option<String>,
+    /// Other sites allowed to report Web Vitals and errors with /sdk/vitals.js: origins
+    /// separated by commas (`https://shop.example.com,https://www.example.com`). The
+    /// dashboard's own origin needs no entry. [default: none]
+    #[arg(long, env = "SIGHTLINE_BROWSER_ORIGINS", value_name = "ORIGINS")]
+    pub browser_origins: Option<String>,
+    /// Browser reports (POST /api/v1/vitals) allowed per client address per minute.
+    /// [default: 120]
+    #[arg(long, env = "SIGHTLINE_BROWSER_REPORTS_PER_MINUTE", value_name = "N")]
+    pub browser_reports_per_minute: Option<u32>,
+}
+
+/// Who may report from browsers, and how often.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrowserSettings {
+    /// Allowed origins as browsers send them (`scheme://host[:port]`, lowercase).
+    pub origins: Vec<String>,
+    pub reports_per_minute: u32,
 }
 
 /// When alert rules are evaluated and how their notifications are grouped.
@@ -194,6 +211,7 @@ pub struct Config {
     pub providers: Vec<ProviderSpec>,
     pub system: SystemSettings,
     pub alerts: AlertSettings,
+    pub browser: BrowserSettings,
 }
 
 impl Config {
@@ -357,9 +375,28 @@ impl ServeArgs {
             .into_iter()
             .map(resolve_provider)
             .collect::<Result<Vec<_>, _>>()?;
+        let browser = BrowserSettings {
+            origins: parse_origins(
+                self.browser_origins
+                    .as_deref()
+                    .or(file.browser_origins.as_deref())
+                    .unwrap_or(""),
+            )?,
+            reports_per_minute: self
+                .browser_reports_per_minute
+                .or(file.browser_reports_per_minute)
+                .unwrap_or(120),
+        };
+        if !(1..=100_000).contains(&browser.reports_per_minute) {
+            return Err(ConfigError::new(
+                "browser_reports_per_minute",
+                "must be between 1 and 100000",
+            ));
+        }
         Ok(Config {
             system,
             alerts,
+            browser,
             event_timeout: Duration::from_secs(event_timeout_secs),
             proxy_idle_timeout: Duration::from_secs(proxy_idle_timeout_secs),
             providers,
@@ -377,6 +414,25 @@ impl ServeArgs {
             metrics_token,
         })
     }
+}
+
+/// Origins as a browser's `Origin` header spells them: http(s), a host, no path.
+fn parse_origins(raw: &str) -> Result<Vec<String>, ConfigError> {
+    let mut origins = Vec::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let bad = |why: &str| ConfigError::new("browser_origins", format!("{part}: {why}"));
+        let url = Url::parse(part).map_err(|e| bad(&e.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            return Err(bad("an origin is http(s)://host[:port]"));
+        }
+        if url.path() != "/" || url.query().is_some() {
+            return Err(bad("an origin has no path or query"));
+        }
+        origins.push(url.origin().ascii_serialization());
+    }
+    origins.sort();
+    origins.dedup();
+    Ok(origins)
 }
 
 fn parse_public_url(raw: &str) -> Result<Url, ConfigError> {
@@ -419,6 +475,40 @@ mod tests {
         );
         assert!(!c.secure_cookies());
         assert_eq!(c.session_ttl, Duration::from_secs(168 * 3600));
+    }
+
+    #[test]
+    fn browser_origins_are_normalised_and_checked() {
+        let args = ServeArgs {
+            browser_origins: Some(" https://Shop.Example.com/ , http://127.0.0.1:8080,".into()),
+            ..Default::default()
+        };
+        let c = resolve(args).unwrap();
+        assert_eq!(
+            c.browser.origins,
+            ["http://127.0.0.1:8080", "https://shop.example.com"]
+        );
+        assert_eq!(c.browser.reports_per_minute, 120);
+        for bad in [
+            "shop.example.com",
+            "https://shop.example.com/path",
+            "ftp://x",
+        ] {
+            let args = ServeArgs {
+                browser_origins: Some(bad.into()),
+                ..Default::default()
+            };
+            assert_eq!(
+                resolve(args).unwrap_err().setting,
+                "browser_origins",
+                "{bad}"
+            );
+        }
+        assert!(resolve(ServeArgs::default())
+            .unwrap()
+            .browser
+            .origins
+            .is_empty());
     }
 
     #[test]

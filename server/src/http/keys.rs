@@ -45,7 +45,14 @@ fn parse_scopes(asked: Option<Vec<KeyScope>>) -> Result<Vec<KeyScope>, ApiError>
     if scopes.is_empty() {
         return Err(ApiError::invalid(
             "scopes",
-            "choose at least one scope: ingest, read",
+            "choose at least one scope: ingest, read or browser",
+        ));
+    }
+    // A browser key is published in page source: it must not be able to do anything else.
+    if scopes.contains(&KeyScope::Browser) && scopes.len() > 1 {
+        return Err(ApiError::invalid(
+            "scopes",
+            "a browser key is public (it sits in page source) and may have no other scope",
         ));
     }
     Ok(scopes)
@@ -148,6 +155,11 @@ mod tests {
             parse_scopes(Some(vec![])).unwrap_err().field.as_deref(),
             Some("scopes")
         );
+        assert_eq!(
+            parse_scopes(Some(vec![KeyScope::Browser])).unwrap(),
+            vec![KeyScope::Browser]
+        );
+        assert!(parse_scopes(Some(vec![KeyScope::Browser, KeyScope::Read])).is_err());
     }
 
     #[test]

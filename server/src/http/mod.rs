@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod analytics;
 pub mod apps;
+pub mod browser;
 pub mod budgets;
 pub mod calls;
 pub mod error;
@@ -47,7 +48,7 @@ async fn api_not_found() -> error::ApiError {
 }
 
 /// `/api/v1`: the public, versioned API used by the UI and by scripts alike.
-fn api() -> Router<AppState> {
+fn api(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/auth/login", post(login::login_json))
         .route("/auth/logout", post(login::logout_json))
@@ -138,6 +139,13 @@ fn api() -> Router<AppState> {
             post(apps::ingest).layer(DefaultBodyLimit::max(apps::MAX_BATCH_BODY_BYTES)),
         )
         .route("/apps", get(apps::overview))
+        .merge(
+            Router::new()
+                .route("/vitals", post(browser::ingest))
+                .layer(DefaultBodyLimit::max(browser::MAX_REPORT_BYTES))
+                .layer(browser::cors(state)),
+        )
+        .route("/frontend", get(browser::overview))
         .route("/stream", get(stream::stream))
         .fallback(api_not_found)
 }
@@ -196,7 +204,8 @@ pub fn router(state: AppState) -> Router {
             any(crate::proxy::forward::forward)
                 .layer(DefaultBodyLimit::max(crate::proxy::forward::MAX_BODY_BYTES)),
         )
-        .nest("/api/v1", api())
+        .route("/sdk/vitals.js", get(browser::sdk))
+        .nest("/api/v1", api(&state))
         .leptos_routes(&state, routes, move || app::shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,

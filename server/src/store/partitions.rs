@@ -44,6 +44,36 @@ impl Period {
     }
 }
 
+/// Days whose partitions a writer has made, so each day's are made once per process (and
+/// late rows find theirs).
+#[derive(Debug, Clone, Default)]
+pub struct KnownDays(std::sync::Arc<std::sync::Mutex<std::collections::HashSet<NaiveDate>>>);
+
+impl KnownDays {
+    /// Runs `make` for each of `days` not made yet, oldest first, remembering each success.
+    pub async fn ensure<F, Fut>(
+        &self,
+        days: impl IntoIterator<Item = NaiveDate>,
+        make: F,
+    ) -> sqlx::Result<()>
+    where
+        F: Fn(NaiveDate) -> Fut,
+        Fut: std::future::Future<Output = sqlx::Result<()>>,
+    {
+        let mut wanted: Vec<NaiveDate> = {
+            let known = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            days.into_iter().filter(|d| !known.contains(d)).collect()
+        };
+        wanted.sort();
+        wanted.dedup();
+        for day in wanted {
+            make(day).await?;
+            self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(day);
+        }
+        Ok(())
+    }
+}
+
 /// The name of `table`'s partition starting at `start`.
 pub fn name(table: &str, period: Period, start: NaiveDate) -> String {
     format!("{table}_p{}", period.suffix(start))

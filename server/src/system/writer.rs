@@ -9,7 +9,6 @@ use std::{
 
 use app::types::live::SystemTopic;
 use app::types::system::{series_of, HostInfo, LiveSample, SystemSample, SystemTier};
-use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
@@ -24,7 +23,7 @@ pub struct SystemWriter {
     pool: PgPool,
     live: LiveHub,
     /// Days whose partitions exist (made on first use, so a replay of old samples has them).
-    days: Arc<Mutex<HashSet<NaiveDate>>>,
+    days: store::partitions::KnownDays,
     /// Series-name lists already stored, by digest.
     sets: Arc<Mutex<HashMap<String, i32>>>,
 }
@@ -43,31 +42,17 @@ impl SystemWriter {
         Self {
             pool,
             live,
-            days: Arc::default(),
+            days: Default::default(),
             sets: Arc::default(),
         }
     }
 
     async fn ensure_days(&self, samples: &[&SystemSample]) -> sqlx::Result<()> {
-        let wanted: Vec<NaiveDate> = {
-            let known = self.days.lock().unwrap_or_else(|p| p.into_inner());
-            let mut w: Vec<NaiveDate> = samples
-                .iter()
-                .map(|s| s.time.date_naive())
-                .filter(|d| !known.contains(d))
-                .collect();
-            w.sort();
-            w.dedup();
-            w
-        };
-        for day in wanted {
-            store::system::ensure_partitions(&self.pool, day, day).await?;
-            self.days
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(day);
-        }
-        Ok(())
+        self.days
+            .ensure(samples.iter().map(|s| s.time.date_naive()), |day| {
+                store::system::ensure_partitions(&self.pool, day, day)
+            })
+            .await
     }
 
     async fn set_id(&self, names: &[String]) -> sqlx::Result<i32> {
