@@ -16,6 +16,7 @@ use crate::{
     types::{
         alert::RuleSeries,
         apps::{AppsOverview, RequestFigures},
+        frontend::{FrontendOverview, Rating, VitalSummary},
         Budget, BudgetPeriod, BudgetSeries, GroupFigures, LimitKind, Overview,
     },
 };
@@ -524,6 +525,117 @@ pub fn request_concurrency(a: &AppsOverview, p: &Palette) -> Chart {
             .data(request_points(a, |f| Some(f.concurrency)))],
         span(a),
     )
+}
+
+/// Rating colours, the same in both themes (green, amber, red as web.dev draws them).
+pub fn rating_color(r: Rating) -> &'static str {
+    match r {
+        Rating::Good => "#1f9d62",
+        Rating::NeedsImprovement => "#d98a00",
+        Rating::Poor => "#d64545",
+    }
+}
+
+/// A vital's distribution: one bar per bin, coloured by the rating of its values.
+pub fn vital_distribution(v: &VitalSummary, p: &Palette) -> Chart {
+    let label = |x: f64| crate::format::vital(x, &v.unit);
+    let names: Vec<String> = v
+        .bins
+        .iter()
+        .map(|b| match b.hi {
+            Some(_) => label(b.lo),
+            None => format!("≥ {}", label(b.lo)),
+        })
+        .collect();
+    let bars: Vec<charming::datatype::DataPoint> = v
+        .bins
+        .iter()
+        .map(|b| {
+            charming::datatype::DataPointItem::new(b.count as i64)
+                .item_style(ItemStyle::new().color(rating_color(b.rating)))
+                .into()
+        })
+        .collect();
+    base(p)
+        .tooltip(tooltip(Trigger::Axis))
+        .grid(Grid::new().left(48).right(16).top(32).bottom(48))
+        .x_axis(
+            Axis::new()
+                .type_(AxisType::Category)
+                .data(names)
+                .name(if v.unit.is_empty() { "score" } else { "from" })
+                .name_location(NameLocation::End)
+                .name_text_style(TextStyle::new().color(p.muted.as_str()))
+                .axis_label(AxisLabel::new().color(p.muted.as_str())),
+        )
+        .y_axis(value_axis(p, "page loads", "{value}"))
+        .series(Bar::new().name("Page loads").bar_width("85%").data(bars))
+}
+
+/// Errors per bucket: the four most frequent script errors, the other ones, and failed API
+/// calls, stacked.
+pub fn browser_errors(f: &FrontendOverview, p: &Palette) -> Chart {
+    let ms = |t: chrono::DateTime<chrono::Utc>| t.timestamp_millis() as f64;
+    let starts: Vec<f64> = f.series.iter().map(|b| ms(b.start)).collect();
+    let points = |counts: Vec<u64>| -> Vec<Vec<f64>> {
+        starts
+            .iter()
+            .zip(counts)
+            .map(|(t, c)| vec![*t, c as f64])
+            .collect()
+    };
+    let scripts: Vec<_> = f.errors.iter().filter(|g| g.kind == "error").collect();
+    let mut bars = Vec::new();
+    let mut named = vec![0u64; starts.len()];
+    for g in scripts.iter().take(4) {
+        let short: String = g.message.chars().take(40).collect();
+        for (n, c) in named.iter_mut().zip(&g.counts) {
+            *n += c;
+        }
+        bars.push(
+            Bar::new()
+                .name(short)
+                .stack("errors")
+                .data(points(g.counts.clone())),
+        );
+    }
+    let other: Vec<u64> = f
+        .series
+        .iter()
+        .zip(&named)
+        .map(|(b, n)| b.errors.saturating_sub(*n))
+        .collect();
+    if other.iter().any(|c| *c > 0) {
+        bars.push(
+            Bar::new()
+                .name("Other errors")
+                .stack("errors")
+                .data(points(other)),
+        );
+    }
+    bars.push(
+        Bar::new()
+            .name("Failed API calls")
+            .stack("errors")
+            .data(points(f.series.iter().map(|b| b.api_failures).collect())),
+    );
+    let (from, to) = (ms(f.from), ms(f.to));
+    let mut chart = base(p)
+        .tooltip(tooltip(Trigger::Axis))
+        .legend(legend(p))
+        .grid(Grid::new().left(48).right(24).top(56).bottom(40))
+        .x_axis(
+            time_axis(p)
+                .min(from)
+                .max(to)
+                .split_number(5)
+                .min_interval((to - from) / 6.0),
+        )
+        .y_axis(value_axis(p, "errors", "{value}"));
+    for b in bars {
+        chart = chart.series(b);
+    }
+    chart
 }
 
 #[cfg(test)]

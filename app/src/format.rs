@@ -75,6 +75,16 @@ pub fn latency(ms: f64) -> String {
     }
 }
 
+/// A Web Vital: milliseconds as [`millis`] ("850 ms", "2.50 s"), CLS (no unit) to three
+/// decimals ("0.12").
+pub fn vital(v: f64, unit: &str) -> String {
+    if unit.is_empty() {
+        plain_number((v * 1000.0).round() / 1000.0)
+    } else {
+        millis(v)
+    }
+}
+
 /// A rate per second with the precision it needs: "0.05/s", "3.2/s", "1.2k/s".
 pub fn per_second(r: f64) -> String {
     if r > 0.0 && r < 0.01 {
@@ -182,6 +192,14 @@ pub fn now() -> chrono::DateTime<chrono::Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vitals_read_in_their_unit() {
+        assert_eq!(vital(850.0, "ms"), "850 ms");
+        assert_eq!(vital(2500.0, "ms"), "2.50 s");
+        assert_eq!(vital(0.1234, ""), "0.123");
+        assert_eq!(vital(0.0, ""), "0");
+    }
 
     #[test]
     fn latencies_and_rates_keep_the_digits_that_matter() {

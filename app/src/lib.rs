@@ -28,6 +28,7 @@ use pages::{
     budgets::{BudgetPage, BudgetsPage},
     calls::CallsPage,
     channels::ChannelsPage,
+    frontend::FrontendPage,
     login::LoginPage,
     not_found::NotFound,
     overview::OverviewPage,
@@ -54,6 +55,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 // ECharts (from the npm registry, see scripts/setup.sh) must exist before the
                 // WASM draws the first chart.
                 <script src="/vendor/echarts.min.js"></script>
+                // The dashboard reports its own Web Vitals, errors and failed API calls (the
+                // Frontend page, site `sightline`) with the same script other sites include.
+                <script async src="/sdk/vitals.js" data-site="sightline"></script>
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -97,6 +101,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/budgets/:id") view=|| view! { <Layout><BudgetPage /></Layout> } />
                 <Route path=path!("/system") view=|| view! { <Layout><SystemPage /></Layout> } />
                 <Route path=path!("/apps") view=|| view! { <Layout><AppsPage /></Layout> } />
+                <Route path=path!("/frontend") view=|| view! { <Layout><FrontendPage /></Layout> } />
                 <Route path=path!("/alerts") view=|| view! { <Layout><AlertsPage /></Layout> } />
                 <Route
                     path=path!("/alerts/history")

@@ -257,6 +257,12 @@ pub async fn apps_overview(
     client::get_with("/api/v1/apps", params).await
 }
 
+pub async fn frontend_overview(
+    params: Vec<(&'static str, String)>,
+) -> ApiResult<crate::types::frontend::FrontendOverview> {
+    client::get_with("/api/v1/frontend", params).await
+}
+
 pub mod alerts {
     //! `/api/v1/alerts/...`
     use super::{client, ApiResult};

@@ -13,6 +13,7 @@ const NAV: &[(&str, &str)] = &[
     ("/budgets", "Budgets"),
     ("/alerts", "Alerts"),
     ("/apps", "Apps"),
+    ("/frontend", "Frontend"),
     ("/system", "System"),
     ("/settings/api-keys", "API keys"),
     ("/settings/providers", "Providers"),

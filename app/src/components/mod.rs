@@ -8,3 +8,4 @@ pub mod layout;
 pub mod load;
 pub mod range;
 pub mod theme;
+pub mod throttle;

@@ -14,6 +14,7 @@ use crate::{
         chart::{EChart, Palette},
         load::{Load, LoadStatus},
         range::{Range, RangePicker, PRESETS},
+        throttle::Throttle,
     },
     format,
     types::{
@@ -91,8 +92,7 @@ pub fn AppsPage() -> impl IntoView {
     let method = Signal::derive(move || url.with(|m| m.get("method")));
     let data = RwSignal::new(None::<AppsOverview>);
     let load = RwSignal::new(Load::Loading);
-    let last_fetch = StoredValue::new(0i64);
-    let pending = StoredValue::new(false);
+    let throttle = Throttle::new(RELOAD_EVERY_MS);
 
     let fetch = move || {
         let mut params = range.get_untracked().api_params();
@@ -105,7 +105,7 @@ pub fn AppsPage() -> impl IntoView {
                 params.push((k, v));
             }
         }
-        last_fetch.set_value(format::now().timestamp_millis());
+        throttle.mark();
         spawn_local(async move {
             match api::apps_overview(params).await {
                 Ok(a) => {
@@ -132,24 +132,8 @@ pub fn AppsPage() -> impl IntoView {
                 }
                 let shown = data.with_untracked(|d| d.as_ref().and_then(|d| d.service.clone()));
                 let relevant = shown.is_none_or(|s| tick.services.contains(&s));
-                if !relevant || pending.get_value() {
-                    return;
-                }
-                // At most one reload per interval, and the last tick is never lost: a tick
-                // inside the interval schedules the reload for its end.
-                let wait =
-                    RELOAD_EVERY_MS - (format::now().timestamp_millis() - last_fetch.get_value());
-                if wait <= 0 {
-                    fetch();
-                } else {
-                    pending.set_value(true);
-                    set_timeout(
-                        move || {
-                            pending.set_value(false);
-                            fetch();
-                        },
-                        std::time::Duration::from_millis(wait as u64),
-                    );
+                if relevant {
+                    throttle.tick(fetch);
                 }
             }
             live::LiveMessage::Resync => fetch(),
