@@ -55,6 +55,11 @@ fn share(part: u64, whole: u64) -> f64 {
     }
 }
 
+/// Shares in the card's legend: whole percents keep the three on one line.
+fn whole_percent(f: f64) -> String {
+    format!("{:.0} %", f * 100.0)
+}
+
 fn rating_class(r: Option<Rating>) -> String {
     format!("rating rating-{}", r.map_or("none", Rating::class))
 }
@@ -92,9 +97,9 @@ fn VitalCard(v: VitalSummary) -> impl IntoView {
                 }).collect_view()}
             </div>
             <p class="stat-foot muted share-legend">
-                <span class="dot dot-good"></span>{format::percent(share(v.good, n))}
-                <span class="dot dot-ni"></span>{format::percent(share(v.needs_improvement, n))}
-                <span class="dot dot-poor"></span>{format::percent(share(v.poor, n))}
+                <span class="dot dot-good"></span>{whole_percent(share(v.good, n))}
+                <span class="dot dot-ni"></span>{whole_percent(share(v.needs_improvement, n))}
+                <span class="dot dot-poor"></span>{whole_percent(share(v.poor, n))}
             </p>
             <p class="stat-foot muted">{thresholds}</p>
         </section>
