@@ -74,13 +74,8 @@ fn origin_allowed(headers: &HeaderMap, state: &AppState) -> Result<Option<String
         return Ok(None);
     };
     let origin = origin.to_str().unwrap_or_default().to_ascii_lowercase();
-    let ours = state
-        .config
-        .public_url
-        .origin()
-        .ascii_serialization()
-        .eq_ignore_ascii_case(&origin)
-        || super::principal::same_site_request(headers, &state.config.public_url);
+    // Our own pages: the same check that guards cookie writes (public URL or Host).
+    let ours = super::principal::same_site_request(headers, &state.config.public_url);
     if ours || state.config.browser.origins.contains(&origin) {
         return Ok(Some(origin));
     }
