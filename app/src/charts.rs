@@ -16,6 +16,7 @@ use crate::{
     types::{
         alert::RuleSeries,
         apps::{AppsOverview, RequestFigures},
+        database::DatabaseOverview,
         frontend::{FrontendOverview, Rating, VitalSummary},
         Budget, BudgetPeriod, BudgetSeries, GroupFigures, LimitKind, Overview,
     },
@@ -636,6 +637,71 @@ pub fn browser_errors(f: &FrontendOverview, p: &Palette) -> Chart {
         chart = chart.series(b);
     }
     chart
+}
+
+/// One line per pool of a figure from the database overview's minutes.
+fn pool_lines(
+    d: &DatabaseOverview,
+    what: &str,
+    value: impl Fn(&crate::types::database::PoolPoint) -> f64,
+) -> Vec<Line> {
+    let mut pools: Vec<&str> = d.series.iter().map(|p| p.pool.as_str()).collect();
+    pools.dedup();
+    pools
+        .into_iter()
+        .map(|pool| {
+            let data: Vec<Vec<f64>> = d
+                .series
+                .iter()
+                .filter(|p| p.pool == pool)
+                .map(|p| {
+                    vec![
+                        p.bucket.timestamp_millis() as f64,
+                        (value(p) * 100.0).round() / 100.0,
+                    ]
+                })
+                .collect();
+            Line::new().name(format!("{pool} {what}")).data(data)
+        })
+        .collect()
+}
+
+fn db_span(d: &DatabaseOverview) -> Option<(f64, f64)> {
+    Some((
+        d.from.timestamp_millis() as f64,
+        d.to.timestamp_millis() as f64,
+    ))
+}
+
+/// Connections in use per pool (average over each minute, and the peak).
+pub fn db_connections(d: &DatabaseOverview, p: &Palette) -> Chart {
+    let mut lines = pool_lines(d, "in use", |m| m.in_use_avg);
+    lines.extend(
+        pool_lines(d, "peak", |m| f64::from(m.in_use_max))
+            .into_iter()
+            .map(|l| l.line_style(LineStyle::new().type_(LineStyleType::Dashed))),
+    );
+    over_span(p, "connections", "{value}", lines, db_span(d))
+}
+
+/// Average and longest time to get a connection, per pool, in ms.
+pub fn db_acquire(d: &DatabaseOverview, p: &Palette) -> Chart {
+    let mut lines = pool_lines(d, "average", |m| m.acquire_avg_ms);
+    lines.extend(
+        pool_lines(d, "max", |m| m.acquire_max_ms)
+            .into_iter()
+            .map(|l| l.line_style(LineStyle::new().type_(LineStyleType::Dashed))),
+    );
+    over_span(p, "ms", "{value}", lines, db_span(d))
+}
+
+/// Statements over the threshold per minute, per pool.
+pub fn db_slow(d: &DatabaseOverview, p: &Palette) -> Chart {
+    let lines = pool_lines(d, "slow", |m| m.slow_queries as f64)
+        .into_iter()
+        .map(|l| l.step(Step::End))
+        .collect();
+    over_span(p, "statements/min", "{value}", lines, db_span(d))
 }
 
 #[cfg(test)]

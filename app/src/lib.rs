@@ -28,6 +28,7 @@ use pages::{
     budgets::{BudgetPage, BudgetsPage},
     calls::CallsPage,
     channels::ChannelsPage,
+    database::DatabasePage,
     frontend::FrontendPage,
     login::LoginPage,
     not_found::NotFound,
@@ -102,6 +103,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/system") view=|| view! { <Layout><SystemPage /></Layout> } />
                 <Route path=path!("/apps") view=|| view! { <Layout><AppsPage /></Layout> } />
                 <Route path=path!("/frontend") view=|| view! { <Layout><FrontendPage /></Layout> } />
+                <Route path=path!("/database") view=|| view! { <Layout><DatabasePage /></Layout> } />
                 <Route path=path!("/alerts") view=|| view! { <Layout><AlertsPage /></Layout> } />
                 <Route
                     path=path!("/alerts/history")

@@ -396,8 +396,12 @@ fn spawn_postgres(
         .arg("-p")
         .arg(port.to_string())
         .args(["-c", "listen_addresses=127.0.0.1"])
-        .args(["-c", "unix_socket_directories="])
-        .stdin(Stdio::null())
+        .args(["-c", "unix_socket_directories="]);
+    if has_statements_module(bin) {
+        // The Database page's statement figures; loadable only at server start.
+        cmd.args(["-c", "shared_preload_libraries=pg_stat_statements"]);
+    }
+    cmd.stdin(Stdio::null())
         .stdout(log)
         .stderr(log2)
         // Own process group: a terminal's Ctrl-C reaches only Sightline, which then stops
@@ -410,6 +414,13 @@ fn spawn_postgres(
             step: "starting postgres",
             detail: e.to_string(),
         })
+}
+
+/// Whether this PostgreSQL installation ships `pg_stat_statements` (Debian's server
+/// package does, in the `lib` folder beside `bin`).
+fn has_statements_module(bin: &Path) -> bool {
+    bin.parent()
+        .is_some_and(|p| p.join("lib/pg_stat_statements.so").exists())
 }
 
 async fn wait_ready(url: &str, log_path: &Path) -> Result<(), EmbeddedError> {
@@ -474,24 +485,38 @@ async fn prepare_database(admin_url: &str, app_password: &str) -> Result<(), Emb
                 .execute(&mut conn)
                 .await
                 .map_err(fail)?;
-            let _ = conn.close().await;
-            let base = admin_url.rsplit_once('/').map_or(admin_url, |(b, _)| b);
-            let db_url = format!("{base}/sightline");
-            let mut db = PgConnection::connect(&db_url).await.map_err(fail)?;
-            sqlx::raw_sql(HAND_OVER)
-                .execute(&mut db)
-                .await
-                .map_err(fail)?;
-            let _ = db.close().await;
-            return Ok(());
         }
     }
+    // pg_read_all_stats lets the app role see every statement's text in pg_stat_statements.
+    sqlx::raw_sql(&format!("GRANT pg_read_all_stats TO {APP_ROLE}"))
+        .execute(&mut conn)
+        .await
+        .map_err(fail)?;
     let _ = conn.close().await;
+    let base = admin_url.rsplit_once('/').map_or(admin_url, |(b, _)| b);
+    let mut db = PgConnection::connect(&format!("{base}/sightline"))
+        .await
+        .map_err(fail)?;
+    if owner.as_deref().is_some_and(|o| o != APP_ROLE) {
+        sqlx::raw_sql(HAND_OVER)
+            .execute(&mut db)
+            .await
+            .map_err(fail)?;
+    }
+    // Only a superuser may create it; without the preloaded module it is merely absent.
+    if let Err(e) = sqlx::raw_sql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        .execute(&mut db)
+        .await
+    {
+        tracing::info!("pg_stat_statements is not available: {e}");
+    }
+    let _ = db.close().await;
     Ok(())
 }
 
 /// Gives the app role every table, view, free sequence and function of the public schema
-/// (sequences that belong to a column follow their table).
+/// (sequences that belong to a column follow their table; an extension's objects stay the
+/// extension owner's).
 const HAND_OVER: &str = "DO $$
 DECLARE r record;
 BEGIN
@@ -500,12 +525,14 @@ BEGIN
              JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
                AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid
-                               AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i'))
+                               AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i', 'e'))
     LOOP
         EXECUTE format('ALTER TABLE %s OWNER TO sightline', r.name);
     END LOOP;
     FOR r IN SELECT p.oid::regprocedure AS f FROM pg_proc p
              JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'
+               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid
+                               AND d.classid = 'pg_proc'::regclass AND d.deptype = 'e')
     LOOP
         EXECUTE format('ALTER FUNCTION %s OWNER TO sightline', r.f);
     END LOOP;

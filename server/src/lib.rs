@@ -15,6 +15,7 @@ pub mod browser;
 pub mod budgets;
 pub mod cli;
 pub mod config;
+pub mod dbwatch;
 pub mod demo;
 pub mod domain;
 pub mod embedded_db;

@@ -17,7 +17,8 @@ use crate::{
     auth::sealing::{Sealer, KEY_FILE},
     auth::{limiter::AddressLimiter, password, token, ADMIN_USERNAME},
     config::{Config, DatabaseSource, Secret},
-    domain::pricing,
+    dbwatch,
+    domain::{db_watch::PoolKind, pricing},
     embedded_db::EmbeddedPostgres,
     http,
     ingest::{
@@ -34,10 +35,16 @@ use crate::{
 /// writer, and one spare.
 const WRITER_CONNECTIONS: u32 = 4;
 
+/// The console log, filtered by `filter`, beside the database watch's layer (which has a
+/// filter of its own, so sqlx's debug events reach it whatever the console shows).
 pub fn init_tracing(filter: &str) {
+    use tracing_subscriber::{layer::SubscriberExt, util::SubscriberInitExt, Layer};
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+    let _ = tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_filter(filter))
+        .with(dbwatch::layer())
+        .try_init();
 }
 
 /// A built server, bound and connected, not yet serving.
@@ -62,6 +69,8 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
+        dbwatch::install_fallback();
+        dbwatch::watch().set_slow_threshold(config.db_slow_query_ms);
         let (url, embedded) = match &config.database {
             DatabaseSource::External(url) => (url.clone(), None),
             DatabaseSource::Embedded(dir) => {
@@ -89,6 +98,10 @@ impl Application {
                     ("api", pool.clone(), config.db_max_connections),
                     ("writer", writers.clone(), WRITER_CONNECTIONS),
                 ]);
+                let watch = dbwatch::watch();
+                watch.register(PoolKind::Api, pool.clone(), config.db_max_connections);
+                watch.register(PoolKind::Writer, writers.clone(), WRITER_CONNECTIONS);
+                dbwatch::start_sampler();
                 let (pipeline, writer) =
                     Pipeline::start(writers.clone(), live.clone(), Arc::clone(&metrics));
                 let (recorder, recorder_task) =
@@ -200,7 +213,14 @@ impl Application {
     )> {
         // The writers get a pool of their own: reads, however heavy, can never take the
         // connections that acknowledge ingest.
-        let writers = store::connect(url, WRITER_CONNECTIONS, config.db_retry, None).await?;
+        let writers = store::connect(
+            url,
+            WRITER_CONNECTIONS,
+            config.db_retry,
+            None,
+            dbwatch::instrument(PoolKind::Writer),
+        )
+        .await?;
         store::migrate(&writers)
             .await
             .context("database migrations failed")?;
@@ -209,6 +229,7 @@ impl Application {
             config.db_max_connections,
             config.db_retry,
             Some(store::STATEMENT_TIMEOUT),
+            dbwatch::instrument(PoolKind::Api),
         )
         .await?;
         ensure_admin(&pool, config.admin_password.as_ref()).await?;

@@ -190,16 +190,42 @@ async fn embedded_database_lifecycle() {
     assert_eq!(keys[0]["name"], "survives-restart");
     let app = embedded_conn(&data, "sightline", "pg-app-password").await;
     let not_ours: i64 = sqlx::query_scalar(
+        // An extension's objects (pg_stat_statements) stay the superuser's.
         "SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                 WHERE n.nspname = 'public' AND pg_get_userbyid(c.relowner) <> 'sightline')
+                 WHERE n.nspname = 'public' AND pg_get_userbyid(c.relowner) <> 'sightline'
+                   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid
+                                   AND d.deptype = 'e'))
               + (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-                 WHERE n.nspname = 'public' AND pg_get_userbyid(p.proowner) <> 'sightline')",
+                 WHERE n.nspname = 'public' AND pg_get_userbyid(p.proowner) <> 'sightline'
+                   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid
+                                   AND d.deptype = 'e'))",
     )
     .fetch_one(&app)
     .await
     .unwrap();
     assert_eq!(not_ours, 0, "everything handed over to the app role");
     app.close().await;
+    // The embedded cluster preloads pg_stat_statements where PostgreSQL ships it (Debian
+    // does), so the Database page has PostgreSQL's own figures.
+    let ships_it = !glob_lib("pg_stat_statements.so").is_empty();
+    let db: Value = c
+        .get(format!("http://127.0.0.1:{port}/api/v1/database"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        db["statements"]["available"], ships_it,
+        "{}",
+        db["statements"]
+    );
+    if ships_it {
+        let top = db["statements"]["top"].as_array().unwrap();
+        assert!(!top.is_empty());
+        assert!(top.iter().all(|s| s["query"] != "<insufficient privilege>"));
+    }
 
     // The database dies under the running server: the supervisor restarts it and the server
     // recovers by itself, answering 503 (never a 500) in between.
@@ -302,4 +328,16 @@ fn help_explains_every_flag() {
         assert!(help.contains(flag), "{flag} missing from help");
     }
     assert!(help.contains("SIGHTLINE_LISTEN"));
+}
+
+/// The PostgreSQL library files named `name` on this machine.
+fn glob_lib(name: &str) -> Vec<std::path::PathBuf> {
+    let Ok(versions) = std::fs::read_dir("/usr/lib/postgresql") else {
+        return Vec::new();
+    };
+    versions
+        .filter_map(Result::ok)
+        .map(|v| v.path().join("lib").join(name))
+        .filter(|p| p.exists())
+        .collect()
 }

@@ -257,6 +257,13 @@ pub async fn apps_overview(
     client::get_with("/api/v1/apps", params).await
 }
 
+/// Sightline's own database figures (`/api/v1/database`) over a preset range.
+pub async fn database_overview(
+    params: Vec<(&'static str, String)>,
+) -> ApiResult<crate::types::database::DatabaseOverview> {
+    client::get_with("/api/v1/database", params).await
+}
+
 pub async fn frontend_overview(
     params: Vec<(&'static str, String)>,
 ) -> ApiResult<crate::types::frontend::FrontendOverview> {

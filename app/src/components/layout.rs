@@ -15,6 +15,7 @@ const NAV: &[(&str, &str)] = &[
     ("/apps", "Apps"),
     ("/frontend", "Frontend"),
     ("/system", "System"),
+    ("/database", "Database"),
     ("/settings/api-keys", "API keys"),
     ("/settings/providers", "Providers"),
 ];

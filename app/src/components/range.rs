@@ -16,6 +16,14 @@ pub const PRESETS: &[(&str, &str)] = &[
 ];
 const DEFAULT: &str = "24h";
 
+/// The Database page's presets: the server keeps its pools' minutes for a day.
+pub const DB_PRESETS: &[(&str, &str)] = &[
+    ("15m", "Last 15 minutes"),
+    ("1h", "Last hour"),
+    ("6h", "Last 6 hours"),
+    ("24h", "Last 24 hours"),
+];
+
 /// The System page's presets: the last five minutes follow every sample live.
 pub const SYSTEM_PRESETS: &[(&str, &str)] = &[
     ("5m", "Live: last 5 minutes"),
@@ -86,6 +94,7 @@ impl Range {
             Range::Preset(p) => PRESETS
                 .iter()
                 .chain(SYSTEM_PRESETS)
+                .chain(DB_PRESETS)
                 .find(|(k, _)| k == p)
                 .map_or_else(|| p.clone(), |(_, l)| (*l).to_owned()),
             Range::Days { from, to } if from == to => from.clone(),
@@ -162,6 +171,9 @@ pub fn RangePicker(
     /// The preset links; the dashboards' by default.
     #[prop(optional)]
     presets: Option<&'static [(&'static str, &'static str)]>,
+    /// Whether a custom day range may be picked (pages whose data spans days).
+    #[prop(default = true)]
+    days: bool,
 ) -> impl IntoView {
     let presets = presets.unwrap_or(PRESETS);
     let location = use_location();
@@ -215,6 +227,7 @@ pub fn RangePicker(
                     })
                     .collect_view()}
             </nav>
+            {days.then(|| view! {
             <form class="range-custom" on:submit=apply aria-label="Custom range">
                 <label>
                     <span class="visually-hidden">"From"</span>
@@ -239,6 +252,7 @@ pub fn RangePicker(
                 </label>
                 <button type="submit" class="button button-ghost">"Apply"</button>
             </form>
+            })}
         </div>
     }
 }

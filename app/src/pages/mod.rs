@@ -7,6 +7,7 @@ pub mod apps;
 pub mod budgets;
 pub mod calls;
 pub mod channels;
+pub mod database;
 pub mod frontend;
 pub mod login;
 pub mod not_found;

@@ -126,6 +126,7 @@ mod budget;
 pub use budget::*;
 
 pub mod apps;
+pub mod database;
 pub mod frontend;
 pub mod live;
 pub mod system;

@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::{
     domain::alert::{
         message::Item,
-        metric::{self, AppPoint, LlmPoint, Source, SystemPoint},
+        metric::{self, AppPoint, DbPoint, LlmPoint, Source, SystemPoint},
         render, silences,
         state::{self, Instance, Notify, Observation},
         TemplateValues, DEFAULT_MESSAGE,
@@ -26,6 +26,8 @@ pub struct Inputs {
     pub hosts: Vec<(String, DateTime<Utc>)>,
     pub llm: Vec<LlmPoint>,
     pub app: Vec<AppPoint>,
+    /// Sightline's own pools, per minute.
+    pub db: Vec<DbPoint>,
     /// (budget name, percent used, projected percent)
     pub budgets: Vec<(String, f64, f64)>,
     pub ingest_queue: f64,
@@ -87,6 +89,16 @@ pub fn values(rule: &StoredRule, inputs: &Inputs, now: DateTime<Utc>) -> Vec<(La
             .filter(|(l, _)| s.labels.iter().all(|(k, v)| l.get(k) == Some(v)))
             .collect(),
         Source::IngestQueue => vec![(Labels::new(), inputs.ingest_queue)],
+        Source::Database(figure) => {
+            let pts = inputs.db.iter().filter(|p| in_window(p.bucket, since, now));
+            metric::db_values(
+                figure,
+                s.aggregation,
+                &s.labels,
+                s.window.num_seconds() as f64,
+                pts,
+            )
+        }
         Source::App(figure) => {
             let pts = inputs
                 .app

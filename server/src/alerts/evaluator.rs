@@ -13,7 +13,7 @@ use sqlx::{pool::PoolConnection, Connection, PgConnection, PgPool, Postgres};
 
 use super::cycle::{self, Inputs, BUCKET};
 use crate::{
-    domain::alert::metric::Source,
+    domain::alert::metric::{DbPoint, Source},
     state::AppState,
     store::{self, alerts::StoredRule},
 };
@@ -142,14 +142,40 @@ pub async fn gather(
                 .collect())
         },
     )?;
+    let db = match max_window(&enabled, |s| matches!(s, Source::Database(_))) {
+        Some(w) => db_points(now - w - BUCKET),
+        None => Vec::new(),
+    };
     Ok(Inputs {
         system,
         hosts,
         llm,
         app,
+        db,
         budgets,
         ingest_queue: state.ingest.waiting() as f64,
     })
+}
+
+/// Sightline's pools per minute from `since`, as the database watch keeps them.
+fn db_points(since: DateTime<Utc>) -> Vec<DbPoint> {
+    crate::dbwatch::watch()
+        .minutes(since)
+        .into_iter()
+        .flat_map(|(kind, minutes)| {
+            minutes.into_iter().map(move |m| DbPoint {
+                bucket: m.bucket,
+                pool: kind.as_str().to_owned(),
+                usage_percent: m.usage_percent(),
+                peak_percent: if m.max_connections == 0 {
+                    0.0
+                } else {
+                    100.0 * f64::from(m.in_use_max) / f64::from(m.max_connections)
+                },
+                slow_queries: m.slow_queries,
+            })
+        })
+        .collect()
 }
 
 /// One cycle at `now`: read, plan, write, group, publish.

@@ -49,6 +49,7 @@ pub(super) struct FileSettings {
     pub(super) data_dir: Option<PathBuf>,
     pub(super) db_retry: Option<bool>,
     pub(super) db_max_connections: Option<u32>,
+    pub(super) db_slow_query_ms: Option<u64>,
     pub(super) session_hours: Option<u32>,
     pub(super) login_attempts_per_minute: Option<u32>,
     pub(super) site_root: Option<PathBuf>,

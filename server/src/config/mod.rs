@@ -56,6 +56,11 @@ pub struct ServeArgs {
     #[arg(long, env = "SIGHTLINE_DB_MAX_CONNECTIONS", value_name = "N")]
     pub db_max_connections: Option<u32>,
 
+    /// Sightline's own statements slower than this are listed on the Database page, in
+    /// milliseconds [default: 100].
+    #[arg(long, env = "SIGHTLINE_DB_SLOW_QUERY_MS", value_name = "MS")]
+    pub db_slow_query_ms: Option<u64>,
+
     /// How long a login session lasts, in hours [default: 168].
     #[arg(long, env = "SIGHTLINE_SESSION_HOURS", value_name = "HOURS")]
     pub session_hours: Option<u32>,
@@ -198,6 +203,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub db_retry: bool,
     pub db_max_connections: u32,
+    pub db_slow_query_ms: u64,
     pub session_ttl: Duration,
     pub login_attempts_per_minute: u32,
     pub site_root: PathBuf,
@@ -279,6 +285,16 @@ impl ServeArgs {
             return Err(ConfigError::new(
                 "db_max_connections",
                 "must be between 1 and 1000",
+            ));
+        }
+        let db_slow_query_ms = self
+            .db_slow_query_ms
+            .or(file.db_slow_query_ms)
+            .unwrap_or(crate::domain::db_watch::DEFAULT_SLOW_MS);
+        if !(1..=600_000).contains(&db_slow_query_ms) {
+            return Err(ConfigError::new(
+                "db_slow_query_ms",
+                "must be between 1 and 600000",
             ));
         }
         let session_hours = self.session_hours.or(file.session_hours).unwrap_or(168);
@@ -406,6 +422,7 @@ impl ServeArgs {
             data_dir,
             db_retry: self.db_retry.or(file.db_retry).unwrap_or(false),
             db_max_connections,
+            db_slow_query_ms,
             session_ttl: Duration::from_secs(u64::from(session_hours) * 3600),
             login_attempts_per_minute,
             site_root,
@@ -535,6 +552,11 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(resolve(args).unwrap_err().setting, "db_max_connections");
+        let args = ServeArgs {
+            db_slow_query_ms: Some(0),
+            ..Default::default()
+        };
+        assert_eq!(resolve(args).unwrap_err().setting, "db_slow_query_ms");
 
         let e = ServeArgs::default()
             .resolve(Some("short".into()), None)

@@ -7,6 +7,7 @@ pub mod app_request;
 pub mod browser;
 pub mod budget;
 pub mod call;
+pub mod db_watch;
 pub mod grant;
 pub mod pricing;
 pub mod provider;

@@ -220,6 +220,7 @@ fn inputs_at(i: &Inputs, t: DateTime<Utc>) -> Inputs {
         hosts: i.hosts.clone(),
         llm: i.llm.iter().filter(|p| p.bucket <= t).cloned().collect(),
         app: i.app.iter().filter(|p| p.bucket <= t).cloned().collect(),
+        db: i.db.iter().filter(|p| p.bucket <= t).cloned().collect(),
         budgets: i.budgets.clone(),
         ingest_queue: i.ingest_queue,
     }

@@ -7,6 +7,7 @@ pub mod apps;
 pub mod browser;
 pub mod budgets;
 pub mod calls;
+pub mod database;
 pub mod error;
 pub mod events;
 pub mod health;
@@ -146,6 +147,7 @@ fn api(state: &AppState) -> Router<AppState> {
                 .layer(browser::cors(state)),
         )
         .route("/frontend", get(browser::overview))
+        .route("/database", get(database::overview))
         .route("/stream", get(stream::stream))
         .fallback(api_not_found)
 }

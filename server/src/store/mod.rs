@@ -16,6 +16,7 @@ pub mod providers;
 pub mod rate_limits;
 pub mod rollups;
 pub mod sessions;
+pub mod statements;
 pub mod system;
 pub mod users;
 
@@ -23,7 +24,7 @@ use std::time::Duration;
 
 use sqlx::{
     postgres::{PgConnectOptions, PgPoolOptions},
-    PgPool,
+    ConnectOptions, PgPool,
 };
 
 /// Statements of the shared pool (reads, settings, housekeeping) end after this, so no
@@ -35,6 +36,14 @@ pub const STATEMENT_TIMEOUT: &str = "60s";
 /// within a minute instead of sqlx's default ten.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How a pool reports its statements and connection acquires as tracing events (which
+/// `dbwatch` reads): at `level`, statements slower than `slow` included.
+#[derive(Debug, Clone, Copy)]
+pub struct Instrument {
+    pub level: log::LevelFilter,
+    pub slow: Duration,
+}
+
 /// Connects to `url`; with `retry` keeps trying with back-off (up to 30 s between tries).
 /// `statement_timeout` bounds each statement. Errors say which host/port/database failed,
 /// never the password.
@@ -43,6 +52,7 @@ pub async fn connect(
     max_connections: u32,
     retry: bool,
     statement_timeout: Option<&str>,
+    instrument: Instrument,
 ) -> anyhow::Result<PgPool> {
     let target = describe_database_url(url);
     let mut options: PgConnectOptions = url
@@ -51,12 +61,18 @@ pub async fn connect(
     if let Some(t) = statement_timeout {
         options = options.options([("statement_timeout", t)]);
     }
+    // One level for every statement, slow or not: the level names the pool.
+    options = options
+        .log_statements(instrument.level)
+        .log_slow_statements(instrument.level, instrument.slow);
     let mut delay = Duration::from_millis(500);
     loop {
         let attempt = PgPoolOptions::new()
             .max_connections(max_connections)
             .idle_timeout(IDLE_TIMEOUT)
             .acquire_timeout(Duration::from_secs(5))
+            .acquire_time_level(instrument.level)
+            .acquire_slow_level(instrument.level)
             .connect_with(options.clone())
             .await;
         match attempt {

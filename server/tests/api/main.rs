@@ -12,6 +12,7 @@ mod apps;
 mod browser;
 mod budgets;
 mod calls;
+mod database;
 mod events;
 mod faults;
 mod metrics;

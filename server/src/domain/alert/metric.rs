@@ -30,6 +30,16 @@ pub enum Source {
     IngestQueue,
     /// A figure of monitored applications' requests, from their rollups.
     App(AppFigure),
+    /// A figure of Sightline's own database pools, from the in-memory watch.
+    Database(DbFigure),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbFigure {
+    /// Connections in use, in percent of the pool's size.
+    PoolUsage,
+    /// Statements slower than the threshold.
+    SlowQueries,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -323,6 +333,24 @@ pub const METRICS: &[Metric] = &[
         Avg,
     ),
     Metric {
+        name: "sightline.db.pool.usage",
+        title: "Sightline's database pool in use",
+        unit: "%",
+        source: Source::Database(DbFigure::PoolUsage),
+        labels: &["pool"],
+        aggregations: &[Avg, Max, Last],
+        default_aggregation: Avg,
+    },
+    Metric {
+        name: "sightline.db.slow_queries",
+        title: "Sightline's slow database statements",
+        unit: "statements",
+        source: Source::Database(DbFigure::SlowQueries),
+        labels: &["pool"],
+        aggregations: COUNTER,
+        default_aggregation: Sum,
+    },
+    Metric {
         name: "sightline.ingest.queue",
         title: "Sightline's ingest queue (calls waiting)",
         unit: "calls",
@@ -553,6 +581,59 @@ pub fn llm_values<'a>(
 }
 
 /// Seconds, from a histogram of milliseconds.
+/// One minute of one of Sightline's database pools.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DbPoint {
+    pub bucket: DateTime<Utc>,
+    pub pool: String,
+    /// Average connections in use over the minute, in percent of the pool's size.
+    pub usage_percent: f64,
+    /// The most in use at one sample, in percent.
+    pub peak_percent: f64,
+    pub slow_queries: u64,
+}
+
+/// A database metric's value per pool over the points given (limited to the window of
+/// `window_secs`), filtered by `filters`. A pool without samples has no usage value; slow
+/// statements count 0.
+pub fn db_values<'a>(
+    figure: DbFigure,
+    agg: Aggregation,
+    filters: &Labels,
+    window_secs: f64,
+    points: impl IntoIterator<Item = &'a DbPoint>,
+) -> Vec<(Labels, f64)> {
+    let mut pools: BTreeMap<&str, Vec<&DbPoint>> = BTreeMap::new();
+    for p in points {
+        pools.entry(p.pool.as_str()).or_default().push(p);
+    }
+    pools
+        .into_iter()
+        .filter_map(|(pool, mut pts)| {
+            let labels = Labels::from([("pool".to_owned(), pool.to_owned())]);
+            if !matches(filters, &labels) {
+                return None;
+            }
+            pts.sort_by_key(|p| p.bucket);
+            let v = match figure {
+                DbFigure::SlowQueries => {
+                    let n = pts.iter().map(|p| p.slow_queries).sum::<u64>() as f64;
+                    match agg {
+                        Rate => n / window_secs.max(1.0),
+                        _ => n,
+                    }
+                }
+                DbFigure::PoolUsage => match agg {
+                    Max => pts.iter().map(|p| p.peak_percent).fold(0.0, f64::max),
+                    Last => pts.last()?.usage_percent,
+                    _ => pts.iter().map(|p| p.usage_percent).sum::<f64>() / pts.len() as f64,
+                },
+            };
+            v.is_finite().then_some((labels, v))
+        })
+        .collect()
+}
+
 /// One minute of one route's requests, as the application rollups keep it.
 #[derive(Debug, Clone)]
 pub struct AppPoint {
@@ -814,5 +895,39 @@ mod tests {
         );
         assert!(llm_values(LlmFigure::Latency, P95, &none, &[], 60.0, &[]).is_empty());
         assert!(llm_values(LlmFigure::ErrorRate, Avg, &none, &[], 60.0, &[]).is_empty());
+    }
+
+    #[test]
+    fn database_figures_fold_per_pool() {
+        let pt = |min, pool: &str, usage, peak, slow| DbPoint {
+            bucket: t(min),
+            pool: pool.into(),
+            usage_percent: usage,
+            peak_percent: peak,
+            slow_queries: slow,
+        };
+        let pts = [
+            pt(1, "api", 20.0, 40.0, 2),
+            pt(0, "api", 10.0, 90.0, 1),
+            pt(0, "writer", 50.0, 75.0, 0),
+        ];
+        let none = Labels::new();
+        let usage = |agg| db_values(DbFigure::PoolUsage, agg, &none, 120.0, &pts);
+        let api = |v: Vec<(Labels, f64)>| v.iter().find(|(l, _)| l["pool"] == "api").unwrap().1;
+        assert_eq!(api(usage(Avg)), 15.0);
+        assert_eq!(api(usage(Max)), 90.0);
+        assert_eq!(
+            api(usage(Last)),
+            20.0,
+            "the newest minute, whatever the order"
+        );
+        let slow = db_values(DbFigure::SlowQueries, Sum, &none, 120.0, &pts);
+        assert_eq!(slow.len(), 2);
+        assert_eq!(api(slow), 3.0);
+        let rate = db_values(DbFigure::SlowQueries, Rate, &none, 120.0, &pts);
+        assert_eq!(api(rate), 0.025);
+        let writer = Labels::from([("pool".to_owned(), "writer".to_owned())]);
+        let only = db_values(DbFigure::PoolUsage, Avg, &writer, 120.0, &pts);
+        assert_eq!(only, vec![(writer, 50.0)]);
     }
 }
