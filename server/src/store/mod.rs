@@ -61,9 +61,10 @@ pub async fn connect(
     if let Some(t) = statement_timeout {
         options = options.options([("statement_timeout", t)]);
     }
-    // One level for every statement, slow or not: the level names the pool.
+    // Only slow statements are reported: sqlx formats each one it logs, which every fast
+    // statement on the ingest path need not pay for. The level names the pool.
     options = options
-        .log_statements(instrument.level)
+        .log_statements(log::LevelFilter::Off)
         .log_slow_statements(instrument.level, instrument.slow);
     let mut delay = Duration::from_millis(500);
     loop {
