@@ -1,4 +1,4 @@
-//! Watches Sightline's own database pools. sqlx reports each statement and each connection
+//! Watches Sightline's own database pools. sqlx reports each slow statement and each connection
 //! acquire as a tracing event; [`DbLayer`] reads them. The two pools log at different
 //! levels ([`Instrument::for_pool`]), which is how an event tells which pool it came from.
 //! A sampler reads each pool's size and idle count every second. Everything is kept in

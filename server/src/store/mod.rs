@@ -37,7 +37,7 @@ pub const STATEMENT_TIMEOUT: &str = "60s";
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How a pool reports its statements and connection acquires as tracing events (which
-/// `dbwatch` reads): at `level`, statements slower than `slow` included.
+/// `dbwatch` reads) at `level`: every acquire, and the statements slower than `slow`.
 #[derive(Debug, Clone, Copy)]
 pub struct Instrument {
     pub level: log::LevelFilter,
