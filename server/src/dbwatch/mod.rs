@@ -1,6 +1,6 @@
 //! Watches Sightline's own database pools. sqlx reports each slow statement and each connection
 //! acquire as a tracing event; [`DbLayer`] reads them. The two pools log at different
-//! levels ([`Instrument::for_pool`]), which is how an event tells which pool it came from.
+//! levels ([`instrument`]), which is how an event tells which pool it came from.
 //! A sampler reads each pool's size and idle count every second. Everything is kept in
 //! memory ([`crate::domain::db_watch`]), for a day; it is this process's view of its pools.
 
