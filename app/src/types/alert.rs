@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 pub type Labels = BTreeMap<String, String>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum Comparator {
     #[serde(rename = ">")]
     #[default]
@@ -48,6 +49,7 @@ impl Comparator {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Info,
@@ -71,8 +73,10 @@ impl Severity {
     }
 }
 
-/// How the samples in a rule's window become one value.
+/// How the samples in a rule's window become one value. (`AlertAggregation` in the API
+/// description: the analytics answer is also called `Aggregation`.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema), schema(as = AlertAggregation))]
 #[serde(rename_all = "snake_case")]
 pub enum Aggregation {
     Avg,
@@ -119,6 +123,7 @@ impl Aggregation {
 
 /// `POST /api/v1/alerts/rules` and `PUT /api/v1/alerts/rules/{id}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AlertRuleInput {
     pub name: String,
@@ -155,6 +160,7 @@ pub struct AlertRuleInput {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AlertState {
     Inactive,
@@ -192,6 +198,7 @@ impl AlertState {
 
 /// One alert: a rule's state for one label set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Alert {
     pub rule_id: i64,
     pub labels: Labels,
@@ -207,6 +214,7 @@ pub struct Alert {
 
 /// A rule as stored, with its alerts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AlertRule {
     pub id: i64,
     pub name: String,
@@ -235,6 +243,7 @@ pub struct AlertRule {
 
 /// One transition of one alert.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AlertEvent {
     pub id: i64,
     pub rule_id: i64,
@@ -250,6 +259,7 @@ pub struct AlertEvent {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ChannelKind {
     Webhook,
@@ -287,6 +297,7 @@ impl ChannelKind {
 /// The body a webhook receives: Sightline's own, or Alertmanager's (so receivers written
 /// for it work unchanged).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum WebhookFormat {
     #[default]
@@ -295,6 +306,7 @@ pub enum WebhookFormat {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SmtpTls {
     /// Plain connection upgraded with STARTTLS (port 587).
@@ -307,6 +319,7 @@ pub enum SmtpTls {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SmtpInput {
     pub host: String,
@@ -325,6 +338,7 @@ pub struct SmtpInput {
 /// `POST /api/v1/alerts/channels`, `PUT /api/v1/alerts/channels/{id}`. On an update an
 /// absent `url`, `secret` or SMTP password keeps the stored one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ChannelInput {
     pub name: String,
@@ -347,6 +361,7 @@ pub struct ChannelInput {
 
 /// SMTP settings as shown: never the password.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SmtpInfo {
     pub host: String,
     pub port: i64,
@@ -359,6 +374,7 @@ pub struct SmtpInfo {
 
 /// A channel as shown: its URL masked (Slack and webhook URLs carry tokens), secrets never.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Channel {
     pub id: i64,
     pub name: String,
@@ -376,6 +392,7 @@ pub struct Channel {
 
 /// One attempt to deliver a message to a channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Delivery {
     pub id: i64,
     pub message_id: i64,
@@ -393,6 +410,7 @@ pub struct Delivery {
 
 /// `POST /api/v1/alerts/silences`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SilenceInput {
     #[serde(default)]
@@ -413,6 +431,7 @@ pub struct SilenceInput {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Silence {
     pub id: i64,
     pub rule_id: Option<i64>,
@@ -426,6 +445,7 @@ pub struct Silence {
 
 /// An in-app notification (the bell and the toast).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Notice {
     pub id: i64,
     pub at: DateTime<Utc>,
@@ -436,6 +456,7 @@ pub struct Notice {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Inbox {
     pub unread: i64,
     pub notices: Vec<Notice>,
@@ -443,6 +464,7 @@ pub struct Inbox {
 
 /// One series of a metric now: its labels and value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct MetricValue {
     pub labels: Labels,
     pub value: f64,
@@ -450,6 +472,7 @@ pub struct MetricValue {
 
 /// A metric a rule may watch, as the form lists it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct MetricInfo {
     pub name: String,
     pub title: String,
@@ -463,6 +486,7 @@ pub struct MetricInfo {
 
 /// A rule's metric over the last hour, one line per label set, and its threshold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RuleSeries {
     pub unit: String,
     pub threshold: f64,
@@ -470,6 +494,7 @@ pub struct RuleSeries {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SeriesLine {
     pub labels: Labels,
     pub points: Vec<(DateTime<Utc>, Option<f64>)>,
@@ -477,6 +502,7 @@ pub struct SeriesLine {
 
 /// `GET /api/v1/alerts/status`: whether this server evaluates the rules now.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct EvaluatorStatus {
     pub leader: bool,
     pub interval_secs: f64,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// Failed calls by class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ErrorCounts {
     /// The provider refused the request (HTTP 4xx).
     pub client_4xx: u64,
@@ -24,6 +25,7 @@ impl ErrorCounts {
 /// The figures of a set of calls. Latencies in milliseconds, money in micro-USD.
 /// Percentiles come from merged histograms (see `relative_error` on the answer).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Figures {
     pub requests: u64,
     pub successes: u64,
@@ -57,6 +59,7 @@ pub struct Figures {
 
 /// One time bucket of a series.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct BucketFigures {
     pub start: DateTime<Utc>,
     #[serde(flatten)]
@@ -65,6 +68,7 @@ pub struct BucketFigures {
 
 /// One group (a model, a provider, …) with its totals, the previous period's, and a series.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct GroupFigures {
     /// The group's value; empty when the calls did not name one (or with no grouping).
     pub key: String,
@@ -76,6 +80,7 @@ pub struct GroupFigures {
 
 /// `GET /api/v1/analytics`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Aggregation {
     /// The range, widened to whole minutes.
     pub from: DateTime<Utc>,
@@ -95,6 +100,7 @@ pub struct Aggregation {
 
 /// `GET /api/v1/analytics/overview`: everything the Overview page draws, in one answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Overview {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
@@ -146,6 +152,7 @@ mod tests {
 /// The size of a time bucket; days, weeks (from Monday) and months follow the calendar of
 /// the query's time zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BucketSize {
     Minute,
@@ -169,6 +176,7 @@ impl BucketSize {
 
 /// What `GET /api/v1/analytics` groups by.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum GroupBy {
     #[default]
@@ -183,6 +191,7 @@ pub enum GroupBy {
 /// Where figures came from: the rollups, or raw calls (session and user groupings, which
 /// rollups do not keep).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AnalyticsSource {
     Rollups,

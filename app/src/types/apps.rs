@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// One HTTP request a service answered. `route` is the route template (`/users/{id}`), not
 /// the raw path, so figures group by endpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RequestReport {
     pub service: String,
     pub route: String,
@@ -28,18 +29,21 @@ pub struct RequestReport {
 
 /// `POST /api/v1/requests`
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RequestBatch {
     pub requests: Vec<RequestReport>,
 }
 
 /// The answer to a batch: every request was stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RequestBatchAccepted {
     pub accepted: usize,
 }
 
 /// `GET /api/v1/apps` query: the range, and optionally one service and route.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct AppsQuery {
     #[serde(default)]
@@ -62,6 +66,7 @@ pub struct AppsQuery {
 
 /// Request figures over some span of time.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RequestFigures {
     pub requests: u64,
     /// Requests per second over the span.
@@ -104,6 +109,7 @@ impl RequestFigures {
 
 /// A service that reported in the range.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ServiceSummary {
     pub service: String,
     pub requests: u64,
@@ -112,6 +118,7 @@ pub struct ServiceSummary {
 
 /// One route of the chosen service.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RouteFigures {
     pub route: String,
     pub method: String,
@@ -120,6 +127,7 @@ pub struct RouteFigures {
 
 /// One time bucket of the series.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RequestBucket {
     pub start: DateTime<Utc>,
     pub figures: RequestFigures,
@@ -127,6 +135,7 @@ pub struct RequestBucket {
 
 /// `GET /api/v1/apps`: the services, and for the chosen one its totals, series and routes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AppsOverview {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
@@ -145,6 +154,7 @@ pub struct AppsOverview {
 
 /// Requests just committed, per service (one event per commit).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RequestsTick {
     pub services: Vec<String>,
     pub requests: usize,

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BudgetPeriod {
     Day,
@@ -31,6 +32,7 @@ impl BudgetPeriod {
 
 /// What a budget counts: spend in USD, tokens (input + output) or requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LimitKind {
     #[default]
@@ -57,6 +59,7 @@ impl LimitKind {
 
 /// Soft budgets only notify; hard budgets make the proxy refuse calls at 100 %.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BudgetMode {
     #[default]
@@ -81,6 +84,7 @@ impl BudgetMode {
 
 /// Which calls a budget counts; every field left out matches everything.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BudgetScope {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -112,6 +116,7 @@ fn yes() -> bool {
 
 /// `POST /api/v1/budgets` and `PUT /api/v1/budgets/{id}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BudgetInput {
     pub name: String,
@@ -137,6 +142,7 @@ pub struct BudgetInput {
 
 /// One period's (or one chart bucket's) spend.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PeriodSpend {
     pub start: DateTime<Utc>,
     /// The local date it starts on, in the budget's time zone (for labels).
@@ -146,6 +152,7 @@ pub struct PeriodSpend {
 
 /// Where a budget stands now.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct BudgetStatus {
     pub period_start: DateTime<Utc>,
     /// When the period ends and the budget resets.
@@ -171,6 +178,7 @@ pub struct BudgetStatus {
 
 /// A budget as the API answers it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Budget {
     pub id: i64,
     pub name: String,
@@ -188,6 +196,7 @@ pub struct Budget {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BudgetEventKind {
     /// Spend crossed one of the thresholds.
@@ -198,6 +207,7 @@ pub enum BudgetEventKind {
 
 /// A threshold crossed or a projected overrun, recorded once per period.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct BudgetEvent {
     pub id: i64,
     pub budget_id: i64,
@@ -215,6 +225,7 @@ pub struct BudgetEvent {
 
 /// `POST /api/v1/budgets/check` and `/budgets/reserve`: a call about to be made.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BudgetCheckRequest {
     pub provider: Option<String>,
@@ -235,6 +246,7 @@ pub struct BudgetCheckRequest {
 
 /// The budget that decided a check.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DecidingBudget {
     pub id: i64,
     pub name: String,
@@ -247,6 +259,7 @@ pub struct DecidingBudget {
 
 /// The answer to a check or a reservation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct BudgetDecision {
     pub allowed: bool,
     /// The hard budget that refused the call, or the one with the least room left.
@@ -261,6 +274,7 @@ pub struct BudgetDecision {
 /// `GET /api/v1/budgets/{id}/series`: the budget and its spend in the current period, per
 /// hour (daily budgets) or per local day (weekly and monthly ones), oldest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct BudgetSeries {
     pub budget: Budget,
     pub points: Vec<PeriodSpend>,
@@ -268,6 +282,7 @@ pub struct BudgetSeries {
 
 /// What a rate limit counts per.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RateSubject {
     ApiKey,
@@ -294,6 +309,7 @@ impl RateSubject {
 /// A limit on proxied calls per minute. `value` is the key id, the user or a model pattern,
 /// or `*` for each one apart (every user may make 60 requests a minute).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RateLimit {
     pub subject: RateSubject,
@@ -307,6 +323,7 @@ pub struct RateLimit {
 
 /// `GET/PUT /api/v1/rate-limits`: the whole set (a PUT replaces it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RateLimits {
     pub limits: Vec<RateLimit>,

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// `GET /api/v1/database` query: the range (at most the day the server keeps).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseQuery {
     #[serde(default)]
@@ -14,6 +15,7 @@ pub struct DatabaseQuery {
 
 /// One pool now, with totals over the range.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PoolSummary {
     /// `api` (reads, settings, housekeeping) or `writer` (ingest commits).
     pub pool: String,
@@ -33,6 +35,7 @@ pub struct PoolSummary {
 
 /// One minute of one pool.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PoolPoint {
     pub pool: String,
     pub bucket: DateTime<Utc>,
@@ -48,6 +51,7 @@ pub struct PoolPoint {
 
 /// Statements of one shape that ran slower than the threshold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SlowQuery {
     pub pool: String,
     /// Normalised: literals replaced by `?`, whitespace collapsed.
@@ -61,6 +65,7 @@ pub struct SlowQuery {
 
 /// One statement as `pg_stat_statements` counts it (since its last reset).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct StatementStat {
     pub query: String,
     pub calls: i64,
@@ -71,6 +76,7 @@ pub struct StatementStat {
 
 /// `pg_stat_statements`' top statements, or why there are none.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Statements {
     pub available: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -80,6 +86,7 @@ pub struct Statements {
 
 /// `GET /api/v1/database`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DatabaseOverview {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,

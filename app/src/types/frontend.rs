@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// `POST /api/v1/vitals`: one page view's reports. Browsers send it with `sendBeacon`, which
 /// cannot set headers, so the public key may come in the body.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct BrowserReport {
     /// A key with the `browser` scope (public: it sits in the page's source).
     #[serde(default)]
@@ -20,6 +21,7 @@ pub struct BrowserReport {
 
 /// One thing a page reports.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum BrowserEvent {
     /// A Web Vital of the page load: `LCP`, `CLS`, `INP`, `FCP` or `TTFB`; milliseconds, CLS
@@ -51,12 +53,14 @@ pub enum BrowserEvent {
 
 /// The answer to a report: how many events were stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct BrowserReportAccepted {
     pub accepted: usize,
 }
 
 /// `GET /api/v1/frontend` query.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct FrontendQuery {
     #[serde(default)]
@@ -77,6 +81,7 @@ pub struct FrontendQuery {
 
 /// How a value rates against a vital's thresholds (web.dev's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Rating {
     Good,
@@ -104,6 +109,7 @@ impl Rating {
 
 /// A site that reported in the range.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SiteSummary {
     pub site: String,
     /// Page loads that reported a vital (the largest sample count of any vital).
@@ -114,6 +120,7 @@ pub struct SiteSummary {
 
 /// One bar of a vital's distribution: values in `lo..hi` (`hi` None: `lo` and above).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct VitalBin {
     pub lo: f64,
     pub hi: Option<f64>,
@@ -123,6 +130,7 @@ pub struct VitalBin {
 
 /// One vital over the range (or a page).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct VitalSummary {
     /// `LCP`, `CLS`, `INP`, `FCP`, `TTFB`.
     pub name: String,
@@ -144,6 +152,7 @@ pub struct VitalSummary {
 
 /// A page's 75th percentiles, in the order of [`FrontendOverview::vitals`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PageVitals {
     pub page: String,
     pub views: u64,
@@ -154,6 +163,7 @@ pub struct PageVitals {
 
 /// Errors with one message and stack top (or failed calls to one endpoint).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ErrorGroup {
     /// `error` (uncaught errors and rejections) or `api` (failed API calls).
     pub kind: String,
@@ -172,6 +182,7 @@ pub struct ErrorGroup {
 
 /// One bucket of the error chart.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ErrorBucket {
     pub start: DateTime<Utc>,
     pub errors: u64,
@@ -180,6 +191,7 @@ pub struct ErrorBucket {
 
 /// `GET /api/v1/frontend`: the sites, and for the chosen one its vitals, pages and errors.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct FrontendOverview {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
@@ -195,6 +207,7 @@ pub struct FrontendOverview {
 
 /// Browser reports just committed, per site (one event per commit).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct BrowserTick {
     pub sites: Vec<String>,
     pub events: usize,

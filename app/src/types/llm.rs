@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// How a call ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CallStatus {
     #[default]
@@ -37,6 +38,7 @@ impl CallStatus {
 
 /// Cost a client already knows (it wins over the price table), in USD.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CostInput {
     pub input_usd: Option<f64>,
     pub output_usd: Option<f64>,
@@ -46,6 +48,7 @@ pub struct CostInput {
 /// One completed call as sent to `POST /api/v1/llm/calls`. Durations in milliseconds.
 /// Cached tokens are part of `input_tokens`, reasoning tokens part of `output_tokens`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CallInput {
     /// Client-chosen id (idempotency key): the same id and time sent twice is stored once.
@@ -90,12 +93,14 @@ pub struct CallInput {
 
 /// `POST /api/v1/llm/calls`
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CallBatch {
     pub calls: Vec<CallInput>,
 }
 
 /// The answer to an accepted batch: every call is stored when this is sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct BatchAccepted {
     /// Calls newly stored.
     pub accepted: u64,
@@ -105,6 +110,7 @@ pub struct BatchAccepted {
 
 /// A stored call as listed and shown.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Call {
     pub id: String,
     pub time: DateTime<Utc>,
@@ -139,6 +145,7 @@ pub struct Call {
 
 /// A page of calls, newest first; `next` is the cursor for the following page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CallPage {
     pub calls: Vec<Call>,
     pub next: Option<String>,
@@ -148,6 +155,7 @@ pub struct CallPage {
 /// correlation id). A `started` call with no `completed` or `failed` within the server's
 /// event timeout is stored as a timeout.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CallEvent {
     Started(StartedEvent),
@@ -156,6 +164,7 @@ pub enum CallEvent {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StartedEvent {
     pub id: String,
@@ -173,6 +182,7 @@ pub struct StartedEvent {
 /// The end of a call. Without a matching `started` it must carry `provider`, `model` and
 /// `duration_ms` itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EndEvent {
     pub id: String,
@@ -208,12 +218,14 @@ pub struct EndEvent {
 
 /// `POST /api/v1/llm/events`
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct EventBatch {
     pub events: Vec<CallEvent>,
 }
 
 /// What became of one event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EventOutcome {
     /// A start, waiting for its end.
@@ -228,6 +240,7 @@ pub enum EventOutcome {
 
 /// What became of one event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct EventResult {
     pub index: usize,
     pub id: String,
@@ -241,6 +254,7 @@ pub struct EventResult {
 /// The answer to `POST /api/v1/llm/events`: 200 when every event was taken, 207 when some
 /// were rejected (the others are stored).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct EventResults {
     pub results: Vec<EventResult>,
 }
@@ -248,6 +262,7 @@ pub struct EventResults {
 /// A price version. Money is in micro-USD per million tokens: $2.50 per million is
 /// `2500000`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ModelPrice {
     pub id: i64,
     /// None: any provider serving a model that matches.
@@ -266,6 +281,7 @@ pub struct ModelPrice {
 /// `POST /api/v1/prices`: a new price version. Earlier calls keep their cost until a
 /// re-cost is asked for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewModelPrice {
     pub provider: Option<String>,
@@ -279,6 +295,7 @@ pub struct NewModelPrice {
 
 /// A model seen in calls without a known price.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct UnpricedModel {
     pub provider: String,
     pub model: String,
@@ -288,6 +305,7 @@ pub struct UnpricedModel {
 
 /// `POST /api/v1/prices/recost`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RecostRequest {
     pub from: DateTime<Utc>,
@@ -296,6 +314,7 @@ pub struct RecostRequest {
 
 /// One re-cost as audited.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Recost {
     pub id: i64,
     pub requested_by: String,
@@ -311,6 +330,7 @@ pub struct Recost {
 
 /// A session's totals (seed 004's session metrics).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SessionSummary {
     pub session_id: String,
     /// The user of the session's latest call.
@@ -333,6 +353,7 @@ pub struct SessionSummary {
 
 /// `GET /api/v1/sessions`: newest activity first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SessionPage {
     pub sessions: Vec<SessionSummary>,
     pub next: Option<String>,
@@ -341,6 +362,7 @@ pub struct SessionPage {
 /// `GET /api/v1/sessions/{id}`: totals and the calls, oldest first (at most 1000; `truncated`
 /// says when there were more).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SessionDetail {
     pub summary: SessionSummary,
     pub calls: Vec<Call>,
@@ -349,6 +371,7 @@ pub struct SessionDetail {
 
 /// `DELETE /api/v1/sessions/{id}`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SessionDeleted {
     pub calls_deleted: u64,
 }

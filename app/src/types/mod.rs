@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// Every API error: a stable machine-readable `error` code, a sentence for people, and the
 /// offending input field when there is one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: String,
     pub message: String,
@@ -15,6 +16,7 @@ pub struct ErrorBody {
 
 /// An API key as listed: never the secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ApiKey {
     pub id: i64,
     pub name: String,
@@ -32,6 +34,7 @@ pub struct ApiKey {
 
 /// What an API key may do. A logged-in person may do everything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum KeyScope {
     /// Write calls, events, spans and system samples, and use the proxy.
@@ -61,6 +64,7 @@ impl KeyScope {
 
 /// `POST /api/v1/keys`
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CreateApiKey {
     pub name: String,
     /// Defaults to `["ingest"]`.
@@ -73,6 +77,7 @@ pub struct CreateApiKey {
 
 /// The answer to a key creation: the only time the secret is ever returned.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CreatedApiKey {
     pub key: ApiKey,
     pub secret: String,
@@ -80,6 +85,7 @@ pub struct CreatedApiKey {
 
 /// `POST /api/v1/auth/login`
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
@@ -87,6 +93,7 @@ pub struct LoginRequest {
 
 /// Who is calling: a logged-in user or an API key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Whoami {
     User {
@@ -102,6 +109,7 @@ pub enum Whoami {
 
 /// `GET /readyz`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Readiness {
     /// `ready` or `not_ready`.
     pub status: String,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// A configured upstream as listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ProviderInfo {
     pub name: String,
     pub kind: ProviderKind,
@@ -18,6 +19,7 @@ pub struct ProviderInfo {
 
 /// `PUT /api/v1/providers/{name}`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ProviderUpsert {
     #[serde(default)]
@@ -31,6 +33,7 @@ pub struct ProviderUpsert {
 
 /// The API dialect an upstream speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ProviderKind {
     /// OpenAI's API and the many servers that copy it (vLLM, llama.cpp, Ollama, LiteLLM...).
@@ -62,6 +65,7 @@ impl ProviderKind {
 /// stored, already there (replays), waiting (queued or spooled), dropped, and replayed from
 /// the spool at start.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ProxyRecordStats {
     pub stored: u64,
     pub duplicates: u64,

@@ -31,6 +31,7 @@ fn auto_as_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<BucketSize>, D
 
 /// `GET /api/v1/llm/calls`
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct CallListQuery {
     #[serde(default, deserialize_with = "blank_as_none")]
     pub model: Option<String>,
@@ -58,6 +59,7 @@ pub struct CallListQuery {
 
 /// A range: `from`/`to` (RFC 3339), or `range` (`24h`, `7d`) back from `to` or now.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct RangeQuery {
     #[serde(default, deserialize_with = "blank_as_none")]
     pub from: Option<DateTime<Utc>>,
@@ -69,6 +71,7 @@ pub struct RangeQuery {
 
 /// `GET /api/v1/sessions`
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct SessionListQuery {
     #[serde(default, deserialize_with = "blank_as_none")]
     pub from: Option<DateTime<Utc>>,
@@ -85,6 +88,7 @@ pub struct SessionListQuery {
 
 /// `GET /api/v1/analytics` and `/api/v1/analytics/overview`
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct AnalyticsQuery {
     #[serde(default, deserialize_with = "blank_as_none")]
     pub from: Option<DateTime<Utc>>,
@@ -110,6 +114,7 @@ pub struct AnalyticsQuery {
 
 /// How `GET /api/v1/system/hosts/{host}/processes` orders processes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ProcessSort {
     #[default]
@@ -119,6 +124,7 @@ pub enum ProcessSort {
 
 /// `GET /api/v1/system/hosts/{host}/processes`
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct ProcessQuery {
     #[serde(default, deserialize_with = "blank_as_none")]
     pub sort: Option<ProcessSort>,
@@ -127,6 +133,7 @@ pub struct ProcessQuery {
 
 /// `GET /api/v1/system/hosts/{host}/metrics`
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct MetricsQuery {
     #[serde(default, deserialize_with = "blank_as_none")]
     pub from: Option<DateTime<Utc>>,
@@ -142,6 +149,7 @@ pub struct MetricsQuery {
 
 /// `GET /api/v1/stream`
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct StreamQuery {
     /// Comma-separated topic names.
     #[serde(default, deserialize_with = "blank_as_none")]
@@ -150,6 +158,7 @@ pub struct StreamQuery {
 
 /// `GET /api/v1/alerts/history`
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct AlertHistoryQuery {
     pub rule_id: Option<i64>,
@@ -165,6 +174,7 @@ pub struct AlertHistoryQuery {
 
 /// `GET /api/v1/alerts/deliveries`
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct DeliveriesQuery {
     pub channel_id: Option<i64>,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// What does not change between samples (or changes rarely: uptime).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct HostInfo {
     pub hostname: String,
     pub os: String,
@@ -21,6 +22,7 @@ pub struct HostInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CpuSample {
     /// Busy share of all cores, 0–100.
     pub total: f64,
@@ -33,6 +35,7 @@ pub struct CpuSample {
 
 /// Bytes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct MemorySample {
     pub total: u64,
     pub used: u64,
@@ -46,6 +49,7 @@ pub struct MemorySample {
 
 /// One mounted filesystem, bytes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct FsSample {
     pub mount: String,
     pub device: String,
@@ -56,6 +60,7 @@ pub struct FsSample {
 
 /// One block device's throughput, per second.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DiskIoSample {
     pub device: String,
     pub read_bytes: f64,
@@ -66,6 +71,7 @@ pub struct DiskIoSample {
 
 /// One network interface, per second.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NetSample {
     pub iface: String,
     pub rx_bytes: f64,
@@ -80,6 +86,7 @@ pub struct NetSample {
 
 /// A process among the busiest (by CPU or by memory).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ProcessSample {
     pub pid: u32,
     pub name: String,
@@ -91,6 +98,7 @@ pub struct ProcessSample {
 
 /// A process using GPU memory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct GpuProcess {
     pub pid: u32,
     pub name: String,
@@ -100,6 +108,7 @@ pub struct GpuProcess {
 
 /// One GPU. Optional figures are ones some boards or drivers do not report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct GpuSample {
     pub index: u32,
     pub name: String,
@@ -121,6 +130,7 @@ pub struct GpuSample {
 
 /// Sightline's own process.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct OwnProcess {
     pub cpu: f64,
     pub memory: u64,
@@ -129,6 +139,7 @@ pub struct OwnProcess {
 /// One reading of a host. Rates need two readings, so the first sample after a start has
 /// no disk or network entries rather than a spike.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SystemSample {
     pub time: DateTime<Utc>,
     pub cpu: CpuSample,
@@ -153,18 +164,21 @@ pub struct SystemSample {
 
 /// `POST /api/v1/system/samples`: a batch from one host, oldest first.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SampleBatch {
     pub host: HostInfo,
     pub samples: Vec<SystemSample>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SampleBatchAccepted {
     pub accepted: usize,
 }
 
 /// The live `system` topic: one sample of one host.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LiveSample {
     pub host: String,
     pub sample: SystemSample,
@@ -172,6 +186,7 @@ pub struct LiveSample {
 
 /// A host in the picker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct HostSummary {
     pub host: String,
     pub info: HostInfo,
@@ -185,6 +200,7 @@ pub struct HostSummary {
 
 /// `GET /api/v1/system/hosts/{host}`: the host and its latest sample.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct HostDetail {
     #[serde(flatten)]
     pub summary: HostSummary,
@@ -193,6 +209,7 @@ pub struct HostDetail {
 
 /// `GET /api/v1/system/hosts/{host}/gpus`
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct GpuList {
     pub gpus: Vec<GpuSample>,
     /// "No GPU detected" when the host has none (or no NVIDIA driver).
@@ -201,6 +218,7 @@ pub struct GpuList {
 
 /// `GET /api/v1/system/hosts/{host}/processes`
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ProcessList {
     pub time: Option<DateTime<Utc>>,
     pub processes: Vec<ProcessSample>,
@@ -208,6 +226,7 @@ pub struct ProcessList {
 
 /// The storage tier a metrics query read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum SystemTier {
     Raw,
@@ -228,6 +247,7 @@ impl SystemTier {
 
 /// One series over a range: points `[unix_ms, avg, min, max]` per step, oldest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct MetricSeries {
     pub name: String,
     pub points: Vec<[f64; 4]>,
@@ -235,6 +255,7 @@ pub struct MetricSeries {
 
 /// `GET /api/v1/system/hosts/{host}/metrics`
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct MetricsResponse {
     pub host: String,
     pub from: DateTime<Utc>,

@@ -15,7 +15,7 @@ use axum::{
     Json,
 };
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{
     error::{ApiError, ApiJson},
@@ -87,6 +87,15 @@ async fn one_rule(state: &AppState, id: i64) -> Result<AlertRule, ApiError> {
 }
 
 /// `GET /api/v1/alerts/rules`
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts/rules",
+    operation_id = "list_alert_rules",
+    summary = "List alert rules",
+    tag = "alerts",
+    responses((status = 200, description = "Every alert rule", body = Vec<AlertRule>)),
+    security(("api_key" = ["read"]), ("session" = []))
+)]
 pub async fn list_rules(
     _p: Reader,
     State(state): State<AppState>,
@@ -96,6 +105,16 @@ pub async fn list_rules(
 }
 
 /// `GET /api/v1/alerts/rules/{id}`
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts/rules/{id}",
+    operation_id = "get_alert_rule",
+    summary = "Get an alert rule",
+    tag = "alerts",
+    params(("id" = i64, Path, description = "The rule's id")),
+    responses((status = 200, description = "The rule with its state", body = AlertRule)),
+    security(("api_key" = ["read"]), ("session" = []))
+)]
 pub async fn get_rule(
     _p: Reader,
     State(state): State<AppState>,
@@ -105,6 +124,16 @@ pub async fn get_rule(
 }
 
 /// `POST /api/v1/alerts/rules` (201)
+#[utoipa::path(
+    post,
+    path = "/api/v1/alerts/rules",
+    operation_id = "create_alert_rule",
+    summary = "Create an alert rule",
+    tag = "alerts",
+    request_body = AlertRuleInput,
+    responses((status = 201, description = "The new rule", body = AlertRule)),
+    security(("session" = []))
+)]
 pub async fn create_rule(
     user: SessionUser,
     State(state): State<AppState>,
@@ -120,6 +149,17 @@ pub async fn create_rule(
 }
 
 /// `PUT /api/v1/alerts/rules/{id}`
+#[utoipa::path(
+    put,
+    path = "/api/v1/alerts/rules/{id}",
+    operation_id = "update_alert_rule",
+    summary = "Change an alert rule",
+    tag = "alerts",
+    params(("id" = i64, Path, description = "The rule's id")),
+    request_body = AlertRuleInput,
+    responses((status = 200, description = "The rule as changed", body = AlertRule)),
+    security(("session" = []))
+)]
 pub async fn update_rule(
     user: SessionUser,
     State(state): State<AppState>,
@@ -140,6 +180,16 @@ pub async fn update_rule(
 }
 
 /// `DELETE /api/v1/alerts/rules/{id}`: answers with the rule as it was.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/alerts/rules/{id}",
+    operation_id = "delete_alert_rule",
+    summary = "Delete an alert rule",
+    tag = "alerts",
+    params(("id" = i64, Path, description = "The rule's id")),
+    responses((status = 200, description = "The rule as it was", body = AlertRule)),
+    security(("session" = []))
+)]
 pub async fn delete_rule(
     user: SessionUser,
     State(state): State<AppState>,
@@ -161,6 +211,16 @@ const SERIES_MINUTES: i64 = 60;
 /// `GET /api/v1/alerts/rules/{id}/series`: the rule's value over the last hour, one point
 /// a minute per label set (each point is the rule's aggregation over its window), with
 /// the threshold. Budget and queue metrics have their current value only.
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts/rules/{id}/series",
+    operation_id = "alert_rule_series",
+    summary = "A rule's value over the last hour",
+    tag = "alerts",
+    params(("id" = i64, Path, description = "The rule's id")),
+    responses((status = 200, description = "The rule's value over the last hour", body = RuleSeries)),
+    security(("api_key" = ["read"]), ("session" = []))
+)]
 pub async fn rule_series(
     _p: Reader,
     State(state): State<AppState>,
@@ -228,6 +288,15 @@ fn inputs_at(i: &Inputs, t: DateTime<Utc>) -> Inputs {
 
 /// `GET /api/v1/alerts/metrics`: what a rule can watch, with the current values (the last
 /// five minutes, default aggregation) so the form shows what exists.
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts/metrics",
+    operation_id = "list_alert_metrics",
+    summary = "Metrics a rule can watch",
+    tag = "alerts",
+    responses((status = 200, description = "What a rule can watch", body = Vec<MetricInfo>)),
+    security(("api_key" = ["read"]), ("session" = []))
+)]
 pub async fn metrics(
     _p: Reader,
     State(state): State<AppState>,
@@ -295,6 +364,16 @@ pub async fn metrics(
 // ---------------------------------------------------------------- history
 
 /// `GET /api/v1/alerts/history`: transitions, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts/history",
+    operation_id = "alert_history",
+    summary = "Alert state changes",
+    tag = "alerts",
+    params(AlertHistoryQuery),
+    responses((status = 200, description = "State changes, newest first", body = Vec<AlertEvent>)),
+    security(("api_key" = ["read"]), ("session" = []))
+)]
 pub async fn history(
     _p: Reader,
     State(state): State<AppState>,
@@ -317,6 +396,15 @@ pub async fn history(
 // ---------------------------------------------------------------- silences
 
 /// `GET /api/v1/alerts/silences`: silences that have not ended.
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts/silences",
+    operation_id = "list_silences",
+    summary = "List active silences",
+    tag = "alerts",
+    responses((status = 200, description = "Silences that have not ended", body = Vec<Silence>)),
+    security(("api_key" = ["read"]), ("session" = []))
+)]
 pub async fn list_silences(
     _p: Reader,
     State(state): State<AppState>,
@@ -327,6 +415,16 @@ pub async fn list_silences(
 }
 
 /// `POST /api/v1/alerts/silences` (201)
+#[utoipa::path(
+    post,
+    path = "/api/v1/alerts/silences",
+    operation_id = "create_silence",
+    summary = "Silence alerts",
+    tag = "alerts",
+    request_body = SilenceInput,
+    responses((status = 201, description = "The new silence", body = Silence)),
+    security(("session" = []))
+)]
 pub async fn create_silence(
     user: SessionUser,
     State(state): State<AppState>,
@@ -405,11 +503,21 @@ pub async fn create_silence(
 }
 
 /// `DELETE /api/v1/alerts/silences/{id}`: ends it now.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/alerts/silences/{id}",
+    operation_id = "end_silence",
+    summary = "End a silence",
+    tag = "alerts",
+    params(("id" = i64, Path, description = "The silence's id")),
+    responses((status = 200, description = "The silence ended now", body = SilenceEnded)),
+    security(("session" = []))
+)]
 pub async fn end_silence(
     user: SessionUser,
     State(state): State<AppState>,
     Path(id): Path<i64>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<SilenceEnded>, ApiError> {
     if !store::alerts::end_silence(&state.pool, id, Utc::now()).await? {
         return Err(ApiError::not_found(format!(
             "no active silence with id {id}"
@@ -417,7 +525,7 @@ pub async fn end_silence(
     }
     tracing::info!(by = %user.username, silence = id, "silence ended");
     state.alerts.evaluate_now.notify_one();
-    Ok(Json(serde_json::json!({ "id": id, "ended": true })))
+    Ok(Json(SilenceEnded { id, ended: true }))
 }
 
 // ---------------------------------------------------------------- channels
@@ -443,6 +551,15 @@ fn seal(state: &AppState, spec: &ChannelSpec) -> SealedSecrets {
 }
 
 /// `GET /api/v1/alerts/channels`
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts/channels",
+    operation_id = "list_channels",
+    summary = "List notification channels",
+    tag = "alerts",
+    responses((status = 200, description = "Every channel, secrets masked", body = Vec<Channel>)),
+    security(("api_key" = ["read"]), ("session" = []))
+)]
 pub async fn list_channels(
     _p: Reader,
     State(state): State<AppState>,
@@ -452,6 +569,16 @@ pub async fn list_channels(
 }
 
 /// `POST /api/v1/alerts/channels` (201)
+#[utoipa::path(
+    post,
+    path = "/api/v1/alerts/channels",
+    operation_id = "create_channel",
+    summary = "Create a notification channel",
+    tag = "alerts",
+    request_body = ChannelInput,
+    responses((status = 201, description = "The new channel", body = Channel)),
+    security(("session" = []))
+)]
 pub async fn create_channel(
     user: SessionUser,
     State(state): State<AppState>,
@@ -467,6 +594,17 @@ pub async fn create_channel(
 
 /// `PUT /api/v1/alerts/channels/{id}`: absent secrets are kept; a changed kind needs its
 /// settings again.
+#[utoipa::path(
+    put,
+    path = "/api/v1/alerts/channels/{id}",
+    operation_id = "update_channel",
+    summary = "Change a notification channel",
+    tag = "alerts",
+    params(("id" = i64, Path, description = "The channel's id")),
+    request_body = ChannelInput,
+    responses((status = 200, description = "The channel as changed", body = Channel)),
+    security(("session" = []))
+)]
 pub async fn update_channel(
     user: SessionUser,
     State(state): State<AppState>,
@@ -497,20 +635,40 @@ pub async fn update_channel(
 }
 
 /// `DELETE /api/v1/alerts/channels/{id}`: also takes it out of every rule.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/alerts/channels/{id}",
+    operation_id = "delete_channel",
+    summary = "Delete a notification channel",
+    tag = "alerts",
+    params(("id" = i64, Path, description = "The channel's id")),
+    responses((status = 200, description = "The channel is deleted", body = ChannelDeleted)),
+    security(("session" = []))
+)]
 pub async fn delete_channel(
     user: SessionUser,
     State(state): State<AppState>,
     Path(id): Path<i64>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<ChannelDeleted>, ApiError> {
     if !store::alerts::delete_channel(&state.pool, id).await? {
         return Err(ApiError::not_found(format!("no channel with id {id}")));
     }
     tracing::info!(by = %user.username, channel = id, "alert channel deleted");
-    Ok(Json(serde_json::json!({ "id": id, "deleted": true })))
+    Ok(Json(ChannelDeleted { id, deleted: true }))
 }
 
 /// `POST /api/v1/alerts/channels/{id}/test`: sends a test message now and answers with the
 /// attempt, which the delivery log also shows.
+#[utoipa::path(
+    post,
+    path = "/api/v1/alerts/channels/{id}/test",
+    operation_id = "test_channel",
+    summary = "Send a test notification",
+    tag = "alerts",
+    params(("id" = i64, Path, description = "The channel's id")),
+    responses((status = 200, description = "The test delivery attempt", body = Delivery)),
+    security(("session" = []))
+)]
 pub async fn test_channel(
     user: SessionUser,
     State(state): State<AppState>,
@@ -557,6 +715,16 @@ pub async fn test_channel(
 }
 
 /// `GET /api/v1/alerts/deliveries?channel_id=`: attempts, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts/deliveries",
+    operation_id = "list_deliveries",
+    summary = "Notification delivery attempts",
+    tag = "alerts",
+    params(DeliveriesQuery),
+    responses((status = 200, description = "Delivery attempts, newest first", body = Vec<Delivery>)),
+    security(("api_key" = ["read"]), ("session" = []))
+)]
 pub async fn deliveries(
     _p: Reader,
     State(state): State<AppState>,
@@ -574,12 +742,35 @@ pub async fn deliveries(
 // ---------------------------------------------------------------- inbox
 
 /// `GET /api/v1/alerts/notices`: the bell's count and the newest notices.
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts/notices",
+    operation_id = "list_notices",
+    summary = "In-app notices",
+    tag = "alerts",
+    responses((status = 200, description = "The bell's count and newest notices", body = Inbox)),
+    security(("api_key" = ["read"]), ("session" = []))
+)]
 pub async fn notices(_p: Reader, State(state): State<AppState>) -> Result<Json<Inbox>, ApiError> {
     let (unread, notices) = store::alerts::notices(&state.pool, 30).await?;
     Ok(Json(Inbox { unread, notices }))
 }
 
-#[derive(Debug, Deserialize)]
+/// The answer to `DELETE /api/v1/alerts/silences/{id}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SilenceEnded {
+    pub id: i64,
+    pub ended: bool,
+}
+
+/// The answer to `DELETE /api/v1/alerts/channels/{id}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ChannelDeleted {
+    pub id: i64,
+    pub deleted: bool,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MarkRead {
     /// Notices up to this id; all when absent.
@@ -588,6 +779,16 @@ pub struct MarkRead {
 }
 
 /// `POST /api/v1/alerts/notices/read`
+#[utoipa::path(
+    post,
+    path = "/api/v1/alerts/notices/read",
+    operation_id = "mark_notices_read",
+    summary = "Mark notices read",
+    tag = "alerts",
+    request_body = MarkRead,
+    responses((status = 200, description = "The inbox after marking", body = Inbox)),
+    security(("session" = []))
+)]
 pub async fn mark_read(
     _user: SessionUser,
     State(state): State<AppState>,
@@ -599,6 +800,15 @@ pub async fn mark_read(
 }
 
 /// `GET /api/v1/alerts/status`: whether this server holds the evaluator's lock.
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts/status",
+    operation_id = "alert_evaluator_status",
+    summary = "The alert evaluator's state",
+    tag = "alerts",
+    responses((status = 200, description = "The evaluator's state", body = app::types::alert::EvaluatorStatus)),
+    security(("api_key" = ["read"]), ("session" = []))
+)]
 pub async fn status(
     _p: Reader,
     State(state): State<AppState>,

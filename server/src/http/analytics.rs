@@ -143,6 +143,16 @@ async fn rollup_rows(state: &AppState, p: &Params) -> Result<Vec<Arc<Vec<RollupR
 }
 
 /// `GET /api/v1/analytics?group_by=none|model|provider|feature|session|user&…`
+#[utoipa::path(
+    get,
+    path = "/api/v1/analytics",
+    operation_id = "aggregate",
+    summary = "Aggregate calls over time",
+    tag = "analytics",
+    params(AnalyticsQuery),
+    responses((status = 200, description = "Totals and time buckets", body = Aggregation)),
+    security(("api_key" = ["read"]), ("session" = []))
+)]
 pub async fn aggregate(
     _p: Reader,
     State(state): State<AppState>,
@@ -208,6 +218,16 @@ pub async fn aggregate(
 
 /// `GET /api/v1/analytics/overview?range=24h&tz=…`: totals against the previous period, one
 /// series, and the figures per model and per provider, from a single read of the rollups.
+#[utoipa::path(
+    get,
+    path = "/api/v1/analytics/overview",
+    operation_id = "overview",
+    summary = "The Overview figures",
+    tag = "analytics",
+    params(AnalyticsQuery),
+    responses((status = 200, description = "The Overview page's figures", body = Overview)),
+    security(("api_key" = ["read"]), ("session" = []))
+)]
 pub async fn overview(
     _p: Reader,
     State(state): State<AppState>,

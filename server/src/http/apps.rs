@@ -47,6 +47,16 @@ pub fn check_batch(batch: &RequestBatch, state: &AppState) -> Result<Vec<AppRequ
 
 /// `POST /api/v1/requests`: a batch of requests a service answered (API key with the
 /// ingest scope, or a logged-in user). Answered after the commit.
+#[utoipa::path(
+    post,
+    path = "/api/v1/requests",
+    operation_id = "ingest_requests",
+    summary = "Report application requests",
+    tag = "apps",
+    request_body = RequestBatch,
+    responses((status = 200, description = "Every request stored", body = RequestBatchAccepted)),
+    security(("api_key" = ["ingest"]), ("session" = []))
+)]
 pub async fn ingest(
     Ingester(_principal): Ingester,
     State(state): State<AppState>,
@@ -58,6 +68,16 @@ pub async fn ingest(
 }
 
 /// `GET /api/v1/apps?range=1h&service=&route=&method=`
+#[utoipa::path(
+    get,
+    path = "/api/v1/apps",
+    operation_id = "apps_overview",
+    summary = "Application traffic, latency and errors",
+    tag = "apps",
+    params(AppsQuery),
+    responses((status = 200, description = "Services' traffic, latency and errors", body = AppsOverview)),
+    security(("api_key" = ["read"]), ("session" = []))
+)]
 pub async fn overview(
     _p: Reader,
     State(state): State<AppState>,

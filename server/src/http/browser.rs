@@ -123,6 +123,16 @@ fn parse_report(body: &[u8]) -> Result<BrowserReport, ApiError> {
 /// `POST /api/v1/vitals` `{ key?, site?, events: [...] }`: a page's vitals, errors and
 /// failed API calls. Authenticated by a `browser` (or `ingest`) key in the body or the
 /// headers, or by the dashboard's session. Answered after the commit.
+#[utoipa::path(
+    post,
+    path = "/api/v1/vitals",
+    operation_id = "ingest_browser_report",
+    summary = "Report Web Vitals and JavaScript errors",
+    tag = "browser",
+    request_body = BrowserReport,
+    responses((status = 200, description = "The report stored", body = BrowserReportAccepted)),
+    security((), ("session" = []))
+)]
 pub async fn ingest(
     State(state): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
@@ -194,6 +204,16 @@ fn request_parts(headers: HeaderMap) -> Parts {
 }
 
 /// `GET /api/v1/frontend?range=24h&site=&page=`
+#[utoipa::path(
+    get,
+    path = "/api/v1/frontend",
+    operation_id = "frontend_overview",
+    summary = "Web Vitals and JavaScript errors",
+    tag = "browser",
+    params(FrontendQuery),
+    responses((status = 200, description = "Web Vitals and JavaScript errors", body = FrontendOverview)),
+    security(("api_key" = ["read"]), ("session" = []))
+)]
 pub async fn overview(
     _p: Reader,
     State(state): State<AppState>,

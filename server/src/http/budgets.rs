@@ -91,6 +91,15 @@ async fn one(state: &AppState, id: i64) -> Result<Budget, ApiError> {
 }
 
 /// `GET /api/v1/budgets`: every budget with its status.
+#[utoipa::path(
+    get,
+    path = "/api/v1/budgets",
+    operation_id = "list_budgets",
+    summary = "List budgets",
+    tag = "budgets",
+    responses((status = 200, description = "Every budget with its status", body = Vec<Budget>)),
+    security(("api_key" = ["read"]), ("session" = []))
+)]
 pub async fn list(
     _p: Reader,
     State(state): State<AppState>,
@@ -102,6 +111,16 @@ pub async fn list(
 }
 
 /// `GET /api/v1/budgets/{id}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/budgets/{id}",
+    operation_id = "get_budget",
+    summary = "Get a budget",
+    tag = "budgets",
+    params(("id" = i64, Path, description = "The budget's id")),
+    responses((status = 200, description = "The budget with its status", body = Budget)),
+    security(("api_key" = ["read"]), ("session" = []))
+)]
 pub async fn get(
     _p: Reader,
     State(state): State<AppState>,
@@ -139,6 +158,16 @@ pub async fn update_budget(
 }
 
 /// `POST /api/v1/budgets` (201).
+#[utoipa::path(
+    post,
+    path = "/api/v1/budgets",
+    operation_id = "create_budget",
+    summary = "Create a budget",
+    tag = "budgets",
+    request_body = BudgetInput,
+    responses((status = 201, description = "The new budget", body = Budget)),
+    security(("session" = []))
+)]
 pub async fn create(
     user: SessionUser,
     State(state): State<AppState>,
@@ -150,6 +179,17 @@ pub async fn create(
 }
 
 /// `PUT /api/v1/budgets/{id}`.
+#[utoipa::path(
+    put,
+    path = "/api/v1/budgets/{id}",
+    operation_id = "update_budget",
+    summary = "Change a budget",
+    tag = "budgets",
+    params(("id" = i64, Path, description = "The budget's id")),
+    request_body = BudgetInput,
+    responses((status = 200, description = "The budget as changed", body = Budget)),
+    security(("session" = []))
+)]
 pub async fn update(
     user: SessionUser,
     State(state): State<AppState>,
@@ -162,6 +202,16 @@ pub async fn update(
 }
 
 /// `DELETE /api/v1/budgets/{id}`: answers with the budget as it was.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/budgets/{id}",
+    operation_id = "delete_budget",
+    summary = "Delete a budget",
+    tag = "budgets",
+    params(("id" = i64, Path, description = "The budget's id")),
+    responses((status = 200, description = "The budget as it was", body = Budget)),
+    security(("session" = []))
+)]
 pub async fn delete(
     user: SessionUser,
     State(state): State<AppState>,
@@ -178,6 +228,16 @@ pub async fn delete(
 }
 
 /// `GET /api/v1/budgets/{id}/series`: spend over the current period, for its chart.
+#[utoipa::path(
+    get,
+    path = "/api/v1/budgets/{id}/series",
+    operation_id = "budget_series",
+    summary = "Spend over the current period",
+    tag = "budgets",
+    params(("id" = i64, Path, description = "The budget's id")),
+    responses((status = 200, description = "Spend over the current period", body = BudgetSeries)),
+    security(("api_key" = ["read"]), ("session" = []))
+)]
 pub async fn series(
     _p: Reader,
     State(state): State<AppState>,
@@ -207,14 +267,26 @@ pub async fn series(
     Ok(Json(BudgetSeries { budget, points }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EventsQuery {
     budget_id: Option<i64>,
+    /// 1 to 500; 50 when absent.
     limit: Option<i64>,
 }
 
 /// `GET /api/v1/budgets/events?budget_id=&limit=`: newest first (default 50, at most 500).
+#[utoipa::path(
+    get,
+    path = "/api/v1/budgets/events",
+    operation_id = "list_budget_events",
+    summary = "Budget events",
+    tag = "budgets",
+    params(EventsQuery),
+    responses((status = 200, description = "Budget events, newest first", body = Vec<BudgetEvent>)),
+    security(("api_key" = ["read"]), ("session" = []))
+)]
 pub async fn events(
     _p: Reader,
     State(state): State<AppState>,
@@ -261,6 +333,16 @@ fn ask<'a>(req: &'a BudgetCheckRequest, caller_key: Option<i64>) -> Result<Ask<'
 
 /// `POST /api/v1/budgets/check`: would this call fit every hard budget in its scope? Holds
 /// nothing; the deciding budget is the one that refuses, or the one with the least room.
+#[utoipa::path(
+    post,
+    path = "/api/v1/budgets/check",
+    operation_id = "check_budgets",
+    summary = "Check a call against hard budgets",
+    tag = "budgets",
+    request_body = BudgetCheckRequest,
+    responses((status = 200, description = "Whether the call fits", body = BudgetDecision)),
+    security(("api_key" = ["ingest"]), ("session" = []))
+)]
 pub async fn check(
     Ingester(principal): Ingester,
     State(state): State<AppState>,
@@ -313,6 +395,16 @@ pub async fn check(
 /// `POST /api/v1/budgets/reserve`: holds the call's cost or tokens against every hard budget
 /// in its scope (all or nothing). Answers 200 with a reservation id, or 429 naming the
 /// budget. Reporting the call with the reservation id as its `id` settles it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/budgets/reserve",
+    operation_id = "reserve_budgets",
+    summary = "Reserve a call against hard budgets",
+    tag = "budgets",
+    request_body = BudgetCheckRequest,
+    responses((status = 200, description = "The hold, or why the call does not fit", body = BudgetDecision)),
+    security(("api_key" = ["ingest"]), ("session" = []))
+)]
 pub async fn reserve(
     Ingester(principal): Ingester,
     State(state): State<AppState>,

@@ -23,6 +23,16 @@ pub const MAX_BATCH: usize = 1000;
 /// Body limit of the ingest route: a full batch with metadata.
 pub const MAX_INGEST_BODY_BYTES: usize = 8 * 1024 * 1024;
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/llm/calls",
+    operation_id = "ingest_calls",
+    summary = "Report finished LLM calls",
+    tag = "llm",
+    request_body = CallBatch,
+    responses((status = 200, description = "Every call stored (or already stored)", body = BatchAccepted)),
+    security(("api_key" = ["ingest"]), ("session" = []))
+)]
 pub async fn ingest(
     Ingester(principal): Ingester,
     State(state): State<AppState>,
@@ -55,6 +65,16 @@ pub async fn ingest(
 }
 
 /// `GET /api/v1/llm/calls?model=&provider=&status=&session_id=&user_id=&feature=&from=&to=&since=&limit=&cursor=`
+#[utoipa::path(
+    get,
+    path = "/api/v1/llm/calls",
+    operation_id = "list_calls",
+    summary = "List LLM calls",
+    tag = "llm",
+    params(CallListQuery),
+    responses((status = 200, description = "A page of calls, newest first", body = CallPage)),
+    security(("api_key" = ["read"]), ("session" = []))
+)]
 pub async fn list(
     _p: Reader,
     State(state): State<AppState>,

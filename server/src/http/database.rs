@@ -23,6 +23,16 @@ use crate::{
 const TOP: usize = 20;
 
 /// `GET /api/v1/database?range=1h`
+#[utoipa::path(
+    get,
+    path = "/api/v1/database",
+    operation_id = "database_overview",
+    summary = "Sightline's database pools and slow statements",
+    tag = "database",
+    params(DatabaseQuery),
+    responses((status = 200, description = "Sightline's pools and slow statements", body = DatabaseOverview)),
+    security(("api_key" = ["read"]), ("session" = []))
+)]
 pub async fn overview(
     _p: Reader,
     State(state): State<AppState>,

@@ -17,6 +17,16 @@ use crate::state::AppState;
 /// Events in one request at most (413 beyond).
 pub const MAX_EVENTS: usize = 1000;
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/llm/events",
+    operation_id = "ingest_call_events",
+    summary = "Report LLM calls as events",
+    tag = "llm",
+    request_body = EventBatch,
+    responses((status = 200, description = "Every event accepted", body = EventResults), (status = 207, description = "Some events refused; each result says why", body = EventResults)),
+    security(("api_key" = ["ingest"]), ("session" = []))
+)]
 pub async fn ingest(
     Ingester(principal): Ingester,
     State(state): State<AppState>,

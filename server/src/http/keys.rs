@@ -73,6 +73,15 @@ fn parse_host(raw: Option<&str>) -> Result<Option<String>, ApiError> {
 }
 
 /// `GET /api/v1/keys`
+#[utoipa::path(
+    get,
+    path = "/api/v1/keys",
+    operation_id = "list_keys",
+    summary = "List API keys",
+    tag = "keys",
+    responses((status = 200, description = "Every API key, never a secret", body = Vec<ApiKey>)),
+    security(("session" = []))
+)]
 pub async fn list(
     _user: SessionUser,
     State(state): State<AppState>,
@@ -82,6 +91,16 @@ pub async fn list(
 
 /// `POST /api/v1/keys` with `{ "name", "scopes"?, "host"? }`: 201 with the secret, which is
 /// never shown again.
+#[utoipa::path(
+    post,
+    path = "/api/v1/keys",
+    operation_id = "create_key",
+    summary = "Create an API key",
+    tag = "keys",
+    request_body = CreateApiKey,
+    responses((status = 201, description = "The key and its secret, shown this once", body = CreatedApiKey)),
+    security(("session" = []))
+)]
 pub async fn create(
     user: SessionUser,
     State(state): State<AppState>,
@@ -120,6 +139,16 @@ pub async fn create(
 }
 
 /// `DELETE /api/v1/keys/{id}`: 200 with the revoked key; 404 when there is none.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/keys/{id}",
+    operation_id = "revoke_key",
+    summary = "Revoke an API key",
+    tag = "keys",
+    params(("id" = String, Path, description = "The key's id")),
+    responses((status = 200, description = "The revoked key", body = ApiKey)),
+    security(("session" = []))
+)]
 pub async fn revoke(
     user: SessionUser,
     State(state): State<AppState>,

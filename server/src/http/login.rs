@@ -132,6 +132,16 @@ impl FromRequestParts<AppState> for FromOurSite {
 }
 
 /// `POST /api/v1/auth/login` with `{ "username", "password" }`: 200 and a session cookie.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    operation_id = "login",
+    summary = "Log in",
+    tag = "auth",
+    request_body = LoginRequest,
+    responses((status = 200, description = "Logged in; the session cookie is set", body = Whoami)),
+    security(())
+)]
 pub async fn login_json(
     State(state): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
@@ -204,6 +214,15 @@ pub async fn login_form(
 }
 
 /// `POST /api/v1/auth/logout`: 204; the session is deleted server-side.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout",
+    operation_id = "logout",
+    summary = "Log out",
+    tag = "auth",
+    responses((status = 204, description = "Logged out; the session is deleted")),
+    security(())
+)]
 pub async fn logout_json(
     State(state): State<AppState>,
     jar: CookieJar,
@@ -222,6 +241,15 @@ pub async fn logout_form(
 }
 
 /// `GET /api/v1/auth/me`: who the credentials belong to.
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/me",
+    operation_id = "whoami",
+    summary = "Who is calling",
+    tag = "auth",
+    responses((status = 200, description = "Who the credentials belong to", body = Whoami)),
+    security(("api_key" = []), ("session" = []))
+)]
 pub async fn me(principal: Principal) -> Json<Whoami> {
     Json(match principal {
         Principal::User(u) => Whoami::User {

@@ -14,6 +14,7 @@ pub mod health;
 pub mod keys;
 pub mod login;
 pub mod metrics;
+pub mod openapi;
 pub mod otlp;
 pub mod pages;
 pub mod params;
@@ -51,6 +52,7 @@ async fn api_not_found() -> error::ApiError {
 /// `/api/v1`: the public, versioned API used by the UI and by scripts alike.
 fn api(state: &AppState) -> Router<AppState> {
     Router::new()
+        .route("/openapi.json", get(openapi::openapi_json))
         .route("/auth/login", post(login::login_json))
         .route("/auth/logout", post(login::logout_json))
         .route("/auth/me", get(login::me))

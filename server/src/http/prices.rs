@@ -18,6 +18,15 @@ const MAX_RECOST_DAYS: i64 = 400;
 const MAX_PER_MTOK_MICROS: i64 = 1_000_000_000;
 
 /// `GET /api/v1/prices`: every version, newest first within a pattern.
+#[utoipa::path(
+    get,
+    path = "/api/v1/prices",
+    operation_id = "list_prices",
+    summary = "List model prices",
+    tag = "prices",
+    responses((status = 200, description = "Every price version", body = Vec<ModelPrice>)),
+    security(("api_key" = ["read"]), ("session" = []))
+)]
 pub async fn list(
     _p: Reader,
     State(state): State<AppState>,
@@ -37,6 +46,16 @@ fn per_mtok(field: &str, v: i64) -> Result<i64, ApiError> {
 
 /// `POST /api/v1/prices`: adds a version (201); 409 when the pattern already has one at
 /// that instant.
+#[utoipa::path(
+    post,
+    path = "/api/v1/prices",
+    operation_id = "create_price",
+    summary = "Add a model price version",
+    tag = "prices",
+    request_body = NewModelPrice,
+    responses((status = 201, description = "The new price version", body = ModelPrice)),
+    security(("session" = []))
+)]
 pub async fn create(
     _user: SessionUser,
     State(state): State<AppState>,
@@ -95,6 +114,16 @@ pub async fn create(
 }
 
 /// `GET /api/v1/prices/unpriced?from=&to=` (default: the last 30 days).
+#[utoipa::path(
+    get,
+    path = "/api/v1/prices/unpriced",
+    operation_id = "list_unpriced_models",
+    summary = "Models without a price",
+    tag = "prices",
+    params(RangeQuery),
+    responses((status = 200, description = "Models seen without a price", body = Vec<UnpricedModel>)),
+    security(("api_key" = ["read"]), ("session" = []))
+)]
 pub async fn unpriced(
     _p: Reader,
     State(state): State<AppState>,
@@ -107,6 +136,16 @@ pub async fn unpriced(
 
 /// `POST /api/v1/prices/recost` with `{from, to}`: recomputes table-priced costs in the
 /// range with the current table; the run is recorded for the audit list.
+#[utoipa::path(
+    post,
+    path = "/api/v1/prices/recost",
+    operation_id = "recost",
+    summary = "Recompute costs over a range",
+    tag = "prices",
+    request_body = RecostRequest,
+    responses((status = 200, description = "What the recost changed", body = Recost)),
+    security(("session" = []))
+)]
 pub async fn recost(
     user: SessionUser,
     State(state): State<AppState>,
@@ -134,6 +173,15 @@ pub async fn recost(
 }
 
 /// `GET /api/v1/prices/recosts`: the audit trail, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/prices/recosts",
+    operation_id = "list_recosts",
+    summary = "Past recosts",
+    tag = "prices",
+    responses((status = 200, description = "Past recosts, newest first", body = Vec<Recost>)),
+    security(("api_key" = ["read"]), ("session" = []))
+)]
 pub async fn recosts(
     _p: Reader,
     State(state): State<AppState>,

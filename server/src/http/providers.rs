@@ -39,6 +39,15 @@ fn info(p: &Provider) -> ProviderInfo {
 }
 
 /// `GET /api/v1/providers`
+#[utoipa::path(
+    get,
+    path = "/api/v1/providers",
+    operation_id = "list_providers",
+    summary = "List proxy providers",
+    tag = "providers",
+    responses((status = 200, description = "Every provider, keys masked", body = Vec<ProviderInfo>)),
+    security(("session" = []))
+)]
 pub async fn list(_user: SessionUser, State(state): State<AppState>) -> Json<Vec<ProviderInfo>> {
     let mut all: Vec<ProviderInfo> = state.all_providers().iter().map(|p| info(p)).collect();
     all.sort_by(|a, b| a.name.cmp(&b.name));
@@ -46,6 +55,17 @@ pub async fn list(_user: SessionUser, State(state): State<AppState>) -> Json<Vec
 }
 
 /// `PUT /api/v1/providers/{name}`: create or replace.
+#[utoipa::path(
+    put,
+    path = "/api/v1/providers/{name}",
+    operation_id = "put_provider",
+    summary = "Create or replace a proxy provider",
+    tag = "providers",
+    params(("name" = String, Path, description = "The provider's name")),
+    request_body = ProviderUpsert,
+    responses((status = 200, description = "The provider as stored", body = ProviderInfo)),
+    security(("session" = []))
+)]
 pub async fn put(
     _user: SessionUser,
     State(state): State<AppState>,
@@ -102,6 +122,16 @@ pub async fn put(
 }
 
 /// `DELETE /api/v1/providers/{name}`: answers with the provider as it was.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/providers/{name}",
+    operation_id = "delete_provider",
+    summary = "Delete a proxy provider",
+    tag = "providers",
+    params(("name" = String, Path, description = "The provider's name")),
+    responses((status = 200, description = "The provider as it was", body = ProviderInfo)),
+    security(("session" = []))
+)]
 pub async fn delete(
     _user: SessionUser,
     State(state): State<AppState>,
@@ -119,6 +149,15 @@ pub async fn delete(
 
 /// `GET /api/v1/proxy/records`: how the proxy's call records are doing since start (stored,
 /// waiting in the spool, dropped). Dropped should stay 0; anything else is spend unseen.
+#[utoipa::path(
+    get,
+    path = "/api/v1/proxy/records",
+    operation_id = "proxy_records",
+    summary = "The proxy's call records",
+    tag = "providers",
+    responses((status = 200, description = "The proxy's call records since start", body = ProxyRecordStats)),
+    security(("api_key" = ["read"]), ("session" = []))
+)]
 pub async fn records(_p: Reader, State(state): State<AppState>) -> Json<ProxyRecordStats> {
     Json(state.ingest.record_stats())
 }

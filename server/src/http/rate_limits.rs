@@ -23,6 +23,15 @@ fn current(state: &AppState) -> RateLimits {
 }
 
 /// `GET /api/v1/rate-limits`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/rate-limits",
+    operation_id = "get_rate_limits",
+    summary = "Get rate limits",
+    tag = "rate-limits",
+    responses((status = 200, description = "Every rate limit", body = RateLimits)),
+    security(("api_key" = ["read"]), ("session" = []))
+)]
 pub async fn get(_p: Reader, State(state): State<AppState>) -> Result<Json<RateLimits>, ApiError> {
     state.rate_limits.reload(&state.pool).await?;
     Ok(Json(current(&state)))
@@ -93,6 +102,16 @@ pub fn validate(limits: &[RateLimit]) -> Result<Vec<RateLimit>, ApiError> {
 }
 
 /// `PUT /api/v1/rate-limits`: replaces every limit.
+#[utoipa::path(
+    put,
+    path = "/api/v1/rate-limits",
+    operation_id = "put_rate_limits",
+    summary = "Replace rate limits",
+    tag = "rate-limits",
+    request_body = RateLimits,
+    responses((status = 200, description = "The limits as stored", body = RateLimits)),
+    security(("session" = []))
+)]
 pub async fn put(
     user: SessionUser,
     State(state): State<AppState>,

@@ -22,6 +22,16 @@ use crate::{
 const MAX_SESSION_CALLS: i64 = 1000;
 
 /// `GET /api/v1/sessions?from=&to=&user_id=&limit=&cursor=` (default: the last 7 days).
+#[utoipa::path(
+    get,
+    path = "/api/v1/sessions",
+    operation_id = "list_sessions",
+    summary = "List sessions",
+    tag = "sessions",
+    params(SessionListQuery),
+    responses((status = 200, description = "A page of sessions", body = SessionPage)),
+    security(("api_key" = ["read"]), ("session" = []))
+)]
 pub async fn list(
     _p: Reader,
     State(state): State<AppState>,
@@ -42,6 +52,16 @@ pub async fn list(
 }
 
 /// `GET /api/v1/sessions/{id}`
+#[utoipa::path(
+    get,
+    path = "/api/v1/sessions/{id}",
+    operation_id = "get_session",
+    summary = "A session with its calls",
+    tag = "sessions",
+    params(("id" = String, Path, description = "The session's id")),
+    responses((status = 200, description = "The session with its calls", body = SessionDetail)),
+    security(("api_key" = ["read"]), ("session" = []))
+)]
 pub async fn detail(
     _p: Reader,
     State(state): State<AppState>,
@@ -68,6 +88,16 @@ pub async fn detail(
 }
 
 /// `DELETE /api/v1/sessions/{id}`
+#[utoipa::path(
+    delete,
+    path = "/api/v1/sessions/{id}",
+    operation_id = "delete_session",
+    summary = "Delete a session's calls",
+    tag = "sessions",
+    params(("id" = String, Path, description = "The session's id")),
+    responses((status = 200, description = "What was deleted", body = SessionDeleted)),
+    security(("session" = []))
+)]
 pub async fn delete(
     user: SessionUser,
     State(state): State<AppState>,

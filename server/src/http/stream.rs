@@ -29,6 +29,16 @@ use crate::{
 /// How often an open stream checks that its credential still holds.
 const RECHECK: Duration = Duration::from_secs(15);
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/stream",
+    operation_id = "stream",
+    summary = "Live updates (server-sent events)",
+    tag = "live",
+    params(StreamQuery),
+    responses((status = 200, description = "Server-sent events: `ready`, then one event per change on the chosen topics", content_type = "text/event-stream")),
+    security(("api_key" = ["read"]), ("session" = []))
+)]
 pub async fn stream(
     Reader(principal): Reader,
     State(state): State<AppState>,

@@ -39,6 +39,15 @@ const MAX_POINTS: i64 = 5000;
 const MAX_PATTERNS: usize = 64;
 
 /// `GET /api/v1/system/hosts`
+#[utoipa::path(
+    get,
+    path = "/api/v1/system/hosts",
+    operation_id = "list_hosts",
+    summary = "List hosts",
+    tag = "system",
+    responses((status = 200, description = "Every host that reported", body = Vec<HostSummary>)),
+    security(("api_key" = ["read"]), ("session" = []))
+)]
 pub async fn hosts(
     _p: Reader,
     State(state): State<AppState>,
@@ -54,6 +63,16 @@ async fn find_host(state: &AppState, host: &str) -> Result<HostDetail, ApiError>
 }
 
 /// `GET /api/v1/system/hosts/{host}`
+#[utoipa::path(
+    get,
+    path = "/api/v1/system/hosts/{host}",
+    operation_id = "get_host",
+    summary = "A host and its latest sample",
+    tag = "system",
+    params(("host" = String, Path, description = "The host's name")),
+    responses((status = 200, description = "The host and its latest sample", body = HostDetail)),
+    security(("api_key" = ["read"]), ("session" = []))
+)]
 pub async fn host(
     _p: Reader,
     State(state): State<AppState>,
@@ -63,6 +82,16 @@ pub async fn host(
 }
 
 /// `GET /api/v1/system/hosts/{host}/processes?sort=cpu|memory&limit=`
+#[utoipa::path(
+    get,
+    path = "/api/v1/system/hosts/{host}/processes",
+    operation_id = "host_processes",
+    summary = "A host's top processes",
+    tag = "system",
+    params(("host" = String, Path, description = "The host's name"), ProcessQuery),
+    responses((status = 200, description = "The top processes", body = ProcessList)),
+    security(("api_key" = ["read"]), ("session" = []))
+)]
 pub async fn processes(
     _p: Reader,
     State(state): State<AppState>,
@@ -86,6 +115,16 @@ pub async fn processes(
 }
 
 /// `GET /api/v1/system/hosts/{host}/gpus`
+#[utoipa::path(
+    get,
+    path = "/api/v1/system/hosts/{host}/gpus",
+    operation_id = "host_gpus",
+    summary = "A host's GPUs",
+    tag = "system",
+    params(("host" = String, Path, description = "The host's name")),
+    responses((status = 200, description = "The host's GPUs", body = GpuList)),
+    security(("api_key" = ["read"]), ("session" = []))
+)]
 pub async fn gpus(
     _p: Reader,
     State(state): State<AppState>,
@@ -113,6 +152,16 @@ fn like_pattern(p: &str) -> String {
 }
 
 /// `GET /api/v1/system/hosts/{host}/metrics?range=1h|from=&to=&series=cpu.total,net.*&points=300`
+#[utoipa::path(
+    get,
+    path = "/api/v1/system/hosts/{host}/metrics",
+    operation_id = "host_metrics",
+    summary = "A host's metric series",
+    tag = "system",
+    params(("host" = String, Path, description = "The host's name"), MetricsQuery),
+    responses((status = 200, description = "Series over the range", body = MetricsResponse)),
+    security(("api_key" = ["read"]), ("session" = []))
+)]
 pub async fn metrics(
     _p: Reader,
     State(state): State<AppState>,
@@ -300,6 +349,16 @@ fn bad_sample_name(s: &app::types::system::SystemSample) -> Option<&'static str>
 }
 
 /// `POST /api/v1/system/samples`: a batch from an agent (API key or logged-in user).
+#[utoipa::path(
+    post,
+    path = "/api/v1/system/samples",
+    operation_id = "ingest_system_samples",
+    summary = "Report system samples",
+    tag = "system",
+    request_body = SampleBatch,
+    responses((status = 200, description = "Every sample stored", body = SampleBatchAccepted)),
+    security(("api_key" = ["ingest"]), ("session" = []))
+)]
 pub async fn ingest(
     Ingester(principal): Ingester,
     State(state): State<AppState>,

@@ -16,6 +16,7 @@ mod database;
 mod events;
 mod faults;
 mod metrics;
+mod openapi;
 mod otlp;
 mod prices;
 mod proxy;
