@@ -34,6 +34,7 @@ use pages::{
     not_found::NotFound,
     overview::OverviewPage,
     providers::ProvidersPage,
+    reports::ReportsPage,
     sessions::{SessionPage, SessionsPage},
     system::SystemPage,
 };
@@ -104,6 +105,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/apps") view=|| view! { <Layout><AppsPage /></Layout> } />
                 <Route path=path!("/frontend") view=|| view! { <Layout><FrontendPage /></Layout> } />
                 <Route path=path!("/database") view=|| view! { <Layout><DatabasePage /></Layout> } />
+                <Route path=path!("/reports") view=|| view! { <Layout><ReportsPage /></Layout> } />
                 <Route path=path!("/alerts") view=|| view! { <Layout><AlertsPage /></Layout> } />
                 <Route
                     path=path!("/alerts/history")

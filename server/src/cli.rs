@@ -31,6 +31,8 @@ pub enum Command {
     SeedDemo(crate::seed_demo::SeedArgs),
     /// Run only the system collector and push its samples to a Sightline server.
     Agent(crate::agent::AgentArgs),
+    /// Download a report (aggregates or calls, CSV or JSON) from a running server.
+    Export(crate::export::ExportArgs),
 }
 
 /// Parses arguments, runs the chosen command and maps failures to a one-line message and a
@@ -66,6 +68,15 @@ pub async fn run() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("sightline agent: {e:#}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        Some(Command::Export(args)) => {
+            return match crate::export::run(args).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("sightline export: {e:#}");
                     ExitCode::FAILURE
                 }
             };

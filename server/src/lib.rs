@@ -19,6 +19,7 @@ pub mod dbwatch;
 pub mod demo;
 pub mod domain;
 pub mod embedded_db;
+pub mod export;
 pub mod http;
 pub mod ingest;
 pub mod live;

@@ -215,6 +215,19 @@ pub async fn recent_calls(limit: u32) -> ApiResult<CallPage> {
     client::get_with("/api/v1/llm/calls", vec![("limit", limit.to_string())]).await
 }
 
+/// `/api/v1/analytics` (figures per group and bucket) for a range given as page-URL
+/// parameters.
+pub async fn aggregation(
+    params: Vec<(&'static str, String)>,
+) -> ApiResult<crate::types::Aggregation> {
+    client::get_with("/api/v1/analytics", params).await
+}
+
+/// Where a report downloads from: a plain link, fetched by the browser with the session.
+pub fn export_url(params: &[(&str, String)]) -> String {
+    format!("/api/v1/reports/export?{}", url_encode_pairs(params))
+}
+
 /// `/api/v1/analytics/overview` for a range given as page-URL parameters.
 pub async fn overview(params: Vec<(&'static str, String)>) -> ApiResult<crate::types::Overview> {
     client::get_with("/api/v1/analytics/overview", params).await

@@ -16,6 +16,7 @@ const NAV: &[(&str, &str)] = &[
     ("/frontend", "Frontend"),
     ("/system", "System"),
     ("/database", "Database"),
+    ("/reports", "Reports"),
     ("/settings/api-keys", "API keys"),
     ("/settings/providers", "Providers"),
 ];

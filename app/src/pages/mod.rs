@@ -13,5 +13,6 @@ pub mod login;
 pub mod not_found;
 pub mod overview;
 pub mod providers;
+pub mod reports;
 pub mod sessions;
 pub mod system;

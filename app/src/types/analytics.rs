@@ -186,10 +186,13 @@ pub enum GroupBy {
     Feature,
     Session,
     User,
+    /// The API key that reported the calls (shown by name); calls sent by a logged-in person
+    /// or the proxy without a key are the empty group.
+    ApiKey,
 }
 
-/// Where figures came from: the rollups, or raw calls (session and user groupings, which
-/// rollups do not keep).
+/// Where figures came from: the rollups, or raw calls (session, user and API-key groupings,
+/// which rollups do not keep).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]

@@ -180,3 +180,75 @@ pub struct DeliveriesQuery {
     pub channel_id: Option<i64>,
     pub limit: Option<u32>,
 }
+
+/// What `GET /api/v1/reports/export` writes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    #[default]
+    Csv,
+    Json,
+}
+
+/// What `GET /api/v1/reports/export` exports: figures per group and bucket, or every call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ExportKind {
+    #[default]
+    Aggregates,
+    Calls,
+}
+
+/// `GET /api/v1/reports/export`
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    /// `csv` (the default) or `json`.
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub format: Option<ExportFormat>,
+    /// `aggregates` (the default) or `calls`.
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub kind: Option<ExportKind>,
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub from: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub to: Option<DateTime<Utc>>,
+    /// A look-back such as `24h`, `7d` or `30d`; the last 24 hours when nothing is given.
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub range: Option<String>,
+    /// IANA time zone of the buckets (aggregates); UTC when absent.
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub tz: Option<String>,
+    /// Aggregates only: chosen by the range's length when absent or `auto`.
+    #[serde(default, deserialize_with = "auto_as_none")]
+    pub bucket: Option<BucketSize>,
+    /// Aggregates only: model, provider, feature, session, user or api_key.
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub group_by: Option<GroupBy>,
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub model: Option<String>,
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub provider: Option<String>,
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub feature: Option<String>,
+}
+
+impl ExportQuery {
+    /// The aggregates part as the analytics query it is.
+    pub fn analytics(&self) -> AnalyticsQuery {
+        AnalyticsQuery {
+            from: self.from,
+            to: self.to,
+            range: self.range.clone(),
+            tz: self.tz.clone(),
+            bucket: self.bucket,
+            group_by: self.group_by,
+            model: self.model.clone(),
+            provider: self.provider.clone(),
+            feature: self.feature.clone(),
+        }
+    }
+}

@@ -12,4 +12,5 @@ pub mod grant;
 pub mod pricing;
 pub mod provider;
 pub mod rate_limit;
+pub mod report;
 pub mod system;

@@ -35,7 +35,7 @@ fn rollup_key(group_by: GroupBy, r: &RollupRow) -> &str {
         GroupBy::Model => &r.key.model,
         GroupBy::Provider => &r.key.provider,
         GroupBy::Feature => &r.key.feature,
-        GroupBy::None | GroupBy::Session | GroupBy::User => "",
+        GroupBy::None | GroupBy::Session | GroupBy::User | GroupBy::ApiKey => "",
     }
 }
 
@@ -158,24 +158,30 @@ pub async fn aggregate(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<AnalyticsQuery>,
 ) -> Result<Json<Aggregation>, ApiError> {
-    let p = params(&q)?;
+    aggregation(&state, &q).await.map(Json)
+}
+
+/// The figures `q` asks for: what `GET /api/v1/analytics` answers and reports export.
+pub async fn aggregation(state: &AppState, q: &AnalyticsQuery) -> Result<Aggregation, ApiError> {
+    let p = params(q)?;
     let group_by = q.group_by.unwrap_or_default();
     let w = p.window;
     let mut agg = Aggregate::new(w);
     let source = match group_by {
-        GroupBy::Session | GroupBy::User => {
+        GroupBy::Session | GroupBy::User | GroupBy::ApiKey => {
             rollups::scan_raw(&state.pool, w.previous_from, w.to, &p.filter, |r| {
                 let key = match group_by {
-                    GroupBy::Session => r.session_id.as_deref(),
-                    _ => r.user_id.as_deref(),
+                    GroupBy::Session => r.session_id.unwrap_or_default(),
+                    GroupBy::User => r.user_id.unwrap_or_default(),
+                    _ => r.api_key_id.map(|id| id.to_string()).unwrap_or_default(),
                 };
-                agg.add_call(r.time, key.unwrap_or_default(), &r.facts);
+                agg.add_call(r.time, &key, &r.facts);
             })
             .await?;
             AnalyticsSource::Raw
         }
         _ => {
-            for r in rollup_rows(&state, &p)
+            for r in rollup_rows(state, &p)
                 .await?
                 .iter()
                 .flat_map(|part| part.iter())
@@ -201,7 +207,10 @@ pub async fn aggregate(
             buckets: agg.series(&p.starts),
         }];
     }
-    Ok(Json(Aggregation {
+    if group_by == GroupBy::ApiKey {
+        name_api_keys(state, &mut groups).await?;
+    }
+    Ok(Aggregation {
         from: w.from,
         to: w.to,
         previous_from: w.previous_from,
@@ -213,7 +222,21 @@ pub async fn aggregate(
         totals: agg.totals(),
         previous: agg.previous(),
         groups,
-    }))
+    })
+}
+
+/// API-key groups are keyed by id; people read them as `name (sl_1a2b3c4d)`.
+async fn name_api_keys(
+    state: &AppState,
+    groups: &mut [app::types::GroupFigures],
+) -> Result<(), ApiError> {
+    let keys = crate::store::api_keys::list(&state.pool).await?;
+    for g in groups.iter_mut() {
+        if let Some(k) = keys.iter().find(|k| k.id.to_string() == g.key) {
+            g.key = format!("{} ({})", k.name, k.prefix);
+        }
+    }
+    Ok(())
 }
 
 /// `GET /api/v1/analytics/overview?range=24h&tz=…`: totals against the previous period, one

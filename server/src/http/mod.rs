@@ -22,6 +22,7 @@ pub mod prices;
 pub mod principal;
 pub mod providers;
 pub mod rate_limits;
+pub mod reports;
 pub mod sessions;
 pub mod stream;
 pub mod system;
@@ -113,6 +114,7 @@ fn api(state: &AppState) -> Router<AppState> {
         .route("/rate-limits", get(rate_limits::get).put(rate_limits::put))
         .route("/analytics", get(analytics::aggregate))
         .route("/analytics/overview", get(analytics::overview))
+        .route("/reports/export", get(reports::export))
         .route("/sessions", get(sessions::list))
         .route(
             "/sessions/{id}",

@@ -4,7 +4,7 @@
 
 use std::sync::LazyLock;
 
-use app::types::{ErrorBody, ProcessSort};
+use app::types::{ErrorBody, ExportFormat, ExportKind, ProcessSort};
 use axum::{http::header, response::IntoResponse};
 use serde_json::Value;
 use utoipa::{
@@ -18,7 +18,7 @@ use utoipa::{
 
 use super::{
     alerts, analytics, apps, browser, budgets, calls, database, events, keys, login, prices,
-    principal::SESSION_COOKIE, providers, rate_limits, sessions, stream, system,
+    principal::SESSION_COOKIE, providers, rate_limits, reports, sessions, stream, system,
 };
 
 #[derive(OpenApi)]
@@ -79,6 +79,7 @@ use super::{
         rate_limits::put,
         analytics::aggregate,
         analytics::overview,
+        reports::export,
         sessions::list,
         sessions::detail,
         sessions::delete,
@@ -100,7 +101,7 @@ use super::{
         stream::stream,
     ),
     // Types only query parameters name are not collected from the operations.
-    components(schemas(ErrorBody, ProcessSort)),
+    components(schemas(ErrorBody, ExportFormat, ExportKind, ProcessSort)),
     modifiers(&Credentials, &ErrorAnswers),
     tags(
         (name = "meta", description = "This description"),
@@ -112,6 +113,7 @@ use super::{
         (name = "alerts", description = "Alert rules, silences, channels and notices"),
         (name = "rate-limits", description = "Per-key and per-user rate limits"),
         (name = "analytics", description = "Aggregated cost, tokens and latency"),
+        (name = "reports", description = "CSV and JSON exports"),
         (name = "sessions", description = "Sessions of calls"),
         (name = "providers", description = "Proxy providers and their records"),
         (name = "system", description = "Hosts, system metrics and GPUs"),

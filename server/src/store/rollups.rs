@@ -242,8 +242,8 @@ pub async fn fetch(
 }
 
 /// The columns of [`RawFacts`].
-const RAW_COLUMNS: &str = "time, provider, model, feature, session_id, user_id, status,
-    http_status, duration_ms, ttft_ms, input_tokens, output_tokens, cached_tokens,
+const RAW_COLUMNS: &str = "time, provider, model, feature, session_id, user_id, api_key_id,
+    status, http_status, duration_ms, ttft_ms, input_tokens, output_tokens, cached_tokens,
     cost_total_micros, tokens_per_second, quality_score, tool_calls";
 
 /// A raw call's time, dimensions and facts, for groupings rollups do not keep.
@@ -255,6 +255,7 @@ pub struct RawFacts {
     pub feature: Option<String>,
     pub session_id: Option<String>,
     pub user_id: Option<String>,
+    pub api_key_id: Option<i64>,
     #[sqlx(flatten)]
     pub facts: CallFacts,
 }

@@ -20,5 +20,6 @@ mod openapi;
 mod otlp;
 mod prices;
 mod proxy;
+mod reports;
 mod sessions;
 mod system;

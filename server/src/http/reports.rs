@@ -1,0 +1,193 @@
+//! `GET /api/v1/reports/export`: a range's figures per group and bucket, or every call in
+//! it, as a CSV or JSON download. Calls are streamed page by page (keyset, newest first, as
+//! the calls API lists them), so an export of any size holds one page in memory and the
+//! first bytes leave at once.
+
+use app::types::{Call, ExportFormat, ExportKind, ExportQuery};
+use axum::{
+    body::Body,
+    extract::State,
+    http::header,
+    response::{IntoResponse, Response},
+};
+use bytes::Bytes;
+use chrono::{DateTime, Duration, Utc};
+use futures_util::stream;
+
+use super::{
+    analytics::aggregation,
+    error::ApiError,
+    params::{ApiQuery, RangeParams},
+    principal::Reader,
+};
+use crate::{
+    domain::report,
+    state::AppState,
+    store::{self, calls::CallFilter},
+};
+
+/// Calls read per page of a calls export.
+const PAGE: i64 = 2000;
+
+/// `GET /api/v1/reports/export?kind=aggregates|calls&format=csv|json&range=30d&group_by=model`
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/export",
+    operation_id = "export_report",
+    summary = "Export figures or calls as CSV or JSON",
+    tag = "reports",
+    params(ExportQuery),
+    responses((
+        status = 200,
+        description = "A download. CSV: aggregates (group, bucket_start, figures; a `total` \
+            row per group before its buckets) or calls (one row each, newest first). JSON: the \
+            analytics aggregation, or an array of calls.",
+        content((String = "text/csv"), (serde_json::Value = "application/json"))
+    )),
+    security(("api_key" = ["read"]), ("session" = []))
+)]
+pub async fn export(
+    _p: Reader,
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<ExportQuery>,
+) -> Result<Response, ApiError> {
+    let format = q.format.unwrap_or_default();
+    match q.kind.unwrap_or_default() {
+        ExportKind::Aggregates => {
+            let a = aggregation(&state, &q.analytics()).await?;
+            let body = match format {
+                ExportFormat::Csv => report::aggregates_csv(&a),
+                ExportFormat::Json => serde_json::to_vec(&a).map_err(|_| ApiError::internal())?,
+            };
+            Ok(download(
+                format,
+                "aggregates",
+                a.from,
+                a.to,
+                Body::from(body),
+            ))
+        }
+        ExportKind::Calls => {
+            if q.group_by.is_some() || q.bucket.is_some() || q.tz.is_some() {
+                let field = match (q.group_by, q.bucket) {
+                    (Some(_), _) => "group_by",
+                    (None, Some(_)) => "bucket",
+                    (None, None) => "tz",
+                };
+                return Err(ApiError::bad_param(
+                    field,
+                    format!("{field} applies to aggregates; a calls export lists every call"),
+                ));
+            }
+            let (from, to) = RangeParams::new(q.from, q.to, q.range.clone())
+                .resolve(Duration::hours(24), Utc::now())?;
+            let filter = CallFilter {
+                model: q.model,
+                provider: q.provider,
+                feature: q.feature,
+                from: Some(from),
+                to: Some(to),
+                ..Default::default()
+            };
+            let body = Body::from_stream(calls_stream(state, filter, format));
+            Ok(download(format, "calls", from, to, body))
+        }
+    }
+}
+
+/// The response headers of a download named after its kind and range.
+fn download(
+    format: ExportFormat,
+    kind: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    body: Body,
+) -> Response {
+    let (content_type, ext) = match format {
+        ExportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
+        ExportFormat::Json => ("application/json", "json"),
+    };
+    let name = format!(
+        "sightline-{kind}-{}-{}.{ext}",
+        from.format("%Y%m%dT%H%M"),
+        to.format("%Y%m%dT%H%M")
+    );
+    let disposition = format!("attachment; filename=\"{name}\"");
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// Where a calls export stands between pages.
+struct Cursor {
+    filter: CallFilter,
+    /// Nothing written yet: the CSV header or the JSON `[` goes first.
+    first: bool,
+    done: bool,
+}
+
+/// Every call of `filter`, page by page, encoded as `format`. A database failure part-way
+/// ends the body early (the status is already sent); it is logged.
+fn calls_stream(
+    state: AppState,
+    filter: CallFilter,
+    format: ExportFormat,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
+    let start = Cursor {
+        filter,
+        first: true,
+        done: false,
+    };
+    stream::try_unfold(start, move |mut cur| {
+        let pool = state.pool.clone();
+        async move {
+            if cur.done {
+                return Ok(None);
+            }
+            let mut out = Vec::new();
+            if cur.first {
+                out = match format {
+                    ExportFormat::Csv => report::calls_csv_header(),
+                    ExportFormat::Json => b"[".to_vec(),
+                };
+            }
+            let calls = store::calls::list(&pool, &cur.filter, PAGE)
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, "a calls export stopped: the database failed");
+                    std::io::Error::other("the database failed")
+                })?;
+            cur.done = calls.len() < PAGE as usize;
+            encode(&calls, format, cur.first, &mut out);
+            if cur.done && format == ExportFormat::Json {
+                out.push(b']');
+            }
+            cur.first = false;
+            if let Some(last) = calls.last() {
+                cur.filter.before = Some((last.time, last.id.clone()));
+            }
+            Ok(Some((Bytes::from(out), cur)))
+        }
+    })
+}
+
+fn encode(calls: &[Call], format: ExportFormat, first: bool, out: &mut Vec<u8>) {
+    match format {
+        ExportFormat::Csv => out.extend(report::calls_csv(calls)),
+        ExportFormat::Json => {
+            for (i, call) in calls.iter().enumerate() {
+                if !(first && i == 0) {
+                    out.push(b',');
+                }
+                // A Call is plain data: serialising it cannot fail.
+                let _ = serde_json::to_writer(&mut *out, call);
+            }
+        }
+    }
+}
