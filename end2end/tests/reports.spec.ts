@@ -1,0 +1,48 @@
+import { readFileSync } from "node:fs";
+import { expect, test } from "@playwright/test";
+import { hydrated, login, watchConsole } from "./helpers";
+
+// scripts/test.sh seeds demo calls over the last days before the browser tests run.
+test("the Reports page previews the figures and downloads CSV and JSON exports", async ({ page }) => {
+  const errors = watchConsole(page);
+  await login(page, "/reports?range=7d");
+  await hydrated(page);
+  await expect(page.getByRole("heading", { level: 1, name: "Reports" })).toBeVisible();
+  await expect(page.getByText("Loading the report…")).toHaveCount(0);
+
+  const summary = page.getByTestId("report-summary");
+  await expect(summary.locator(".stat-label")).toHaveText(["Requests", "Tokens", "Cost", "p95 latency", "Error rate"]);
+  await expect(summary.locator(".stat-value").first()).not.toHaveText("0");
+  const groups = page.getByTestId("report-groups");
+  await expect(groups.locator("tbody tr").first()).toBeVisible();
+
+  // The breakdown is a keyboard-usable select; the preview follows it.
+  await page.getByLabel("Break down by").selectOption("provider");
+  await expect(groups.locator("tbody tr").first()).toBeVisible();
+
+  const csv = page.waitForEvent("download");
+  await page.getByTestId("download-csv").click();
+  const file = await csv;
+  expect(file.suggestedFilename()).toMatch(/^sightline-aggregates-\d{8}T\d{4}-\d{8}T\d{4}\.csv$/);
+  const lines = readFileSync(await file.path(), "utf8").trim().split("\n");
+  expect(lines[0]).toMatch(/^group,bucket_start,requests,/);
+  expect(lines.some((l) => l.includes(",total,"))).toBe(true);
+
+  // Every call: the breakdown and buckets do not apply.
+  await page.getByLabel("Export").selectOption("calls");
+  await expect(page.getByLabel("Break down by")).toBeDisabled();
+  const json = page.waitForEvent("download");
+  await page.getByTestId("download-json").click();
+  const calls = JSON.parse(readFileSync(await (await json).path(), "utf8"));
+  expect(Array.isArray(calls)).toBe(true);
+  expect(calls.length).toBeGreaterThan(0);
+  expect(calls[0]).toHaveProperty("id");
+  expect(calls[0]).toHaveProperty("cost_total_micros");
+  expect(errors).toEqual([]);
+});
+
+test("a range without calls says so", async ({ page }) => {
+  await login(page, "/reports?from=2020-01-01&to=2020-01-02");
+  await hydrated(page);
+  await expect(page.getByTestId("report-empty")).toHaveText("No calls in this range.");
+});
