@@ -102,6 +102,8 @@ setup_test() {
   command -v pgrep >/dev/null || pkgs+=(procps)
   # promtool checks /metrics in the integration tests; Prometheus scrapes it end to end.
   command -v promtool >/dev/null || pkgs+=(prometheus)
+  # pdftotext and pdftoppm read the PDF reports back in the integration tests.
+  command -v pdftotext >/dev/null || pkgs+=(poppler-utils)
   apt_install "${pkgs[@]}"
   setup_python
   local stamp="$ROOT/end2end/node_modules/.installed-lock"

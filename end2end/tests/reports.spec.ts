@@ -28,9 +28,16 @@ test("the Reports page previews the figures and downloads CSV and JSON exports",
   expect(lines[0]).toMatch(/^group,bucket_start,requests,/);
   expect(lines.some((l) => l.includes(",total,"))).toBe(true);
 
-  // Every call: the breakdown and buckets do not apply.
+  const pdf = page.waitForEvent("download");
+  await page.getByTestId("download-pdf").click();
+  const pdfFile = await pdf;
+  expect(pdfFile.suggestedFilename()).toMatch(/^sightline-report-.*\.pdf$/);
+  expect(readFileSync(await pdfFile.path()).subarray(0, 5).toString()).toBe("%PDF-");
+
+  // Every call: the breakdown and buckets do not apply, and there is no PDF of calls.
   await page.getByLabel("Export").selectOption("calls");
   await expect(page.getByLabel("Break down by")).toBeDisabled();
+  await expect(page.getByTestId("download-pdf")).toHaveCount(0);
   const json = page.waitForEvent("download");
   await page.getByTestId("download-json").click();
   const calls = JSON.parse(readFileSync(await (await json).path(), "utf8"));

@@ -1,6 +1,7 @@
 //! The Reports page: pick a range, what to export (figures per group and bucket, or every
-//! call) and a breakdown; a preview of the figures; CSV and JSON downloads straight from
-//! `GET /api/v1/reports/export` (plain links: the browser streams the file with the session).
+//! call) and a breakdown; a preview of the figures; CSV, JSON and PDF downloads straight
+//! from `GET /api/v1/reports/export` (plain links: the browser streams the file with the
+//! session).
 
 use leptos::{prelude::*, task::spawn_local};
 use leptos_meta::Title;
@@ -111,6 +112,10 @@ pub fn ReportsPage() -> impl IntoView {
         } else {
             aggregate_params()
         };
+        if format == "pdf" {
+            // The PDF breaks down by model and by provider itself.
+            p.retain(|(k, _)| *k != "group_by");
+        }
         p.push(("kind", kind.get()));
         p.push(("format", format.to_owned()));
         api::export_url(&p)
@@ -157,6 +162,10 @@ pub fn ReportsPage() -> impl IntoView {
             <div class="form-actions">
                 <a class="button button-primary" data-testid="download-csv" href=move || download("csv") download="">"Download CSV"</a>
                 <a class="button" data-testid="download-json" href=move || download("json") download="">"Download JSON"</a>
+                <Show when=move || !is_calls()>
+                    <a class="button" data-testid="download-pdf" href=move || download("pdf") download=""
+                        title="Summary, cost and token charts, tables by model, provider and budget">"Download PDF"</a>
+                </Show>
             </div>
             <p class="muted form-help">
                 {move || if is_calls() {

@@ -189,6 +189,9 @@ pub enum ExportFormat {
     #[default]
     Csv,
     Json,
+    /// A two-page summary of aggregates: figures, charts, tables by model and provider,
+    /// budgets.
+    Pdf,
 }
 
 /// What `GET /api/v1/reports/export` exports: figures per group and bucket, or every call.
@@ -206,7 +209,7 @@ pub enum ExportKind {
 #[cfg_attr(feature = "ssr", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
-    /// `csv` (the default) or `json`.
+    /// `csv` (the default), `json`, or `pdf` (aggregates only).
     #[serde(default, deserialize_with = "blank_as_none")]
     pub format: Option<ExportFormat>,
     /// `aggregates` (the default) or `calls`.

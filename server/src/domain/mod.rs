@@ -13,4 +13,5 @@ pub mod pricing;
 pub mod provider;
 pub mod rate_limit;
 pub mod report;
+pub mod report_pdf;
 pub mod system;

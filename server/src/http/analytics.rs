@@ -256,9 +256,15 @@ pub async fn overview(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<AnalyticsQuery>,
 ) -> Result<Json<Overview>, ApiError> {
-    let p = params(&q)?;
+    overview_figures(&state, &q).await.map(Json)
+}
+
+/// The Overview's figures for `q`: what `GET /api/v1/analytics/overview` answers and the PDF
+/// report draws.
+pub async fn overview_figures(state: &AppState, q: &AnalyticsQuery) -> Result<Overview, ApiError> {
+    let p = params(q)?;
     let w = p.window;
-    let parts = rollup_rows(&state, &p).await?;
+    let parts = rollup_rows(state, &p).await?;
     let (mut all, mut by_model, mut by_provider) = (
         Aggregate::new(w),
         Aggregate::totals_only(w),
@@ -270,7 +276,7 @@ pub async fn overview(
         by_model.add_rollup(r.key.bucket, &r.key.model, s, l, t);
         by_provider.add_rollup(r.key.bucket, &r.key.provider, s, l, t);
     }
-    Ok(Json(Overview {
+    Ok(Overview {
         from: w.from,
         to: w.to,
         previous_from: w.previous_from,
@@ -282,5 +288,5 @@ pub async fn overview(
         series: all.series(&p.starts),
         by_model: by_model.groups(None),
         by_provider: by_provider.groups(None),
-    }))
+    })
 }

@@ -3,7 +3,7 @@
 //! the calls API lists them), so an export of any size holds one page in memory and the
 //! first bytes leave at once.
 
-use app::types::{Call, ExportFormat, ExportKind, ExportQuery};
+use app::types::{BucketSize, Budget, Call, ExportFormat, ExportKind, ExportQuery, LimitKind};
 use axum::{
     body::Body,
     extract::State,
@@ -12,16 +12,21 @@ use axum::{
 };
 use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
 use futures_util::stream;
 
 use super::{
-    analytics::aggregation,
+    analytics::{aggregation, overview_figures},
     error::ApiError,
     params::{ApiQuery, RangeParams},
     principal::Reader,
 };
 use crate::{
-    domain::report,
+    budgets::evaluator::all_with_status,
+    domain::{
+        report,
+        report_pdf::{self, BudgetLine, PdfReport},
+    },
     state::AppState,
     store::{self, calls::CallFilter},
 };
@@ -41,8 +46,13 @@ const PAGE: i64 = 2000;
         status = 200,
         description = "A download. CSV: aggregates (group, bucket_start, figures; a `total` \
             row per group before its buckets) or calls (one row each, newest first). JSON: the \
-            analytics aggregation, or an array of calls.",
-        content((String = "text/csv"), (serde_json::Value = "application/json"))
+            analytics aggregation, or an array of calls. PDF (aggregates): a two-page summary \
+            with charts and tables by model, provider and budget.",
+        content(
+            (String = "text/csv"),
+            (serde_json::Value = "application/json"),
+            (String = "application/pdf")
+        )
     )),
     security(("api_key" = ["read"]), ("session" = []))
 )]
@@ -53,11 +63,12 @@ pub async fn export(
 ) -> Result<Response, ApiError> {
     let format = q.format.unwrap_or_default();
     match q.kind.unwrap_or_default() {
+        ExportKind::Aggregates if format == ExportFormat::Pdf => pdf_report(&state, &q).await,
         ExportKind::Aggregates => {
             let a = aggregation(&state, &q.analytics()).await?;
             let body = match format {
-                ExportFormat::Csv => report::aggregates_csv(&a),
                 ExportFormat::Json => serde_json::to_vec(&a).map_err(|_| ApiError::internal())?,
+                _ => report::aggregates_csv(&a),
             };
             Ok(download(
                 format,
@@ -68,6 +79,12 @@ pub async fn export(
             ))
         }
         ExportKind::Calls => {
+            if format == ExportFormat::Pdf {
+                return Err(ApiError::bad_param(
+                    "format",
+                    "a PDF report summarises figures; export calls as csv or json",
+                ));
+            }
             if q.group_by.is_some() || q.bucket.is_some() || q.tz.is_some() {
                 let field = match (q.group_by, q.bucket) {
                     (Some(_), _) => "group_by",
@@ -106,6 +123,7 @@ fn download(
     let (content_type, ext) = match format {
         ExportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
         ExportFormat::Json => ("application/json", "json"),
+        ExportFormat::Pdf => ("application/pdf", "pdf"),
     };
     let name = format!(
         "sightline-{kind}-{}-{}.{ext}",
@@ -122,6 +140,66 @@ fn download(
         body,
     )
         .into_response()
+}
+
+/// A PDF report of the range: the Overview's figures (one read of the rollups: totals,
+/// series, by model, by provider) and the budgets as they stand.
+async fn pdf_report(state: &AppState, q: &ExportQuery) -> Result<Response, ApiError> {
+    if q.group_by.is_some() {
+        return Err(ApiError::bad_param(
+            "group_by",
+            "a PDF report breaks its figures down by model and by provider itself",
+        ));
+    }
+    let o = overview_figures(state, &q.analytics()).await?;
+    // The zone parsed already when the figures were read.
+    let tz: Tz = o.tz.parse().unwrap_or(chrono_tz::UTC);
+    let local = |t: DateTime<Utc>, f: &str| t.with_timezone(&tz).format(f).to_string();
+    let label = match o.bucket {
+        BucketSize::Minute | BucketSize::Hour => "%b %d %H:%M",
+        _ => "%b %d",
+    };
+    state.budgets.reload(&state.pool).await?;
+    let budgets = all_with_status(&state.pool, &state.budgets, Utc::now()).await?;
+    let report = PdfReport {
+        title: "Sightline report".into(),
+        subtitle: format!(
+            "{} to {} ({}), by {}",
+            local(o.from, "%Y-%m-%d %H:%M"),
+            local(o.to, "%Y-%m-%d %H:%M"),
+            o.tz,
+            o.bucket.as_str()
+        ),
+        totals: o.totals.clone(),
+        series: o
+            .series
+            .iter()
+            .map(|b| (local(b.start, label), b.clone()))
+            .collect(),
+        by_model: o.by_model,
+        by_provider: o.by_provider,
+        budgets: budgets
+            .iter()
+            .filter(|b| b.enabled)
+            .map(budget_line)
+            .collect(),
+    };
+    let body = Body::from(report_pdf::render(&report));
+    Ok(download(ExportFormat::Pdf, "report", o.from, o.to, body))
+}
+
+fn budget_line(b: &Budget) -> BudgetLine {
+    let amount = |v: f64| match b.limit_kind {
+        LimitKind::Usd => format!("${v:.2}"),
+        _ => report_pdf::count(v.round() as i64),
+    };
+    BudgetLine {
+        name: b.name.clone(),
+        period: b.period.as_str().to_owned(),
+        spent: amount(b.status.spent),
+        limit: amount(b.status.limit),
+        percent: b.status.percent,
+    }
 }
 
 /// Where a calls export stands between pages.
@@ -153,8 +231,8 @@ fn calls_stream(
             let mut out = Vec::new();
             if cur.first {
                 out = match format {
-                    ExportFormat::Csv => report::calls_csv_header(),
                     ExportFormat::Json => b"[".to_vec(),
+                    _ => report::calls_csv_header(),
                 };
             }
             let calls = store::calls::list(&pool, &cur.filter, PAGE)
@@ -177,9 +255,10 @@ fn calls_stream(
     })
 }
 
+/// Calls as CSV or JSON (a PDF of calls is refused before the stream starts).
 fn encode(calls: &[Call], format: ExportFormat, first: bool, out: &mut Vec<u8>) {
     match format {
-        ExportFormat::Csv => out.extend(report::calls_csv(calls)),
+        ExportFormat::Csv | ExportFormat::Pdf => out.extend(report::calls_csv(calls)),
         ExportFormat::Json => {
             for (i, call) in calls.iter().enumerate() {
                 if !(first && i == 0) {

@@ -521,6 +521,7 @@ async fn real_answers_of_every_operation_match_their_schemas() {
         [("kind", "aggregates"), ("format", "json")],
         [("kind", "calls"), ("format", "csv")],
         [("kind", "calls"), ("format", "json")],
+        [("kind", "aggregates"), ("format", "pdf")],
     ] {
         let req = c.user("get", "/api/v1/reports/export").query(&q);
         c.check("get", "/api/v1/reports/export", req, 200).await;

@@ -295,3 +295,120 @@ async fn the_cli_downloads_what_the_api_exports() {
         "{stderr}"
     );
 }
+
+/// The text of a PDF as pdftotext lays it out, after pdftoppm rendered every page.
+async fn pdf_text(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("report.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let tool = |name: &str| {
+        let mut c = tokio::process::Command::new(name);
+        c.current_dir(dir.path());
+        c
+    };
+    let missing = "pdftoppm/pdftotext (Debian's poppler-utils; scripts/test.sh installs them)";
+    let render = tool("pdftoppm")
+        .args(["-png", "-r", "40", "report.pdf", "page"])
+        .output()
+        .await
+        .expect(missing);
+    assert!(
+        render.status.success(),
+        "{}",
+        String::from_utf8_lossy(&render.stderr)
+    );
+    let pages = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".png")
+        })
+        .count();
+    assert_eq!(pages, 2, "two pages rendered");
+    let text = tool("pdftotext")
+        .args(["-layout", "report.pdf", "-"])
+        .output()
+        .await
+        .expect(missing);
+    assert!(text.status.success());
+    String::from_utf8(text.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn the_pdf_report_shows_the_apis_figures() {
+    use server::domain::report_pdf::{count, money};
+    let (app, key) = spawn_with_key().await;
+    app.ingest(&key, &calls(500, "p")).await;
+    let budget = json!({"name": "Chat monthly", "scope": {}, "period": "month",
+        "timezone": "UTC", "limit_kind": "usd", "limit": 1000.0, "mode": "soft", "enabled": true});
+    let r = app
+        .client
+        .post(app.url("/api/v1/budgets"))
+        .json(&budget)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let q = [("range", "24h".to_owned()), ("format", "pdf".to_owned())];
+    let r = export(&app, &q).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    let pdf = r.bytes().await.unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let text = pdf_text(&pdf).await;
+
+    let (_, o) = app
+        .get_json("/api/v1/analytics/overview", &[("range", "24h".into())])
+        .await;
+    let totals = &o["totals"];
+    for figure in [
+        count(totals["requests"].as_i64().unwrap()),
+        count(totals["total_tokens"].as_i64().unwrap()),
+        money(totals["cost_micros"].as_i64().unwrap()),
+    ] {
+        assert!(
+            text.contains(&figure),
+            "{figure} is not in the PDF:\n{text}"
+        );
+    }
+    for heading in [
+        "Summary",
+        "Cost over time (USD)",
+        "Tokens over time",
+        "By model",
+        "By provider",
+        "Budgets",
+        "Chat monthly",
+    ] {
+        assert!(
+            text.contains(heading),
+            "{heading} is not in the PDF:\n{text}"
+        );
+    }
+    // Each model's row holds its request count.
+    for g in o["by_model"].as_array().unwrap() {
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with(g["key"].as_str().unwrap()))
+            .unwrap_or_else(|| panic!("no row for {}:\n{text}", g["key"]));
+        assert!(
+            line.contains(&count(g["totals"]["requests"].as_i64().unwrap())),
+            "{line}"
+        );
+    }
+
+    // A PDF summarises figures: calls and a custom breakdown are refused.
+    for (q, field) in [
+        (vec![("format", "pdf"), ("kind", "calls")], "format"),
+        (vec![("format", "pdf"), ("group_by", "user")], "group_by"),
+    ] {
+        let q: Vec<(&str, String)> = q.into_iter().map(|(k, v)| (k, v.to_owned())).collect();
+        let r = export(&app, &q).await;
+        assert_eq!(r.status(), 400, "{q:?}");
+        let err: Value = r.json().await.unwrap();
+        assert_eq!(err["field"], field);
+    }
+}
