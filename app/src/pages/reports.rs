@@ -148,7 +148,7 @@ pub fn ReportsPage() -> impl IntoView {
             </div>
         </div>
 
-        <form class="card form form-inline" aria-label="Export" on:submit=|ev| ev.prevent_default()>
+        <form class="card form form-inline" aria-label="Report export" on:submit=|ev| ev.prevent_default()>
             <label class="field" for="report-kind">
                 <span>"Export"</span>
                 <select id="report-kind" prop:value=move || kind.get()
