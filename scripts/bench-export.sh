@@ -4,7 +4,7 @@
 # `sightline_bench_export` database so later runs reuse it), then measures, median of RUNS
 # requests each, time to first byte and to last byte on loopback of
 #   - the calls export of the month as CSV and as JSON (every call, streamed);
-#   - the aggregates export by model per day as CSV;
+#   - the aggregates export by model per day as CSV, and the PDF report of the month;
 # against the peer: PostgreSQL's own `COPY ... TO STDOUT WITH CSV` of the same rows and
 # order through psql (the floor for any exporter over this table).
 #
@@ -73,6 +73,9 @@ figure export_calls_json_ms "$L"
 read -r F L B < <(export_times "/api/v1/reports/export?kind=aggregates&format=csv&group_by=model&bucket=day&$RANGE")
 echo "sightline aggregates CSV by model per day: first byte $F ms, whole $L ms"
 figure export_aggregates_csv_ms "$L"
+read -r F L B < <(export_times "/api/v1/reports/export?kind=aggregates&format=pdf&$RANGE")
+echo "sightline PDF report of the month: whole $L ms, $((B / 1024)) KiB"
+figure export_pdf_ms "$L"
 
 log "peer: psql COPY of the same rows and order as CSV, $RUNS runs"
 COPY_SQL="COPY (SELECT time, id, provider, model, status, http_status, error_type, duration_ms,

@@ -29,7 +29,7 @@ pub struct ExportArgs {
     /// `aggregates` (figures per group and bucket) or `calls` (every call).
     #[arg(long, default_value = "aggregates")]
     pub kind: String,
-    /// `csv` or `json`.
+    /// `csv`, `json` or `pdf` (aggregates only).
     #[arg(long, default_value = "csv")]
     pub format: String,
     /// A look-back such as `24h`, `7d` or `30d` (default: the last 24 hours).

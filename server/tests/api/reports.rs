@@ -64,12 +64,12 @@ fn usd(micros: &Value) -> String {
 #[tokio::test]
 async fn a_calls_export_equals_the_calls_api_for_its_range() {
     let (app, key) = spawn_with_key().await;
-    // More than one export page (2000 calls).
-    app.ingest(&key, &calls(2300, "c")).await;
+    // More than one export page (10,000 calls).
+    app.ingest(&key, &calls(10_500, "c")).await;
     let to = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
-    let from = (Utc::now() - Duration::hours(3)).to_rfc3339_opts(SecondsFormat::Secs, true);
+    let from = (Utc::now() - Duration::hours(24)).to_rfc3339_opts(SecondsFormat::Secs, true);
     let want = listed(&app, &from, &to).await;
-    assert!(want.len() > 1500, "{}", want.len());
+    assert_eq!(want.len(), 10_500);
 
     let range = |format: &str| {
         vec![
