@@ -236,7 +236,8 @@ fn calls_stream(
                     _ => report::calls_csv_header(),
                 };
             }
-            let calls = store::calls::list(&pool, &cur.filter, PAGE)
+            let with_metadata = format == ExportFormat::Json;
+            let calls = store::calls::list_with(&pool, &cur.filter, PAGE, with_metadata)
                 .await
                 .map_err(|e| {
                     tracing::error!(error = %e, "a calls export stopped: the database failed");

@@ -271,14 +271,30 @@ impl From<CallRow> for Call {
 
 /// Calls matching `filter`, newest first, at most `limit`.
 pub async fn list(pool: &PgPool, filter: &CallFilter, limit: i64) -> sqlx::Result<Vec<Call>> {
-    let mut q = QueryBuilder::<Postgres>::new(
+    list_with(pool, filter, limit, true).await
+}
+
+/// As [`list`]; without `metadata` (None) when the caller does not show it, which saves
+/// reading and parsing it per call (the CSV export).
+pub async fn list_with(
+    pool: &PgPool,
+    filter: &CallFilter,
+    limit: i64,
+    metadata: bool,
+) -> sqlx::Result<Vec<Call>> {
+    let metadata = if metadata {
+        "metadata::text"
+    } else {
+        "NULL::text"
+    };
+    let mut q = QueryBuilder::<Postgres>::new(format!(
         "SELECT id, time, trace_id, session_id, user_id, feature, provider, model, response_model,
             status, error_type, error_message, http_status, ttft_ms, streaming_ms, duration_ms,
             input_tokens, output_tokens, cached_tokens, reasoning_tokens, tokens_per_second,
             cost_input_micros, cost_output_micros, cost_total_micros, tool_calls, quality_score,
-            user_rating, metadata::text AS metadata
-         FROM llm_calls WHERE true",
-    );
+            user_rating, {metadata} AS metadata
+         FROM llm_calls WHERE true"
+    ));
     let text_filters = [
         ("model", &filter.model),
         ("provider", &filter.provider),
