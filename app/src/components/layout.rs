@@ -1,7 +1,7 @@
 //! The frame around every signed-in page: header with navigation, theme and logout.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
+use leptos_router::{components::A, hooks::use_location};
 
 use super::{bell::NoticeBell, brand::Brand, chart::ThemeEpoch, theme::ThemeToggle};
 
@@ -17,13 +17,32 @@ const NAV: &[(&str, &str)] = &[
     ("/system", "System"),
     ("/database", "Database"),
     ("/reports", "Reports"),
+];
+
+/// The settings pages, reached through one "Settings" entry and tabs on each of them.
+const SETTINGS: &[(&str, &str)] = &[
     ("/settings/api-keys", "API keys"),
     ("/settings/providers", "Providers"),
+    ("/settings/channels", "Alert channels"),
 ];
+
+/// Tabs between the settings pages, above each one's header.
+#[component]
+pub fn SettingsTabs() -> impl IntoView {
+    view! {
+        <nav class="tabs" aria-label="Settings">
+            {SETTINGS
+                .iter()
+                .map(|(href, label)| view! { <A href=*href exact=true>{*label}</A> })
+                .collect_view()}
+        </nav>
+    }
+}
 
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
     provide_context(ThemeEpoch(RwSignal::new(0)));
+    let location = use_location();
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="topbar">
@@ -35,6 +54,14 @@ pub fn Layout(children: Children) -> impl IntoView {
                     .iter()
                     .map(|(href, label)| view! { <A href=*href exact=true>{*label}</A> })
                     .collect_view()}
+                <a
+                    href=SETTINGS[0].0
+                    aria-current=move || {
+                        location.pathname.get().starts_with("/settings/").then_some("page")
+                    }
+                >
+                    "Settings"
+                </a>
             </nav>
             <div class="topbar-actions">
                 <NoticeBell />

@@ -1,5 +1,6 @@
 //! Settings → API keys: create a key (its secret shown once), list keys, revoke one.
 
+use crate::components::layout::SettingsTabs;
 use chrono::{DateTime, Utc};
 use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
 use leptos_meta::Title;
@@ -91,6 +92,7 @@ pub fn ApiKeysPage() -> impl IntoView {
 
     view! {
         <Title text="API keys" />
+        <SettingsTabs />
         <div class="page-header">
             <h1>"API keys"</h1>
             <p class="muted">

@@ -2,6 +2,7 @@
 //! delivery log; secrets are write-only (the list shows whether one is set, and a URL's
 //! host only).
 
+use crate::components::layout::SettingsTabs;
 use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
 use leptos_meta::Title;
 
@@ -151,6 +152,7 @@ pub fn ChannelsPage() -> impl IntoView {
     }
     view! {
         <Title text="Channels" />
+        <SettingsTabs />
         <div class="page-header">
             <h1>"Alert channels"</h1>
             <p class="muted">"Where alerts go: in the app (the bell), a signed webhook, Slack, or email. Rules choose their channels; a channel may take only some severities."</p>

@@ -1,6 +1,7 @@
 //! Settings → Providers: the upstreams the proxy forwards to. A provider's key is typed in
 //! once and never shown again; the list shows its last four characters.
 
+use crate::components::layout::SettingsTabs;
 use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
 use leptos_meta::Title;
 
@@ -105,6 +106,7 @@ pub fn ProvidersPage() -> impl IntoView {
 
     view! {
         <Title text="Providers" />
+        <SettingsTabs />
         <div class="page-header">
             <h1>"Providers"</h1>
             <p class="muted">
