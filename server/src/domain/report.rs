@@ -156,8 +156,7 @@ pub fn calls_csv(calls: &[Call]) -> Vec<u8> {
         num(&mut w, Some(&c.output_tokens));
         num(&mut w, Some(&c.cached_tokens));
         num(&mut w, Some(&c.reasoning_tokens));
-        let cost = c.cost_total_micros.map(usd);
-        num(&mut w, cost.as_ref().map(|v| v as _));
+        field(&mut w, &c.cost_total_micros.map(usd).unwrap_or_default());
         field(&mut w, c.session_id.as_deref().unwrap_or(""));
         field(&mut w, c.user_id.as_deref().unwrap_or(""));
         field(&mut w, c.feature.as_deref().unwrap_or(""));
