@@ -117,7 +117,7 @@ pub fn aggregates_csv(a: &Aggregation) -> Vec<u8> {
             rows.push(figure_cells(&g.key, &start, &b.figures));
         }
     }
-    write_rows::<Vec<Vec<String>>, Vec<String>>(rows)
+    write_rows(rows)
 }
 
 /// The header line of a calls export.
