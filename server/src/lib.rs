@@ -11,6 +11,7 @@ pub mod alerts;
 pub mod analytics;
 pub mod apps;
 pub mod auth;
+pub mod bench;
 pub mod browser;
 pub mod budgets;
 pub mod cli;

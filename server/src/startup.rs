@@ -136,6 +136,7 @@ impl Application {
                     key_cache: Arc::default(),
                     metrics,
                     closed: Arc::default(),
+                    bench: crate::bench::Runs::default(),
                     budgets: crate::budgets::Book::default(),
                     alerts: crate::alerts::Alerts::default(),
                     rate_limits: Arc::default(),
@@ -224,6 +225,14 @@ impl Application {
         store::migrate(&writers)
             .await
             .context("database migrations failed")?;
+        // Runs belong to the server that ran them; none is running before this one starts.
+        let stale = store::bench::interrupt_running(&writers).await?;
+        if stale > 0 {
+            tracing::warn!(
+                runs = stale,
+                "benchmark runs were going when the server stopped; marked interrupted"
+            );
+        }
         let pool = store::connect(
             url,
             config.db_max_connections,

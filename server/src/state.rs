@@ -60,6 +60,8 @@ pub struct AppState {
     pub alerts: crate::alerts::Alerts,
     /// Sightline's own metrics, for `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Benchmark runs going on this server, to cancel them.
+    pub bench: crate::bench::Runs,
     /// Closed analytics buckets, merged once.
     pub closed: Arc<crate::analytics::closed::ClosedCache>,
     /// Where the built site lives, for server-side rendering and static files.

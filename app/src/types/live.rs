@@ -80,6 +80,14 @@ impl Topic for RequestsTopic {
     type Payload = RequestsTick;
 }
 
+/// A benchmark run's progress: its summary after each finished request and when it ends.
+pub struct BenchTopic;
+
+impl Topic for BenchTopic {
+    const NAME: &'static str = "benchmarks";
+    type Payload = super::bench::BenchRunSummary;
+}
+
 /// Browser reports (vitals, errors, failed calls) just committed.
 pub struct BrowserTopic;
 
@@ -98,4 +106,5 @@ pub const TOPICS: &[&str] = &[
     NoticesTopic::NAME,
     RequestsTopic::NAME,
     BrowserTopic::NAME,
+    BenchTopic::NAME,
 ];

@@ -140,3 +140,4 @@ pub mod live;
 pub mod system;
 
 pub mod alert;
+pub mod bench;

@@ -4,6 +4,7 @@
 
 pub mod alert;
 pub mod app_request;
+pub mod bench;
 pub mod browser;
 pub mod budget;
 pub mod call;

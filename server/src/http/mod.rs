@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod analytics;
 pub mod apps;
+pub mod bench;
 pub mod browser;
 pub mod budgets;
 pub mod calls;
@@ -115,6 +116,15 @@ fn api(state: &AppState) -> Router<AppState> {
         .route("/analytics", get(analytics::aggregate))
         .route("/analytics/overview", get(analytics::overview))
         .route("/reports/export", get(reports::export))
+        .route(
+            "/benchmarks",
+            get(bench::list)
+                .post(bench::start)
+                .layer(DefaultBodyLimit::max(bench::MAX_RUN_BODY_BYTES)),
+        )
+        .route("/benchmarks/models", get(bench::models))
+        .route("/benchmarks/{id}", get(bench::get).delete(bench::delete))
+        .route("/benchmarks/{id}/cancel", post(bench::cancel))
         .route("/sessions", get(sessions::list))
         .route(
             "/sessions/{id}",

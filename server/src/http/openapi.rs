@@ -17,7 +17,7 @@ use utoipa::{
 };
 
 use super::{
-    alerts, analytics, apps, browser, budgets, calls, database, events, keys, login, prices,
+    alerts, analytics, apps, bench, browser, budgets, calls, database, events, keys, login, prices,
     principal::SESSION_COOKIE, providers, rate_limits, reports, sessions, stream, system,
 };
 
@@ -80,6 +80,12 @@ use super::{
         analytics::aggregate,
         analytics::overview,
         reports::export,
+        bench::list,
+        bench::start,
+        bench::models,
+        bench::get,
+        bench::cancel,
+        bench::delete,
         sessions::list,
         sessions::detail,
         sessions::delete,
@@ -113,7 +119,8 @@ use super::{
         (name = "alerts", description = "Alert rules, silences, channels and notices"),
         (name = "rate-limits", description = "Per-key and per-user rate limits"),
         (name = "analytics", description = "Aggregated cost, tokens and latency"),
-        (name = "reports", description = "CSV and JSON exports"),
+        (name = "reports", description = "CSV, JSON and PDF exports"),
+        (name = "benchmarks", description = "Model benchmark runs"),
         (name = "sessions", description = "Sessions of calls"),
         (name = "providers", description = "Proxy providers and their records"),
         (name = "system", description = "Hosts, system metrics and GPUs"),

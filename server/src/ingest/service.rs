@@ -245,8 +245,8 @@ impl Ingest {
 
     /// Validates a proxied call and hands it to the recorder: the client's answer never
     /// waits for the database, and the record is spooled until it is stored.
-    pub fn record_detached(&self, input: CallInput, api_key_id: i64) {
-        let mut accepted = self.accept([input], IdPolicy::Generate, Some(api_key_id));
+    pub fn record_detached(&self, input: CallInput, api_key_id: Option<i64>) {
+        let mut accepted = self.accept([input], IdPolicy::Generate, api_key_id);
         if let Some((_, e)) = accepted.rejected.pop() {
             tracing::warn!(field = e.field, reason = %e.message, "proxied call not recordable");
             return;

@@ -91,13 +91,39 @@ pub async fn forward(
         Ok(id) => id,
         Err(response) => return response,
     };
-    let mut prepared = match prepare(&provider, endpoint, &parts, body, api_key_id, started).await {
+    proxied(
+        &state,
+        &provider,
+        endpoint,
+        parts,
+        body,
+        Some(api_key_id),
+        started,
+    )
+    .await
+}
+
+/// The way to a provider for a caller already authenticated (`api_key_id` is its key, None
+/// for Sightline's own calls): prepare, admit against rate limits and budgets, send, and
+/// record. The handler and the benchmark runner both go this way, so a benchmark call is
+/// limited, budgeted and recorded as any proxied call is.
+pub async fn proxied(
+    state: &AppState,
+    provider: &Arc<Provider>,
+    endpoint: Endpoint,
+    parts: Parts,
+    body: Body,
+    api_key_id: Option<i64>,
+    started: Instant,
+) -> Response {
+    let kind = provider.kind;
+    let mut prepared = match prepare(provider, endpoint, &parts, body, api_key_id, started).await {
         Ok(p) => p,
         Err(response) => return response,
     };
     let mut limited = None;
     if prepared.records {
-        match admit(&state, kind, &prepared).await {
+        match admit(state, kind, &prepared).await {
             Ok((reservation, verdict)) => {
                 prepared.draft.id = reservation;
                 limited = Some(verdict);
@@ -105,7 +131,7 @@ pub async fn forward(
             Err(response) => return response,
         }
     }
-    let mut response = send(&state, &provider, parts, prepared).await;
+    let mut response = send(state, provider, parts, prepared).await;
     if let Some(v) = limited {
         add_headers(response.headers_mut(), &v);
     }
@@ -131,7 +157,7 @@ async fn admit(
         model: &d.model,
         feature: d.feature.as_deref(),
         user: d.user_id.as_deref(),
-        api_key_id: Some(d.api_key_id),
+        api_key_id: d.api_key_id,
     };
     let prices = state.ingest.prices();
     let price = find_price(&prices, &d.provider, &d.model, d.time);
@@ -216,7 +242,7 @@ async fn prepare(
     endpoint: Endpoint,
     parts: &Parts,
     body: Body,
-    api_key_id: i64,
+    api_key_id: Option<i64>,
     started: Instant,
 ) -> Result<Prepared, Response> {
     let kind = provider.kind;

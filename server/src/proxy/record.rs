@@ -30,7 +30,8 @@ pub struct Draft {
     pub(super) user_id: Option<String>,
     pub(super) feature: Option<String>,
     pub(super) trace_id: Option<String>,
-    pub(super) api_key_id: i64,
+    /// The client's key; None for Sightline's own calls (benchmark runs).
+    pub(super) api_key_id: Option<i64>,
 }
 
 /// How an exchange ended, for the record.

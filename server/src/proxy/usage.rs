@@ -136,6 +136,8 @@ pub struct StreamTally {
     pub content_chars: usize,
     /// The stream's proper end was seen (`[DONE]` or `message_stop`).
     pub finished: bool,
+    /// The generated text, when asked for ([`StreamTally::keeping_text`]).
+    pub text: Option<String>,
 }
 
 impl StreamTally {
@@ -144,6 +146,20 @@ impl StreamTally {
             kind: Some(kind),
             hide_usage_chunk,
             ..Default::default()
+        }
+    }
+
+    /// Also keeps the generated text (the benchmark runner scores it).
+    pub fn keeping_text(mut self) -> Self {
+        self.text = Some(String::new());
+        self
+    }
+
+    fn add_text(&mut self, text: Option<&str>) {
+        let Some(t) = text else { return };
+        self.content_chars += t.chars().count();
+        if let Some(kept) = self.text.as_mut() {
+            kept.push_str(t);
         }
     }
 
@@ -178,7 +194,7 @@ impl StreamTally {
                 .pointer("/delta/content")
                 .or_else(|| c.get("text"))
                 .and_then(Value::as_str);
-            self.content_chars += text.map_or(0, |t| t.chars().count());
+            self.add_text(text);
             if let Some(calls) = c.pointer("/delta/tool_calls").and_then(Value::as_array) {
                 // A tool call's first delta carries its id; later ones only arguments.
                 self.tool_calls += calls.iter().filter(|t| t.get("id").is_some()).count() as u32;
@@ -223,7 +239,7 @@ impl StreamTally {
                     .pointer("/delta/text")
                     .or_else(|| v.pointer("/delta/thinking"))
                     .and_then(Value::as_str);
-                self.content_chars += text.map_or(0, |t| t.chars().count());
+                self.add_text(text);
             }
             Some("message_stop") => self.finished = true,
             _ => {}

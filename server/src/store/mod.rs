@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod api_keys;
 pub mod app_requests;
+pub mod bench;
 pub mod browser;
 pub mod budgets;
 pub mod calls;

@@ -9,6 +9,7 @@ mod access;
 mod alerts;
 mod analytics;
 mod apps;
+mod bench;
 mod browser;
 mod budgets;
 mod calls;

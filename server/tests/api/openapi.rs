@@ -548,6 +548,38 @@ async fn real_answers_of_every_operation_match_their_schemas() {
     c.check("delete", "/api/v1/providers/{name}", req, 200)
         .await;
 
+    // Benchmarks against a local upstream: one run that finishes, one cancelled.
+    let up = crate::support::bench_upstream::start().await;
+    let lab = json!({"kind": "openai", "base_url": up.url(), "api_key": "sk-lab"});
+    let req = c.user("put", "/api/v1/providers/lab").json(&lab);
+    c.check("put", "/api/v1/providers/{name}", req, 200).await;
+    let req = c.user("get", "/api/v1/benchmarks/models");
+    c.check("get", "/api/v1/benchmarks/models", req, 200).await;
+    let run = json!({"models": ["lab/good-fast"], "prompts": ["hi"], "expected": ["HI"], "scoring": "exact"});
+    let req = c.user("post", "/api/v1/benchmarks").json(&run);
+    let done = id(&c.check("post", "/api/v1/benchmarks", req, 201).await);
+    let stalled = json!({"models": ["lab/stall"], "prompts": ["hi"]});
+    let req = c.user("post", "/api/v1/benchmarks").json(&stalled);
+    let going = id(&c.check("post", "/api/v1/benchmarks", req, 201).await);
+    let req = c.user("post", &format!("/api/v1/benchmarks/{going}/cancel"));
+    c.check("post", "/api/v1/benchmarks/{id}/cancel", req, 202)
+        .await;
+    for _ in 0..200 {
+        let (_, d) = app
+            .get_json(&format!("/api/v1/benchmarks/{done}"), &[])
+            .await;
+        if d["run"]["status"] == "done" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let req = c.user("get", &format!("/api/v1/benchmarks/{done}"));
+    c.check("get", "/api/v1/benchmarks/{id}", req, 200).await;
+    let req = c.user("get", "/api/v1/benchmarks");
+    c.check("get", "/api/v1/benchmarks", req, 200).await;
+    let req = c.user("delete", &format!("/api/v1/benchmarks/{done}"));
+    c.check("delete", "/api/v1/benchmarks/{id}", req, 204).await;
+
     // System: a sample from an agent, read back every way.
     let batch = SampleBatch {
         host: HostInfo {

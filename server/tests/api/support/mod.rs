@@ -16,6 +16,7 @@ use server::{config::ServeArgs, startup::Application};
 use sqlx::{Connection, PgConnection, PgPool};
 use tokio::sync::oneshot;
 
+pub mod bench_upstream;
 pub mod receivers;
 pub mod upstream;
 
