@@ -16,6 +16,7 @@ use crate::{
     types::{
         alert::RuleSeries,
         apps::{AppsOverview, RequestFigures},
+        bench::BenchModelResult,
         database::DatabaseOverview,
         frontend::{FrontendOverview, Rating, VitalSummary},
         Budget, BudgetPeriod, BudgetSeries, GroupFigures, LimitKind, Overview,
@@ -781,4 +782,115 @@ mod tests {
         let pie = json(&cost_by_provider(&o, &Palette::default()));
         assert!(pie.contains("openai"));
     }
+}
+
+/// What a benchmark bar chart compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BenchMetric {
+    TtfbP50,
+    TotalP50,
+    TokensPerSecond,
+    Cost,
+    Quality,
+}
+
+impl BenchMetric {
+    pub const ALL: [BenchMetric; 5] = [
+        BenchMetric::TtfbP50,
+        BenchMetric::TotalP50,
+        BenchMetric::TokensPerSecond,
+        BenchMetric::Cost,
+        BenchMetric::Quality,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            BenchMetric::TtfbP50 => "Time to first byte, p50",
+            BenchMetric::TotalP50 => "Total time, p50",
+            BenchMetric::TokensPerSecond => "Output tokens per second",
+            BenchMetric::Cost => "Cost",
+            BenchMetric::Quality => "Quality",
+        }
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            BenchMetric::TtfbP50 => "ttfb",
+            BenchMetric::TotalP50 => "total",
+            BenchMetric::TokensPerSecond => "speed",
+            BenchMetric::Cost => "cost",
+            BenchMetric::Quality => "quality",
+        }
+    }
+
+    /// Axis name and label format.
+    fn unit(self) -> (&'static str, &'static str) {
+        match self {
+            BenchMetric::TtfbP50 | BenchMetric::TotalP50 => ("ms", "{value} ms"),
+            BenchMetric::TokensPerSecond => ("tokens/s", "{value}"),
+            BenchMetric::Cost => ("USD", "${value}"),
+            BenchMetric::Quality => ("score (0–1)", "{value}"),
+        }
+    }
+
+    pub fn value(self, m: &BenchModelResult) -> Option<f64> {
+        match self {
+            BenchMetric::TtfbP50 => m.ttfb_p50_ms.map(|v| (v * 10.0).round() / 10.0),
+            BenchMetric::TotalP50 => m.total_p50_ms.map(|v| (v * 10.0).round() / 10.0),
+            BenchMetric::TokensPerSecond => m.tokens_per_s.map(|v| (v * 10.0).round() / 10.0),
+            BenchMetric::Cost => m.cost.map(|v| (v * 1e6).round() / 1e6),
+            BenchMetric::Quality => m.quality.map(|v| (v * 1000.0).round() / 1000.0),
+        }
+    }
+}
+
+/// One bar per model of a benchmark run for `metric` (none where it was not measured).
+pub fn bench_bars(models: &[BenchModelResult], metric: BenchMetric, p: &Palette) -> Chart {
+    let (name, label) = metric.unit();
+    base(p)
+        .tooltip(tooltip(Trigger::Axis))
+        .grid(Grid::new().left(64).right(24).top(40).bottom(72))
+        .x_axis(
+            Axis::new()
+                .type_(AxisType::Category)
+                .data(models.iter().map(|m| m.model.clone()).collect())
+                .axis_label(AxisLabel::new().color(p.muted.as_str()).rotate(15)),
+        )
+        .y_axis(value_axis(p, name, label))
+        .series(
+            Bar::new().name(metric.label()).bar_width("40%").data(
+                models
+                    .iter()
+                    .map(|m| metric.value(m).unwrap_or(0.0))
+                    .collect(),
+            ),
+        )
+}
+
+/// Output speed against quality, one point per model that has both.
+pub fn bench_speed_quality(models: &[BenchModelResult], p: &Palette) -> Chart {
+    let mut chart = base(p)
+        .tooltip(tooltip(Trigger::Item).formatter("{a}: {c}"))
+        .legend(legend(p).type_(charming::component::LegendType::Scroll))
+        .grid(Grid::new().left(56).right(32).top(56).bottom(48))
+        .x_axis(
+            value_axis(p, "tokens/s", "{value}")
+                .name_location(NameLocation::Middle)
+                .name_gap(28),
+        )
+        .y_axis(value_axis(p, "quality (0–1)", "{value}").min(0).max(1));
+    for m in models {
+        if let (Some(tps), Some(q)) = (m.tokens_per_s, m.quality) {
+            chart = chart.series(
+                Scatter::new()
+                    .name(m.model.as_str())
+                    .symbol_size(14)
+                    .data(vec![vec![
+                        (tps * 10.0).round() / 10.0,
+                        (q * 1000.0).round() / 1000.0,
+                    ]]),
+            );
+        }
+    }
+    chart
 }

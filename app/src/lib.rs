@@ -25,6 +25,7 @@ use pages::{
     alerts::{AlertRulePage, AlertsPage},
     api_keys::ApiKeysPage,
     apps::AppsPage,
+    benchmarks::BenchmarksPage,
     budgets::{BudgetPage, BudgetsPage},
     calls::CallsPage,
     channels::ChannelsPage,
@@ -106,6 +107,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/frontend") view=|| view! { <Layout><FrontendPage /></Layout> } />
                 <Route path=path!("/database") view=|| view! { <Layout><DatabasePage /></Layout> } />
                 <Route path=path!("/reports") view=|| view! { <Layout><ReportsPage /></Layout> } />
+                <Route path=path!("/benchmarks") view=|| view! { <Layout><BenchmarksPage /></Layout> } />
                 <Route path=path!("/alerts") view=|| view! { <Layout><AlertsPage /></Layout> } />
                 <Route
                     path=path!("/alerts/history")

@@ -33,6 +33,9 @@ pub enum Command {
     Agent(crate::agent::AgentArgs),
     /// Download a report (aggregates or calls, CSV or JSON) from a running server.
     Export(crate::export::ExportArgs),
+    /// Benchmark models on the same prompts on a running server: live progress bars, then
+    /// a table of speed, cost and quality per model.
+    Bench(crate::bench_cli::BenchArgs),
 }
 
 /// Parses arguments, runs the chosen command and maps failures to a one-line message and a
@@ -77,6 +80,15 @@ pub async fn run() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("sightline export: {e:#}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        Some(Command::Bench(args)) => {
+            return match crate::bench_cli::run(args).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("sightline bench: {e:#}");
                     ExitCode::FAILURE
                 }
             };

@@ -12,6 +12,7 @@ pub mod analytics;
 pub mod apps;
 pub mod auth;
 pub mod bench;
+pub mod bench_cli;
 pub mod browser;
 pub mod budgets;
 pub mod cli;

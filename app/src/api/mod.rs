@@ -283,6 +283,28 @@ pub async fn frontend_overview(
     client::get_with("/api/v1/frontend", params).await
 }
 
+pub mod bench {
+    //! `/api/v1/benchmarks/...`
+    use super::{client, ApiResult};
+    use crate::types::bench::{BenchModels, BenchRunDetail, BenchRunInput, BenchRunSummary};
+
+    pub async fn models() -> ApiResult<BenchModels> {
+        client::get("/api/v1/benchmarks/models").await
+    }
+    pub async fn runs() -> ApiResult<Vec<BenchRunSummary>> {
+        client::get("/api/v1/benchmarks").await
+    }
+    pub async fn run(id: i64) -> ApiResult<BenchRunDetail> {
+        client::get(&format!("/api/v1/benchmarks/{id}")).await
+    }
+    pub async fn start(input: BenchRunInput) -> ApiResult<BenchRunSummary> {
+        client::post("/api/v1/benchmarks", &input).await
+    }
+    pub async fn cancel(id: i64) -> ApiResult<BenchRunSummary> {
+        client::post(&format!("/api/v1/benchmarks/{id}/cancel"), &()).await
+    }
+}
+
 pub mod alerts {
     //! `/api/v1/alerts/...`
     use super::{client, ApiResult};

@@ -17,6 +17,7 @@ const NAV: &[(&str, &str)] = &[
     ("/system", "System"),
     ("/database", "Database"),
     ("/reports", "Reports"),
+    ("/benchmarks", "Benchmarks"),
 ];
 
 /// The settings pages, reached through one "Settings" entry and tabs on each of them.

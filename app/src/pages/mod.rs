@@ -4,6 +4,7 @@ pub mod alert_history;
 pub mod alerts;
 pub mod api_keys;
 pub mod apps;
+pub mod benchmarks;
 pub mod budgets;
 pub mod calls;
 pub mod channels;

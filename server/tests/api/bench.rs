@@ -414,3 +414,65 @@ async fn the_model_list_comes_from_the_providers() {
     assert_eq!(m["models"], json!(want));
     assert_eq!(m["unavailable"][0]["provider"], "gone");
 }
+
+#[tokio::test]
+async fn the_cli_runs_a_benchmark_and_prints_a_table_or_json() {
+    let (app, _up) = setup().await;
+    let (_, key) = app
+        .create_key_with(&json!({"name": "cli", "scopes": ["read", "ingest"]}))
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let prompts = dir.path().join("prompts.jsonl");
+    std::fs::write(
+        &prompts,
+        "{\"prompt\": \"alpha\", \"expected\": \"ALPHA\"}\n{\"prompt\": \"bravo\", \"expected\": \"nope\"}\n",
+    )
+    .unwrap();
+    let cli = |extra: &[&str]| {
+        let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_sightline"));
+        c.args(["bench", "--server", &app.url("/"), "--api-key", &key]);
+        c.args(["--models", "lab/good-fast,lab/bad-fast", "--prompts"])
+            .arg(&prompts)
+            .args(extra)
+            .env_remove("SIGHTLINE_SERVER")
+            .env_remove("SIGHTLINE_API_KEY");
+        c
+    };
+    let out = cli(&[]).output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Expected answers in the file make it an exact-match run: one of two right.
+    let good = stdout
+        .lines()
+        .find(|l| l.starts_with("lab/good-fast"))
+        .unwrap();
+    assert!(good.contains("2/2") && good.ends_with("50%"), "{stdout}");
+    assert!(
+        stdout.starts_with("run ") && stdout.contains(": done in "),
+        "{stdout}"
+    );
+
+    let out = cli(&["--json"]).output().await.unwrap();
+    assert!(out.status.success());
+    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(model(&d["run"], "lab/bad-fast")["quality"], 0.0);
+    assert_eq!(d["answers"].as_array().unwrap().len(), 4);
+
+    // Bad options are named: by the CLI, or by the server's refusal.
+    let out = cli(&["--scoring", "telepathy"]).output().await.unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("--scoring"), "{err}");
+    let mut c = cli(&[]);
+    c.args(["--models", "lab/unknown"]);
+    let out = c.output().await.unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && err.contains("models[2]: provider 'lab' does not offer a model 'unknown'"),
+        "{err}"
+    );
+}
