@@ -253,6 +253,25 @@ pub fn cost_by_provider(ov: &Overview, p: &Palette) -> Chart {
 
 /// Output speed against average quality score, one point per model that has both.
 pub fn speed_vs_quality(ov: &Overview, p: &Palette) -> Chart {
+    let points = ov.by_model.iter().take(12).filter_map(|g| {
+        let t = &g.totals;
+        Some((g.key.as_str(), t.tokens_per_second?, t.avg_quality?))
+    });
+    speed_quality(points, "quality", None, p)
+}
+
+/// A scatter of (name, tokens/s, quality), one series per point so the legend names each;
+/// the quality axis fits the points, or is fixed to `fixed`.
+fn speed_quality<'a>(
+    points: impl Iterator<Item = (&'a str, f64, f64)>,
+    quality: &str,
+    fixed: Option<(f64, f64)>,
+    p: &Palette,
+) -> Chart {
+    let y = match fixed {
+        Some((lo, hi)) => value_axis(p, quality, "{value}").min(lo).max(hi),
+        None => value_axis(p, quality, "{value}").scale(true),
+    };
     let mut chart = base(p)
         .tooltip(tooltip(Trigger::Item).formatter("{a}: {c}"))
         .legend(legend(p).type_(charming::component::LegendType::Scroll))
@@ -262,19 +281,12 @@ pub fn speed_vs_quality(ov: &Overview, p: &Palette) -> Chart {
                 .name_location(NameLocation::Middle)
                 .name_gap(28),
         )
-        .y_axis(value_axis(p, "quality", "{value}").scale(true));
-    for g in ov.by_model.iter().take(12) {
-        if let (Some(tps), Some(q)) = (g.totals.tokens_per_second, g.totals.avg_quality) {
-            chart = chart.series(
-                Scatter::new()
-                    .name(g.key.as_str())
-                    .symbol_size(14)
-                    .data(vec![vec![
-                        (tps * 10.0).round() / 10.0,
-                        (q * 10.0).round() / 10.0,
-                    ]]),
-            );
-        }
+        .y_axis(y);
+    for (name, tps, q) in points {
+        chart = chart.series(Scatter::new().name(name).symbol_size(14).data(vec![vec![
+            (tps * 10.0).round() / 10.0,
+            (q * 1000.0).round() / 1000.0,
+        ]]));
     }
     chart
 }
@@ -867,30 +879,10 @@ pub fn bench_bars(models: &[BenchModelResult], metric: BenchMetric, p: &Palette)
         )
 }
 
-/// Output speed against quality, one point per model that has both.
+/// Output speed against quality (0–1), one point per model that has both.
 pub fn bench_speed_quality(models: &[BenchModelResult], p: &Palette) -> Chart {
-    let mut chart = base(p)
-        .tooltip(tooltip(Trigger::Item).formatter("{a}: {c}"))
-        .legend(legend(p).type_(charming::component::LegendType::Scroll))
-        .grid(Grid::new().left(56).right(32).top(56).bottom(48))
-        .x_axis(
-            value_axis(p, "tokens/s", "{value}")
-                .name_location(NameLocation::Middle)
-                .name_gap(28),
-        )
-        .y_axis(value_axis(p, "quality (0–1)", "{value}").min(0).max(1));
-    for m in models {
-        if let (Some(tps), Some(q)) = (m.tokens_per_s, m.quality) {
-            chart = chart.series(
-                Scatter::new()
-                    .name(m.model.as_str())
-                    .symbol_size(14)
-                    .data(vec![vec![
-                        (tps * 10.0).round() / 10.0,
-                        (q * 1000.0).round() / 1000.0,
-                    ]]),
-            );
-        }
-    }
-    chart
+    let points = models
+        .iter()
+        .filter_map(|m| Some((m.model.as_str(), m.tokens_per_s?, m.quality?)));
+    speed_quality(points, "quality (0–1)", Some((0.0, 1.0)), p)
 }

@@ -21,7 +21,7 @@ for (const vp of viewports) {
       await hydrated(page);
       await expect(page.getByRole("heading", { level: 2, name: "Keys" })).toBeVisible();
       await expect(page.getByText("Loading API keys…")).toHaveCount(0);
-      for (const path of ["/settings/api-keys", "/", "/calls", "/sessions", "/budgets", "/system", "/apps", "/frontend", "/database", "/reports", "/alerts", "/alerts/history", "/settings/providers", "/settings/channels"]) {
+      for (const path of ["/settings/api-keys", "/", "/calls", "/sessions", "/budgets", "/system", "/apps", "/frontend", "/database", "/reports", "/benchmarks", "/alerts", "/alerts/history", "/settings/providers", "/settings/channels"]) {
         await page.goto(path);
         await hydrated(page);
         await page.waitForLoadState("networkidle");

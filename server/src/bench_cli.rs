@@ -16,22 +16,8 @@ use crate::proxy::sse::{self, EventSplitter};
 
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
-    /// The Sightline server.
-    #[arg(
-        long,
-        env = "SIGHTLINE_SERVER",
-        value_name = "URL",
-        default_value = "http://127.0.0.1:3000"
-    )]
-    pub server: url::Url,
-    /// An API key with the ingest and read scopes (Settings → API keys).
-    #[arg(
-        long,
-        env = "SIGHTLINE_API_KEY",
-        value_name = "KEY",
-        hide_env_values = true
-    )]
-    pub api_key: String,
+    #[command(flatten)]
+    pub conn: crate::cli::ServerArgs,
     /// The models to compare, as provider/model, separated by commas.
     #[arg(long, value_delimiter = ',', required = true)]
     pub models: Vec<String>,
@@ -137,7 +123,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let input = args.input()?;
     let client = reqwest::Client::new();
     let api = |path: &str| {
-        args.server
+        args.conn
+            .server
             .join(path)
             .context("the server URL cannot take a path")
     };
@@ -145,20 +132,20 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let stream = client
         .get(api("api/v1/stream")?)
         .query(&[("topics", "benchmarks")])
-        .bearer_auth(&args.api_key)
+        .bearer_auth(&args.conn.api_key)
         .send()
         .await
-        .with_context(|| format!("cannot reach {}", args.server))?;
+        .with_context(|| format!("cannot reach {}", args.conn.server))?;
     if !stream.status().is_success() {
         return Err(refusal("the live stream", stream).await);
     }
     let started = client
         .post(api("api/v1/benchmarks")?)
-        .bearer_auth(&args.api_key)
+        .bearer_auth(&args.conn.api_key)
         .json(&input)
         .send()
         .await
-        .with_context(|| format!("cannot reach {}", args.server))?;
+        .with_context(|| format!("cannot reach {}", args.conn.server))?;
     if !started.status().is_success() {
         return Err(refusal("the run", started).await);
     }
@@ -192,7 +179,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                 }
             }
             _ = check.tick() => {
-                let d = detail(&client, &api(&format!("api/v1/benchmarks/{id}"))?, &args.api_key).await?;
+                let d = detail(&client, &api(&format!("api/v1/benchmarks/{id}"))?, &args.conn.api_key).await?;
                 bars.update(&d.run);
                 if d.run.status != BenchStatus::Running {
                     break 'follow;
@@ -203,7 +190,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                 bars.note("cancelling…");
                 let r = client
                     .post(api(&format!("api/v1/benchmarks/{id}/cancel"))?)
-                    .bearer_auth(&args.api_key)
+                    .bearer_auth(&args.conn.api_key)
                     .send()
                     .await?;
                 if !r.status().is_success() && r.status() != reqwest::StatusCode::CONFLICT {
@@ -215,7 +202,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let d = detail(
         &client,
         &api(&format!("api/v1/benchmarks/{id}"))?,
-        &args.api_key,
+        &args.conn.api_key,
     )
     .await?;
     bars.finish();

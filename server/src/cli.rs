@@ -38,6 +38,28 @@ pub enum Command {
     Bench(crate::bench_cli::BenchArgs),
 }
 
+/// Where the client commands (`export`, `bench`) reach a running server, and as whom.
+#[derive(Debug, clap::Args)]
+pub struct ServerArgs {
+    /// The Sightline server.
+    #[arg(
+        long,
+        env = "SIGHTLINE_SERVER",
+        value_name = "URL",
+        default_value = "http://127.0.0.1:3000"
+    )]
+    pub server: url::Url,
+    /// An API key (Settings → API keys): `export` needs the read scope, `bench` read and
+    /// ingest.
+    #[arg(
+        long,
+        env = "SIGHTLINE_API_KEY",
+        value_name = "KEY",
+        hide_env_values = true
+    )]
+    pub api_key: String,
+}
+
 /// Parses arguments, runs the chosen command and maps failures to a one-line message and a
 /// non-zero exit code.
 pub async fn run() -> ExitCode {

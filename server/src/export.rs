@@ -10,22 +10,8 @@ use futures_util::StreamExt;
 
 #[derive(Debug, clap::Args)]
 pub struct ExportArgs {
-    /// The Sightline server.
-    #[arg(
-        long,
-        env = "SIGHTLINE_SERVER",
-        value_name = "URL",
-        default_value = "http://127.0.0.1:3000"
-    )]
-    pub server: url::Url,
-    /// An API key with the read scope (Settings → API keys).
-    #[arg(
-        long,
-        env = "SIGHTLINE_API_KEY",
-        value_name = "KEY",
-        hide_env_values = true
-    )]
-    pub api_key: String,
+    #[command(flatten)]
+    pub conn: crate::cli::ServerArgs,
     /// `aggregates` (figures per group and bucket) or `calls` (every call).
     #[arg(long, default_value = "aggregates")]
     pub kind: String,
@@ -87,13 +73,14 @@ impl ExportArgs {
 
 pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
     let url = args
+        .conn
         .server
         .join("api/v1/reports/export")
         .context("the server URL cannot take a path")?;
     let response = reqwest::Client::new()
         .get(url.clone())
         .query(&args.query())
-        .bearer_auth(&args.api_key)
+        .bearer_auth(&args.conn.api_key)
         .send()
         .await
         .with_context(|| format!("cannot reach {url}"))?;
