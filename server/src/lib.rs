@@ -28,6 +28,7 @@ pub mod live;
 pub mod log_throttle;
 pub mod metrics;
 pub mod proxy;
+pub mod scheduled_reports;
 pub mod seed_demo;
 pub mod startup;
 pub mod state;

@@ -305,6 +305,25 @@ pub mod bench {
     }
 }
 
+pub mod schedules {
+    //! `/api/v1/reports/schedules/...`
+    use super::{client, ApiResult};
+    use crate::types::schedule::{ReportSchedule, ReportScheduleInput, ReportSent};
+
+    pub async fn list() -> ApiResult<Vec<ReportSchedule>> {
+        client::get("/api/v1/reports/schedules").await
+    }
+    pub async fn create(input: ReportScheduleInput) -> ApiResult<ReportSchedule> {
+        client::post("/api/v1/reports/schedules", &input).await
+    }
+    pub async fn delete(id: i64) -> ApiResult<ReportSchedule> {
+        client::delete(&format!("/api/v1/reports/schedules/{id}")).await
+    }
+    pub async fn send(id: i64) -> ApiResult<ReportSent> {
+        client::post(&format!("/api/v1/reports/schedules/{id}/send"), &()).await
+    }
+}
+
 pub mod alerts {
     //! `/api/v1/alerts/...`
     use super::{client, ApiResult};

@@ -14,6 +14,7 @@ pub mod login;
 pub mod not_found;
 pub mod overview;
 pub mod providers;
+pub mod report_schedules;
 pub mod reports;
 pub mod sessions;
 pub mod system;

@@ -220,5 +220,6 @@ pub fn ReportsPage() -> impl IntoView {
                 </section>
             }
         })}
+        <super::report_schedules::ReportSchedules />
     }
 }

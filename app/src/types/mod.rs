@@ -141,3 +141,4 @@ pub mod system;
 
 pub mod alert;
 pub mod bench;
+pub mod schedule;

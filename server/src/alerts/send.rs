@@ -10,8 +10,9 @@ use app::types::{
 };
 use chrono::Utc;
 use lettre::{
-    message::header::ContentType, transport::smtp::authentication::Credentials, AsyncSmtpTransport,
-    AsyncTransport, Message, Tokio1Executor,
+    message::{header::ContentType, Attachment as LettreAttachment, MultiPart, SinglePart},
+    transport::smtp::authentication::Credentials,
+    AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
 };
 
 use crate::{
@@ -95,20 +96,63 @@ async fn send_inner(state: &AppState, ch: &ChannelRow, group_key: &str, items: &
     }
 }
 
+/// A report to send: a title, the text people read, the JSON a webhook gets, and the PDF.
+pub struct ReportMessage {
+    pub title: String,
+    pub text: String,
+    pub json: serde_json::Value,
+    pub attachment: Attachment,
+}
+
+/// Sends a report through one channel: email with the PDF attached, a signed webhook with
+/// the JSON (which carries the PDF in base64), Slack with the text, or an in-app notice.
+pub async fn send_report(state: &AppState, ch: &ChannelRow, r: &ReportMessage) -> Outcome {
+    let attempt = async {
+        match ch.kind() {
+            ChannelKind::InApp => notice(state, Severity::Info, &r.title, &r.text).await,
+            ChannelKind::Webhook => {
+                let secret = match open(state, ch.secret_sealed.as_ref(), "secret") {
+                    Ok(s) => s,
+                    Err(o) => return o,
+                };
+                post(state, ch, &r.json, secret.as_deref()).await
+            }
+            ChannelKind::Slack => {
+                let text = format!("*{}*\n{}", r.title, r.text);
+                post(state, ch, &serde_json::json!({ "text": text }), None).await
+            }
+            ChannelKind::Email => {
+                let text = format!("{}\n\n-- \nSightline {}", r.text, state.config.public_url);
+                mail(state, ch, &r.title, text, Some(&r.attachment)).await
+            }
+        }
+    };
+    match tokio::time::timeout(SEND_TIMEOUT * 2, attempt).await {
+        Ok(o) => o,
+        Err(_) => Outcome::failed(
+            None,
+            format!("no answer within {}s", SEND_TIMEOUT.as_secs() * 2),
+        ),
+    }
+}
+
 async fn in_app(state: &AppState, items: &[Item]) -> Outcome {
     let severity = items
         .iter()
         .map(|i| i.severity)
         .max()
         .unwrap_or(Severity::Info);
-    match store::alerts::insert_notice(
-        &state.pool,
+    notice(
+        state,
         severity,
         &message::title(items),
         &message::text(items),
     )
     .await
-    {
+}
+
+async fn notice(state: &AppState, severity: Severity, title: &str, text: &str) -> Outcome {
+    match store::alerts::insert_notice(&state.pool, severity, title, text).await {
         Ok(n) => {
             state.live.publish::<NoticesTopic, _>(|| n);
             Outcome::sent(None)
@@ -153,6 +197,29 @@ async fn post(
 }
 
 async fn email(state: &AppState, ch: &ChannelRow, items: &[Item]) -> Outcome {
+    let text = format!(
+        "{}\n\n{}\n\n-- \nSightline {}",
+        message::title(items),
+        message::text(items),
+        state.config.public_url
+    );
+    mail(state, ch, &message::title(items), text, None).await
+}
+
+/// A file sent with a message: its name and PDF bytes.
+pub struct Attachment {
+    pub filename: String,
+    pub pdf: Vec<u8>,
+}
+
+/// Sends one email through the channel's SMTP server, with `attachment` when given.
+async fn mail(
+    state: &AppState,
+    ch: &ChannelRow,
+    subject: &str,
+    text: String,
+    attachment: Option<&Attachment>,
+) -> Outcome {
     let Some(smtp) = ch.smtp() else {
         return Outcome::failed(None, "the channel has no SMTP settings");
     };
@@ -160,7 +227,7 @@ async fn email(state: &AppState, ch: &ChannelRow, items: &[Item]) -> Outcome {
         Ok(p) => p,
         Err(o) => return o,
     };
-    let mut builder = Message::builder().subject(message::title(items));
+    let mut builder = Message::builder().subject(subject);
     match smtp.from.parse() {
         Ok(from) => builder = builder.from(from),
         Err(_) => return Outcome::failed(None, "the sender address is not valid"),
@@ -171,12 +238,18 @@ async fn email(state: &AppState, ch: &ChannelRow, items: &[Item]) -> Outcome {
             Err(_) => return Outcome::failed(None, format!("'{to}' is not a valid address")),
         }
     }
-    let mail = match builder.header(ContentType::TEXT_PLAIN).body(format!(
-        "{}\n\n{}\n\n-- \nSightline {}",
-        message::title(items),
-        message::text(items),
-        state.config.public_url
-    )) {
+    let built = match attachment {
+        None => builder.header(ContentType::TEXT_PLAIN).body(text),
+        Some(a) => {
+            let pdf = ContentType::parse("application/pdf").unwrap_or(ContentType::TEXT_PLAIN);
+            builder.multipart(
+                MultiPart::mixed()
+                    .singlepart(SinglePart::plain(text))
+                    .singlepart(LettreAttachment::new(a.filename.clone()).body(a.pdf.clone(), pdf)),
+            )
+        }
+    };
+    let mail = match built {
         Ok(m) => m,
         Err(e) => return Outcome::failed(None, format!("cannot build the email: {e}")),
     };

@@ -116,7 +116,8 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub metrics_token: Option<String>,
-    /// How often alert rules are evaluated (`15s`). [default: 15s]
+    /// How often alert rules are evaluated and report schedules checked (`15s`).
+    /// [default: 15s]
     #[arg(long, env = "SIGHTLINE_ALERT_INTERVAL", value_name = "DURATION")]
     pub alert_interval: Option<String>,
     /// Alerts for one channel within this time are sent as one message (Alertmanager's

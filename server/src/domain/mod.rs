@@ -15,4 +15,5 @@ pub mod provider;
 pub mod rate_limit;
 pub mod report;
 pub mod report_pdf;
+pub mod report_schedule;
 pub mod system;

@@ -24,6 +24,7 @@ pub mod principal;
 pub mod providers;
 pub mod rate_limits;
 pub mod reports;
+pub mod schedules;
 pub mod sessions;
 pub mod stream;
 pub mod system;
@@ -116,6 +117,12 @@ fn api(state: &AppState) -> Router<AppState> {
         .route("/analytics", get(analytics::aggregate))
         .route("/analytics/overview", get(analytics::overview))
         .route("/reports/export", get(reports::export))
+        .route(
+            "/reports/schedules",
+            get(schedules::list).post(schedules::create),
+        )
+        .route("/reports/schedules/{id}", delete(schedules::delete))
+        .route("/reports/schedules/{id}/send", post(schedules::send_now))
         .route(
             "/benchmarks",
             get(bench::list)

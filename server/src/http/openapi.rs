@@ -18,7 +18,8 @@ use utoipa::{
 
 use super::{
     alerts, analytics, apps, bench, browser, budgets, calls, database, events, keys, login, prices,
-    principal::SESSION_COOKIE, providers, rate_limits, reports, sessions, stream, system,
+    principal::SESSION_COOKIE, providers, rate_limits, reports, schedules, sessions, stream,
+    system,
 };
 
 #[derive(OpenApi)]
@@ -80,6 +81,10 @@ use super::{
         analytics::aggregate,
         analytics::overview,
         reports::export,
+        schedules::list,
+        schedules::create,
+        schedules::delete,
+        schedules::send_now,
         bench::list,
         bench::start,
         bench::models,

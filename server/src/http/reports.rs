@@ -3,7 +3,9 @@
 //! the calls API lists them), so an export of any size holds one page in memory and the
 //! first bytes leave at once.
 
-use app::types::{BucketSize, Budget, Call, ExportFormat, ExportKind, ExportQuery, LimitKind};
+use app::types::{
+    BucketSize, Budget, Call, ExportFormat, ExportKind, ExportQuery, LimitKind, Overview,
+};
 use axum::{
     body::Body,
     extract::State,
@@ -143,8 +145,7 @@ fn download(
         .into_response()
 }
 
-/// A PDF report of the range: the Overview's figures (one read of the rollups: totals,
-/// series, by model, by provider) and the budgets as they stand.
+/// A PDF report of the range as a download.
 async fn pdf_report(state: &AppState, q: &ExportQuery) -> Result<Response, ApiError> {
     if q.group_by.is_some() {
         return Err(ApiError::bad_param(
@@ -152,6 +153,20 @@ async fn pdf_report(state: &AppState, q: &ExportQuery) -> Result<Response, ApiEr
             "a PDF report breaks its figures down by model and by provider itself",
         ));
     }
+    let (pdf, o) = pdf_of(state, q).await?;
+    Ok(download(
+        ExportFormat::Pdf,
+        "report",
+        o.from,
+        o.to,
+        Body::from(pdf),
+    ))
+}
+
+/// The PDF report of a range: the Overview's figures (one read of the rollups: totals,
+/// series, by model, by provider) and the budgets as they stand; with the figures, for
+/// scheduled reports to quote.
+pub async fn pdf_of(state: &AppState, q: &ExportQuery) -> Result<(Vec<u8>, Overview), ApiError> {
     let o = overview_figures(state, &q.analytics()).await?;
     // The zone parsed already when the figures were read.
     let tz: Tz = o.tz.parse().unwrap_or(chrono_tz::UTC);
@@ -177,16 +192,15 @@ async fn pdf_report(state: &AppState, q: &ExportQuery) -> Result<Response, ApiEr
             .iter()
             .map(|b| (local(b.start, label), b.clone()))
             .collect(),
-        by_model: o.by_model,
-        by_provider: o.by_provider,
+        by_model: o.by_model.clone(),
+        by_provider: o.by_provider.clone(),
         budgets: budgets
             .iter()
             .filter(|b| b.enabled)
             .map(budget_line)
             .collect(),
     };
-    let body = Body::from(report_pdf::render(&report));
-    Ok(download(ExportFormat::Pdf, "report", o.from, o.to, body))
+    Ok((report_pdf::render(&report), o))
 }
 
 fn budget_line(b: &Budget) -> BudgetLine {

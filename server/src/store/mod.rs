@@ -15,6 +15,7 @@ pub mod pending_calls;
 pub mod prices;
 pub mod providers;
 pub mod rate_limits;
+pub mod report_schedules;
 pub mod rollups;
 pub mod sessions;
 pub mod statements;

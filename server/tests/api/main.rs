@@ -22,5 +22,6 @@ mod otlp;
 mod prices;
 mod proxy;
 mod reports;
+mod schedules;
 mod sessions;
 mod system;

@@ -548,6 +548,23 @@ async fn real_answers_of_every_operation_match_their_schemas() {
     c.check("delete", "/api/v1/providers/{name}", req, 200)
         .await;
 
+    // Scheduled reports through an in-app channel.
+    let req = c
+        .user("post", "/api/v1/alerts/channels")
+        .json(&json!({"name": "reports", "kind": "in_app"}));
+    let inbox = id(&c.check("post", "/api/v1/alerts/channels", req, 201).await);
+    let schedule = json!({"name": "Monthly", "cadence": "monthly", "timezone": "Europe/Berlin", "channel_ids": [inbox.parse::<i64>().unwrap()]});
+    let req = c.user("post", "/api/v1/reports/schedules").json(&schedule);
+    let sched = id(&c.check("post", "/api/v1/reports/schedules", req, 201).await);
+    let req = c.user("get", "/api/v1/reports/schedules");
+    c.check("get", "/api/v1/reports/schedules", req, 200).await;
+    let req = c.user("post", &format!("/api/v1/reports/schedules/{sched}/send"));
+    c.check("post", "/api/v1/reports/schedules/{id}/send", req, 200)
+        .await;
+    let req = c.user("delete", &format!("/api/v1/reports/schedules/{sched}"));
+    c.check("delete", "/api/v1/reports/schedules/{id}", req, 200)
+        .await;
+
     // Benchmarks against a local upstream: one run that finishes, one cancelled.
     let up = crate::support::bench_upstream::start().await;
     let lab = json!({"kind": "openai", "base_url": up.url(), "api_key": "sk-lab"});
