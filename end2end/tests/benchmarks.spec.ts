@@ -59,7 +59,7 @@ test("a benchmark run started from the form shows live progress, then results, a
   const models = page.getByTestId("bench-models");
   await models.getByLabel("e2e-bench/e2e-fast").check();
   await models.getByLabel("e2e-bench/e2e-slow").check();
-  await page.getByLabel("Prompts").fill("alpha\nbravo\ncharlie");
+  await page.getByLabel("Prompts", { exact: true }).fill("alpha\nbravo\ncharlie");
   await page.getByLabel("Scoring").selectOption("exact");
   await page.getByLabel("Expected answers").fill("ALPHA\nBRAVO\nsomething else");
   await page.getByLabel("Concurrency per model").fill("1");
@@ -100,5 +100,6 @@ test("a benchmark run started from the form shows live progress, then results, a
   const compared = page.getByTestId("bench-compare");
   await expect(compared).toBeVisible();
   await expect(compared.getByRole("row").filter({ hasText: "e2e-slow" })).toHaveCount(1);
-  expect(errors).toEqual([]);
+  // The browser logs the deliberate 422 above; nothing else may go wrong.
+  expect(errors.filter((e) => !e.includes("status of 422"))).toEqual([]);
 });

@@ -12,6 +12,7 @@ const schemes = ["light", "dark"] as const;
 for (const vp of viewports) {
   for (const scheme of schemes) {
     test(`pages fit a ${vp.name} screen in ${scheme} mode`, async ({ page }) => {
+      test.setTimeout(90_000);
       await page.setViewportSize({ width: vp.width, height: vp.height });
       await page.emulateMedia({ colorScheme: scheme });
       await page.goto("/login");

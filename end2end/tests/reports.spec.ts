@@ -55,3 +55,36 @@ test("a range without calls says so", async ({ page }) => {
   await hydrated(page);
   await expect(page.getByTestId("report-empty")).toHaveText("No calls in this range.");
 });
+
+test("a report is scheduled through an alert channel, sent now and deleted", async ({ page }) => {
+  const errors = watchConsole(page);
+  await login(page, "/reports");
+  const channel = `reports-inbox-${Date.now()}`;
+  const created = await page.request.post("/api/v1/alerts/channels", { data: { name: channel, kind: "in_app" } });
+  expect(created.status()).toBe(201);
+  await page.reload();
+  await hydrated(page);
+  const card = page.getByTestId("report-schedules");
+  await expect(card.getByRole("heading", { name: "Scheduled reports" })).toBeVisible();
+
+  // Nothing picked: the refusal names the field.
+  const name = `Weekly spend ${Date.now()}`;
+  await card.getByLabel("Name").fill(name);
+  await card.getByLabel("Send").selectOption("weekly");
+  await card.getByRole("button", { name: "Schedule report" }).click();
+  await expect(page.getByTestId("schedule-error")).toContainText("Channels:");
+
+  await card.getByLabel(new RegExp(`^${channel} \\(in_app\\)$`)).check();
+  await card.getByRole("button", { name: "Schedule report" }).click();
+  const row = card.getByRole("row").filter({ hasText: name });
+  await expect(row).toContainText("Mondays, for the week before");
+  await expect(row).toContainText(channel);
+  await expect(page.getByTestId("schedule-note")).toContainText("the first report goes out");
+
+  await row.getByRole("button", { name: "Send now" }).click();
+  await expect(page.getByTestId("schedule-note")).toHaveText("Sent through 1 channel(s).");
+  await row.getByRole("button", { name: "Delete" }).click();
+  await expect(card.getByRole("row").filter({ hasText: name })).toHaveCount(0);
+  // The browser logs the deliberate 422 above; nothing else may go wrong.
+  expect(errors.filter((e) => !e.includes("status of 422"))).toEqual([]);
+});

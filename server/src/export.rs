@@ -97,21 +97,23 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
-    let mut written = 0usize;
-    let mut shown = 0usize;
+    // Progress on standard error while writing to a file: bytes so far and the rate.
+    let progress = match &args.out {
+        Some(_) => indicatif::ProgressBar::new_spinner().with_style(
+            indicatif::ProgressStyle::with_template("{spinner} {bytes} ({bytes_per_sec}) {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        ),
+        None => indicatif::ProgressBar::hidden(),
+    };
     let mut body = response.bytes_stream();
     while let Some(chunk) = body.next().await {
         let chunk = chunk.context("the export was cut off")?;
         sink.write_all(&chunk).context("cannot write the export")?;
-        written += chunk.len();
-        if args.out.is_some() && written - shown >= 1 << 20 {
-            shown = written;
-            eprint!("\r{:.1} MB", written as f64 / 1e6);
-        }
+        progress.inc(chunk.len() as u64);
     }
     sink.flush().context("cannot write the export")?;
     if let Some(path) = &args.out {
-        eprintln!("\r{} bytes written to {}", written, path.display());
+        progress.finish_with_message(format!("written to {}", path.display()));
     }
     Ok(())
 }

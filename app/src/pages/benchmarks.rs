@@ -344,9 +344,16 @@ fn RunForm(
                                 <button type="button" class="button button-ghost" on:click=move |_| retry_models.run(())>"Retry"</button>
                             </div>
                         }.into_any(),
-                        Some(Ok(m)) if m.models.is_empty() => view! {
+                        Some(Ok(m)) if m.models.is_empty() && m.unavailable.is_empty() => view! {
                             <p class="empty">"No models to test: add a provider under "
                                 <a href="/settings/providers">"Settings › Providers"</a> "."</p>
+                        }.into_any(),
+                        Some(Ok(m)) if m.models.is_empty() => view! {
+                            <div class="alert alert-error" role="alert">
+                                <span>"No provider listed its models: "
+                                    {m.unavailable.iter().map(|u| format!("{}: {}", u.provider, u.message)).collect::<Vec<_>>().join("; ")}</span>
+                                <button type="button" class="button button-ghost" on:click=move |_| retry_models.run(())>"Retry"</button>
+                            </div>
                         }.into_any(),
                         Some(Ok(m)) => {
                             let unavailable = m.unavailable.clone();
@@ -379,14 +386,16 @@ fn RunForm(
                         {BenchCategory::ALL.iter().map(|c| view! { <option value=c.as_str()>{c.label()}</option> }).collect_view()}
                     </select>
                 </label>
-                <label class="field field-wide" for="bench-prompts">
-                    <span>"Prompts"</span>
-                    <textarea id="bench-prompts" rows="6" spellcheck="false"
-                        placeholder="One prompt per line, or JSON Lines: {\"prompt\": \"What is 2+2?\", \"expected\": \"4\"}"
-                        prop:value=move || draft.with(|d| d.prompts.clone())
-                        on:input=move |ev| draft.update(|d| d.prompts = event_target_value(&ev))></textarea>
+                <div class="field field-wide">
+                    <label class="field" for="bench-prompts">
+                        <span>"Prompts"</span>
+                        <textarea id="bench-prompts" rows="6" spellcheck="false"
+                            placeholder="One prompt per line, or JSON Lines: {\"prompt\": \"What is 2+2?\", \"expected\": \"4\"}"
+                            prop:value=move || draft.with(|d| d.prompts.clone())
+                            on:input=move |ev| draft.update(|d| d.prompts = event_target_value(&ev))></textarea>
+                    </label>
                     <PromptFile draft />
-                </label>
+                </div>
                 <label class="field" for="bench-scoring">
                     <span>"Scoring"</span>
                     <select id="bench-scoring" prop:value=move || draft.with(|d| d.scoring.clone())
@@ -609,16 +618,16 @@ fn ResultsTable(models: Vec<BenchModelResult>) -> impl IntoView {
                 <tbody>
                     {models.into_iter().map(|m| view! {
                         <tr>
-                            <th scope="row">{m.model.clone()}</th>
-                            <td class="num">{format!("{} / {}", m.done, m.total)}</td>
-                            <td class="num">{ms(m.ttfb_p50_ms)}</td>
-                            <td class="num">{ms(m.ttfb_p95_ms)}</td>
-                            <td class="num">{ms(m.total_p50_ms)}</td>
-                            <td class="num">{ms(m.total_p95_ms)}</td>
-                            <td class="num">{speed(m.tokens_per_s)}</td>
-                            <td class="num">{usd(m.cost)}</td>
-                            <td class="num">{m.errors}</td>
-                            <td class="num" data-testid="bench-quality">{quality(m.quality)}</td>
+                            <td class="strong" data-label="Model">{m.model.clone()}</td>
+                            <td class="num" data-label="Done">{format!("{} / {}", m.done, m.total)}</td>
+                            <td class="num" data-label="TTFB p50">{ms(m.ttfb_p50_ms)}</td>
+                            <td class="num" data-label="TTFB p95">{ms(m.ttfb_p95_ms)}</td>
+                            <td class="num" data-label="Total p50">{ms(m.total_p50_ms)}</td>
+                            <td class="num" data-label="Total p95">{ms(m.total_p95_ms)}</td>
+                            <td class="num" data-label="Tokens/s">{speed(m.tokens_per_s)}</td>
+                            <td class="num" data-label="Cost">{usd(m.cost)}</td>
+                            <td class="num" data-label="Errors">{m.errors}</td>
+                            <td class="num" data-label="Quality" data-testid="bench-quality">{quality(m.quality)}</td>
                         </tr>
                     }).collect_view()}
                 </tbody>
@@ -665,11 +674,15 @@ fn Comparison(a: BenchRunSummary, b: BenchRunSummary) -> impl IntoView {
                     <tbody>
                         {rows.into_iter().map(|(n, x, y)| view! {
                             <tr>
-                                <th scope="row">{n}</th>
-                                <td class="num">{cell(&x, |m| ms(m.ttfb_p50_ms))}</td><td class="num">{cell(&y, |m| ms(m.ttfb_p50_ms))}</td>
-                                <td class="num">{cell(&x, |m| speed(m.tokens_per_s))}</td><td class="num">{cell(&y, |m| speed(m.tokens_per_s))}</td>
-                                <td class="num">{cell(&x, |m| usd(m.cost))}</td><td class="num">{cell(&y, |m| usd(m.cost))}</td>
-                                <td class="num">{cell(&x, |m| quality(m.quality))}</td><td class="num">{cell(&y, |m| quality(m.quality))}</td>
+                                <td class="strong" data-label="Model">{n}</td>
+                                <td class="num" data-label="TTFB p50 A">{cell(&x, |m| ms(m.ttfb_p50_ms))}</td>
+                                <td class="num" data-label="TTFB p50 B">{cell(&y, |m| ms(m.ttfb_p50_ms))}</td>
+                                <td class="num" data-label="Tokens/s A">{cell(&x, |m| speed(m.tokens_per_s))}</td>
+                                <td class="num" data-label="Tokens/s B">{cell(&y, |m| speed(m.tokens_per_s))}</td>
+                                <td class="num" data-label="Cost A">{cell(&x, |m| usd(m.cost))}</td>
+                                <td class="num" data-label="Cost B">{cell(&y, |m| usd(m.cost))}</td>
+                                <td class="num" data-label="Quality A">{cell(&x, |m| quality(m.quality))}</td>
+                                <td class="num" data-label="Quality B">{cell(&y, |m| quality(m.quality))}</td>
                             </tr>
                         }).collect_view()}
                     </tbody>
@@ -686,7 +699,7 @@ fn Answers(detail: BenchRunDetail) -> impl IntoView {
     view! {
         <section class="card">
             <details>
-                <summary><h2 class="inline-heading">{format!("Answers ({})", detail.answers.len())}</h2></summary>
+                <summary class="summary-heading">{format!("Answers ({})", detail.answers.len())}</summary>
                 <div class="table-wrap">
                     <table class="table" data-testid="bench-answers">
                         <thead><tr>
@@ -704,12 +717,12 @@ fn Answers(detail: BenchRunDetail) -> impl IntoView {
                                 let (prompt_title, shown_title) = (prompt.clone(), shown.clone());
                                 view! {
                                     <tr>
-                                        <td class="clip" title=prompt_title>{prompt}</td>
-                                        <td>{a.model}</td>
-                                        <td class="num">{ms(a.ttfb_ms)}</td>
-                                        <td class="num">{format::latency(a.total_ms)}</td>
-                                        <td class="num">{quality(a.score)}</td>
-                                        <td class="clip" class:error-text=a.error.is_some() title=shown_title>{shown}</td>
+                                        <td class="clip" data-label="Prompt" title=prompt_title>{prompt}</td>
+                                        <td data-label="Model">{a.model}</td>
+                                        <td class="num" data-label="TTFB">{ms(a.ttfb_ms)}</td>
+                                        <td class="num" data-label="Total">{format::latency(a.total_ms)}</td>
+                                        <td class="num" data-label="Score">{quality(a.score)}</td>
+                                        <td class="clip" data-label="Answer" class:error-text=a.error.is_some() title=shown_title>{shown}</td>
                                     </tr>
                                 }
                             }).collect_view()}
@@ -760,11 +773,11 @@ fn History(
                                     let is_compared = move || compare.get() == Some(id);
                                     view! {
                                         <tr class:selected=is_shown>
-                                            <th scope="row">{format!("#{id} {}", r.name)}</th>
-                                            <td>{status_badge(r.status)}</td>
-                                            <td>{crate::pages::alerts::when(&r.created_at)}</td>
-                                            <td class="num">{r.models.len()}</td>
-                                            <td class="num">{r.wall_ms.map_or_else(|| "—".to_owned(), format::millis)}</td>
+                                            <td class="strong" data-label="Run">{format!("#{id} {}", r.name)}</td>
+                                            <td data-label="Status">{status_badge(r.status)}</td>
+                                            <td data-label="Started">{crate::pages::alerts::when(&r.created_at)}</td>
+                                            <td class="num" data-label="Models">{r.models.len()}</td>
+                                            <td class="num" data-label="Wall time">{r.wall_ms.map_or_else(|| "—".to_owned(), format::millis)}</td>
                                             <td class="actions">
                                                 <button type="button" class="button button-ghost" on:click=move |_| show.run((id, None))
                                                     disabled=is_shown>"View"</button>

@@ -156,11 +156,11 @@ pub fn ReportSchedules() -> impl IntoView {
                                 };
                                 view! {
                                     <tr>
-                                        <th scope="row">{s.name.clone()}</th>
-                                        <td>{format!("{} ({})", s.cadence.label(), s.timezone)}</td>
-                                        <td>{names}</td>
-                                        <td>{when(&s.next_at)}</td>
-                                        <td class:error-text=s.last_error.is_some()>{last}</td>
+                                        <td class="strong" data-label="Name">{s.name.clone()}</td>
+                                        <td data-label="Sent">{format!("{} ({})", s.cadence.label(), s.timezone)}</td>
+                                        <td data-label="Channels">{names}</td>
+                                        <td data-label="Next">{when(&s.next_at)}</td>
+                                        <td data-label="Last" class:error-text=s.last_error.is_some()>{last}</td>
                                         <td class="actions">
                                             <button type="button" class="button button-ghost" on:click=move |_| send(id)>"Send now"</button>
                                             <button type="button" class="button button-ghost" on:click=move |_| remove(id)>"Delete"</button>

@@ -123,10 +123,8 @@ async fn run(shared: Arc<Shared>) {
     } else {
         BenchStatus::Done
     };
-    let wall = {
-        let answers = shared.answers.lock().unwrap_or_else(|p| p.into_inner());
-        answers.iter().map(|a| a.finished_ms).fold(0.0, f64::max)
-    };
+    // Until the last answer, or until the cancel took effect.
+    let wall = ms(shared.started);
     if let Err(e) = store::bench::finish(&shared.state.pool, id, status, wall).await {
         tracing::warn!(run = id, error = %e, "benchmark run's end not stored");
     }
