@@ -54,14 +54,14 @@ for _ in $(seq 1 "$RUNS"); do
     --models lab/speed-1,lab/speed-2,lab/speed-3 --prompts "$DATA/prompts.jsonl" \
     --scoring contains --concurrency "$CONCURRENCY" >"$DATA/run.json"
   python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["run"]["wall_ms"])' "$DATA/run.json"
-done | median >"$DATA/wall"
+done | tee "$DATA/walls" | median >"$DATA/wall"
 log "peer: the slowest model alone, straight to the upstream, $RUNS runs"
 for _ in $(seq 1 "$RUNS"); do
   "$ROOT/target/release/examples/llm_upstream" direct "$UP" speed-3 "$PROMPTS" "$CONCURRENCY"
-done | median >"$DATA/alone"
+done | tee "$DATA/alones" | median >"$DATA/alone"
 WALL="$(cat "$DATA/wall")"; ALONE="$(cat "$DATA/alone")"
-echo "run of 3 models × $PROMPTS prompts: median wall $WALL ms"
-echo "slowest model alone (direct): median $ALONE ms"
+echo "run of 3 models × $PROMPTS prompts: median wall $WALL ms (runs: $(xargs printf '%.0f ' <"$DATA/walls"))"
+echo "slowest model alone (direct): median $ALONE ms (runs: $(xargs printf '%.0f ' <"$DATA/alones"))"
 echo "runner overhead: $((WALL - ALONE)) ms ($(awk -v w="$WALL" -v a="$ALONE" 'BEGIN {printf "%.1f", (w - a) / a * 100}') %)"
 figure bench_run_wall_ms "$WALL"; figure bench_run_alone_ms "$ALONE"
 echo "calls recorded: $(psql "$DB_URL" -qtAc "SELECT count(*) FROM llm_calls WHERE feature = 'benchmark'")"
