@@ -199,7 +199,10 @@ async fn send_due(state: &AppState, now: DateTime<Utc>) -> Result<(), ApiError> 
                 "scheduled report sent"
             ),
             Err(e) => {
-                tracing::warn!(schedule = %row.name, error = %e.message, "scheduled report not built")
+                tracing::warn!(schedule = %row.name, error = %e.message, "scheduled report not built");
+                // The period stays claimed, so the failure must show on the schedule itself.
+                let why = format!("report not built: {}", e.message);
+                store::report_schedules::sent(&state.pool, row.id, Some(&why)).await?;
             }
         }
     }
