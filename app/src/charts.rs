@@ -19,6 +19,8 @@ use crate::{
         bench::BenchModelResult,
         database::DatabaseOverview,
         frontend::{FrontendOverview, Rating, VitalSummary},
+        models::{HealthPoint, ModelHealth},
+        workers::{WorkerState, WorkersOverview},
         Budget, BudgetPeriod, BudgetSeries, GroupFigures, LimitKind, Overview,
     },
 };
@@ -715,6 +717,106 @@ pub fn db_slow(d: &DatabaseOverview, p: &Palette) -> Chart {
         .map(|l| l.step(Step::End))
         .collect();
     over_span(p, "statements/min", "{value}", lines, db_span(d))
+}
+
+/// One line of a model's health series; gaps where the bucket had no value.
+fn health_line(
+    m: &ModelHealth,
+    name: &str,
+    scale: f64,
+    read: fn(&HealthPoint) -> Option<f64>,
+) -> Line {
+    let data: Vec<Vec<Option<f64>>> = m
+        .series
+        .iter()
+        .map(|p| {
+            let t = p.time.timestamp_millis() as f64;
+            vec![
+                Some(t),
+                read(p).map(|v| (v * scale * 100.0).round() / 100.0),
+            ]
+        })
+        .collect();
+    Line::new().name(name).connect_nulls(false).data(data)
+}
+
+fn health_span(m: &ModelHealth, from: f64, to: f64) -> Option<(f64, f64)> {
+    (!m.series.is_empty()).then_some((from, to))
+}
+
+/// A model's prompt-cache hit rate and context-window use, in percent.
+pub fn model_cache(m: &ModelHealth, span: (f64, f64), p: &Palette) -> Chart {
+    let lines = vec![
+        health_line(m, "cache hit rate", 100.0, |p| p.cache_hit_rate),
+        health_line(m, "context window used", 100.0, |p| p.context_use),
+    ];
+    over_span(p, "%", "{value} %", lines, health_span(m, span.0, span.1))
+}
+
+/// A model's time to first token (p50, p95), in ms.
+pub fn model_ttft(m: &ModelHealth, span: (f64, f64), p: &Palette) -> Chart {
+    let lines = vec![
+        health_line(m, "TTFT p50", 1.0, |p| p.ttft_p50_ms),
+        health_line(m, "TTFT p95", 1.0, |p| p.ttft_p95_ms),
+    ];
+    over_span(p, "ms", "{value} ms", lines, health_span(m, span.0, span.1))
+}
+
+/// A model's output speed, in tokens per second.
+pub fn model_speed(m: &ModelHealth, span: (f64, f64), p: &Palette) -> Chart {
+    let lines = vec![health_line(m, "tokens/s", 1.0, |p| p.tokens_per_second)];
+    over_span(
+        p,
+        "tokens/s",
+        "{value}",
+        lines,
+        health_span(m, span.0, span.1),
+    )
+}
+
+/// A model's mean quality score (0 to 100) and user rating scaled to it (1 to 5 × 20).
+pub fn model_quality(m: &ModelHealth, span: (f64, f64), p: &Palette) -> Chart {
+    let lines = vec![
+        health_line(m, "quality score", 1.0, |p| p.avg_quality),
+        health_line(m, "user rating × 20", 20.0, |p| p.avg_rating),
+    ];
+    over_span(
+        p,
+        "score (0–100)",
+        "{value}",
+        lines,
+        health_span(m, span.0, span.1),
+    )
+}
+
+/// Workers per state, stacked, one step per minute.
+pub fn worker_states(d: &WorkersOverview, p: &Palette) -> Chart {
+    let lines = WorkerState::ALL
+        .iter()
+        .map(|s| {
+            let data: Vec<Vec<f64>> = d
+                .series
+                .iter()
+                .map(|pt| {
+                    vec![
+                        pt.time.timestamp_millis() as f64,
+                        f64::from(pt.counts.get(*s)),
+                    ]
+                })
+                .collect();
+            Line::new()
+                .name(s.as_str())
+                .stack("workers")
+                .step(Step::End)
+                .area_style(AreaStyle::new().opacity(0.35))
+                .data(data)
+        })
+        .collect();
+    let span = Some((
+        d.from.timestamp_millis() as f64,
+        d.to.timestamp_millis() as f64,
+    ));
+    over_span(p, "workers", "{value}", lines, span)
 }
 
 #[cfg(test)]

@@ -32,12 +32,14 @@ use pages::{
     database::DatabasePage,
     frontend::FrontendPage,
     login::LoginPage,
+    models::ModelsPage,
     not_found::NotFound,
     overview::OverviewPage,
     providers::ProvidersPage,
     reports::ReportsPage,
     sessions::{SessionPage, SessionsPage},
     system::SystemPage,
+    workers::WorkersPage,
 };
 
 /// Applies the saved theme before the first paint, so a dark-mode user never sees a flash
@@ -108,6 +110,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/database") view=|| view! { <Layout><DatabasePage /></Layout> } />
                 <Route path=path!("/reports") view=|| view! { <Layout><ReportsPage /></Layout> } />
                 <Route path=path!("/benchmarks") view=|| view! { <Layout><BenchmarksPage /></Layout> } />
+                <Route path=path!("/ai/workers") view=|| view! { <Layout><WorkersPage /></Layout> } />
+                <Route path=path!("/ai/models") view=|| view! { <Layout><ModelsPage /></Layout> } />
                 <Route path=path!("/alerts") view=|| view! { <Layout><AlertsPage /></Layout> } />
                 <Route
                     path=path!("/alerts/history")

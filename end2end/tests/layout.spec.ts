@@ -12,7 +12,7 @@ const schemes = ["light", "dark"] as const;
 for (const vp of viewports) {
   for (const scheme of schemes) {
     test(`pages fit a ${vp.name} screen in ${scheme} mode`, async ({ page }) => {
-      test.setTimeout(90_000);
+      test.setTimeout(120_000);
       await page.setViewportSize({ width: vp.width, height: vp.height });
       await page.emulateMedia({ colorScheme: scheme });
       await page.goto("/login");
@@ -22,7 +22,7 @@ for (const vp of viewports) {
       await hydrated(page);
       await expect(page.getByRole("heading", { level: 2, name: "Keys" })).toBeVisible();
       await expect(page.getByText("Loading API keys…")).toHaveCount(0);
-      for (const path of ["/settings/api-keys", "/", "/calls", "/sessions", "/budgets", "/system", "/apps", "/frontend", "/database", "/reports", "/benchmarks", "/alerts", "/alerts/history", "/settings/providers", "/settings/channels"]) {
+      for (const path of ["/settings/api-keys", "/", "/calls", "/sessions", "/budgets", "/system", "/apps", "/frontend", "/database", "/reports", "/benchmarks", "/ai/workers", "/ai/models", "/alerts", "/alerts/history", "/settings/providers", "/settings/channels"]) {
         await page.goto(path);
         await hydrated(page);
         await page.waitForLoadState("networkidle");

@@ -34,3 +34,4 @@ pub mod startup;
 pub mod state;
 pub mod store;
 pub mod system;
+pub mod workers;

@@ -160,6 +160,7 @@ impl Application {
                 let housekeeping = tokio::spawn(housekeeping(state.clone()));
                 tokio::spawn(sweep_event_timeouts(state.clone()));
                 tokio::spawn(crate::scheduled_reports::run(state.clone()));
+                tokio::spawn(crate::workers::run(state.clone()));
                 tokio::spawn(crate::apps::own::run(
                     Arc::clone(&state.metrics.own_requests),
                     state.apps.clone(),

@@ -270,6 +270,25 @@ pub async fn apps_overview(
     client::get_with("/api/v1/apps", params).await
 }
 
+/// AI workers (`/api/v1/workers`): the list and the counts by state.
+pub async fn workers_overview(
+    params: Vec<(&'static str, String)>,
+) -> ApiResult<crate::types::workers::WorkersOverview> {
+    client::get_with("/api/v1/workers", params).await
+}
+
+/// Model health (`/api/v1/models/health`) over a range, with drift against a baseline.
+pub async fn model_health(
+    params: Vec<(&'static str, String)>,
+) -> ApiResult<crate::types::models::ModelHealthOverview> {
+    client::get_with("/api/v1/models/health", params).await
+}
+
+/// Forgets a worker.
+pub async fn delete_worker(name: &str) -> ApiResult<crate::types::workers::Worker> {
+    client::delete(&format!("/api/v1/workers/{}", url_encode_component(name))).await
+}
+
 /// Sightline's own database figures (`/api/v1/database`) over a preset range.
 pub async fn database_overview(
     params: Vec<(&'static str, String)>,

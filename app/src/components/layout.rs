@@ -20,6 +20,22 @@ const NAV: &[(&str, &str)] = &[
     ("/benchmarks", "Benchmarks"),
 ];
 
+/// The AI serving layer's pages, reached through one "AI" entry and tabs on each of them.
+const AI: &[(&str, &str)] = &[("/ai/workers", "Workers"), ("/ai/models", "Model health")];
+
+/// Tabs between the AI serving layer's pages, above each one's header.
+#[component]
+pub fn AiTabs() -> impl IntoView {
+    view! {
+        <nav class="tabs" aria-label="AI serving">
+            {AI
+                .iter()
+                .map(|(href, label)| view! { <A href=*href exact=true>{*label}</A> })
+                .collect_view()}
+        </nav>
+    }
+}
+
 /// The settings pages, reached through one "Settings" entry and tabs on each of them.
 const SETTINGS: &[(&str, &str)] = &[
     ("/settings/api-keys", "API keys"),
@@ -55,6 +71,14 @@ pub fn Layout(children: Children) -> impl IntoView {
                     .iter()
                     .map(|(href, label)| view! { <A href=*href exact=true>{*label}</A> })
                     .collect_view()}
+                <a
+                    href=AI[0].0
+                    aria-current=move || {
+                        location.pathname.get().starts_with("/ai/").then_some("page")
+                    }
+                >
+                    "AI"
+                </a>
                 <a
                     href=SETTINGS[0].0
                     aria-current=move || {

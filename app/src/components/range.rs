@@ -24,6 +24,14 @@ pub const DB_PRESETS: &[(&str, &str)] = &[
     ("24h", "Last 24 hours"),
 ];
 
+/// The model health page's presets: the rollups behind it go back 30 days with a baseline.
+pub const HEALTH_PRESETS: &[(&str, &str)] = &[
+    ("1h", "Last hour"),
+    ("24h", "Last 24 hours"),
+    ("7d", "Last 7 days"),
+    ("30d", "Last 30 days"),
+];
+
 /// The System page's presets: the last five minutes follow every sample live.
 pub const SYSTEM_PRESETS: &[(&str, &str)] = &[
     ("5m", "Live: last 5 minutes"),

@@ -54,6 +54,9 @@ pub struct Figures {
     /// Requests over the length of the period (or bucket).
     pub requests_per_second: f64,
     pub avg_quality: Option<f64>,
+    /// Mean user rating (1 to 5) over the calls rated.
+    #[serde(default)]
+    pub avg_rating: Option<f64>,
     pub tool_calls: i64,
 }
 

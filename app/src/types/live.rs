@@ -96,6 +96,14 @@ impl Topic for BrowserTopic {
     type Payload = BrowserTick;
 }
 
+/// AI workers whose heartbeat just arrived or who were just lost, with the counts.
+pub struct WorkersTopic;
+
+impl Topic for WorkersTopic {
+    const NAME: &'static str = "workers";
+    type Payload = super::workers::WorkersTick;
+}
+
 /// Every topic a client may subscribe to.
 pub const TOPICS: &[&str] = &[
     CallsTopic::NAME,
@@ -107,4 +115,5 @@ pub const TOPICS: &[&str] = &[
     RequestsTopic::NAME,
     BrowserTopic::NAME,
     BenchTopic::NAME,
+    WorkersTopic::NAME,
 ];

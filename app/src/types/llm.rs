@@ -274,6 +274,9 @@ pub struct ModelPrice {
     /// None: cached input is charged as input.
     pub cached_input_per_mtok_micros: Option<i64>,
     pub effective_from: DateTime<Utc>,
+    /// The model's context window in tokens, when known.
+    #[serde(default)]
+    pub context_window: Option<i64>,
     /// `bundled` or `api`.
     pub source: String,
 }
@@ -291,6 +294,9 @@ pub struct NewModelPrice {
     pub cached_input_per_mtok_micros: Option<i64>,
     /// Defaults to now.
     pub effective_from: Option<DateTime<Utc>>,
+    /// The model's context window in tokens (1 to 100 million), for context-window use.
+    #[serde(default)]
+    pub context_window: Option<i64>,
 }
 
 /// A model seen in calls without a known price.
@@ -374,4 +380,31 @@ pub struct SessionDetail {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SessionDeleted {
     pub calls_deleted: u64,
+}
+
+/// `POST /api/v1/feedback`: a user rating or a quality score for a call after the fact, by
+/// the call's id or by its trace id (every call of the trace). At least one of `rating` and
+/// `quality_score`; a later feedback replaces the earlier one.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackInput {
+    #[serde(default)]
+    pub call_id: Option<String>,
+    #[serde(default)]
+    pub trace_id: Option<String>,
+    /// 1 to 5.
+    #[serde(default)]
+    pub rating: Option<i64>,
+    /// 0 to 100.
+    #[serde(default)]
+    pub quality_score: Option<f64>,
+}
+
+/// The answer to a feedback: the calls it was attached to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct FeedbackAccepted {
+    pub calls: u64,
+    pub call_ids: Vec<String>,
 }

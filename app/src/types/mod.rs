@@ -137,8 +137,10 @@ pub mod apps;
 pub mod database;
 pub mod frontend;
 pub mod live;
+pub mod models;
 pub mod system;
 
 pub mod alert;
 pub mod bench;
 pub mod schedule;
+pub mod workers;

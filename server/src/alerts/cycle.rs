@@ -5,7 +5,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use app::types::alert::{Alert, AlertState, Labels, Silence};
+use app::types::{
+    alert::{Alert, AlertState, Labels, Silence},
+    workers::WorkerState,
+};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::{
@@ -31,6 +34,8 @@ pub struct Inputs {
     /// (budget name, percent used, projected percent)
     pub budgets: Vec<(String, f64, f64)>,
     pub ingest_queue: f64,
+    /// Every AI worker now: (role, state).
+    pub workers: Vec<(String, WorkerState)>,
 }
 
 /// The width of the rollup buckets evaluation reads (system and LLM minute rollups).
@@ -89,6 +94,7 @@ pub fn values(rule: &StoredRule, inputs: &Inputs, now: DateTime<Utc>) -> Vec<(La
             .filter(|(l, _)| s.labels.iter().all(|(k, v)| l.get(k) == Some(v)))
             .collect(),
         Source::IngestQueue => vec![(Labels::new(), inputs.ingest_queue)],
+        Source::Workers => metric::worker_values(&s.labels, &inputs.workers),
         Source::Database(figure) => {
             let pts = inputs.db.iter().filter(|p| in_window(p.bucket, since, now));
             metric::db_values(

@@ -142,6 +142,18 @@ pub async fn gather(
                 .collect())
         },
     )?;
+    let workers = if enabled
+        .iter()
+        .any(|r| r.spec.metric.source == Source::Workers)
+    {
+        crate::workers::all(state, None, now)
+            .await?
+            .into_iter()
+            .map(|w| (w.role, w.state))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let db = match max_window(&enabled, |s| matches!(s, Source::Database(_))) {
         Some(w) => db_points(now - w - BUCKET),
         None => Vec::new(),
@@ -154,6 +166,7 @@ pub async fn gather(
         db,
         budgets,
         ingest_queue: state.ingest.waiting() as f64,
+        workers,
     })
 }
 

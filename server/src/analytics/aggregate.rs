@@ -266,6 +266,7 @@ mod tests {
             cost_total_micros: Some(cost),
             tokens_per_second: None,
             quality_score: None,
+            user_rating: None,
             tool_calls: 0,
         });
         s

@@ -35,11 +35,16 @@ impl RollupTier {
         }
     }
 
-    pub fn truncate(self, t: DateTime<Utc>) -> DateTime<Utc> {
-        let secs = match self {
+    /// The length of one bucket in seconds.
+    pub fn seconds(self) -> i64 {
+        match self {
             RollupTier::Minute => 60,
             RollupTier::Hour => 3600,
-        };
+        }
+    }
+
+    pub fn truncate(self, t: DateTime<Utc>) -> DateTime<Utc> {
+        let secs = self.seconds();
         let ts = t.timestamp();
         DateTime::from_timestamp(ts - ts.rem_euclid(secs), 0).unwrap_or(t)
     }

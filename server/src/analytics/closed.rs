@@ -262,6 +262,7 @@ mod tests {
                 cost_total_micros: Some(7),
                 tokens_per_second: None,
                 quality_score: None,
+                user_rating: None,
                 tool_calls: 0,
             });
         }

@@ -5,5 +5,6 @@ pub mod aggregate;
 pub mod bucket;
 pub mod closed;
 pub mod histogram;
+pub mod model_health;
 pub mod rollup;
 pub mod stats;

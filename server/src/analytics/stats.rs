@@ -18,6 +18,7 @@ pub struct CallFacts {
     pub cost_total_micros: Option<i64>,
     pub tokens_per_second: Option<f64>,
     pub quality_score: Option<f64>,
+    pub user_rating: Option<i16>,
     pub tool_calls: i32,
 }
 
@@ -34,6 +35,7 @@ impl From<&Call> for CallFacts {
             cost_total_micros: c.cost_total_micros,
             tokens_per_second: c.tokens_per_second,
             quality_score: c.quality_score,
+            user_rating: c.user_rating,
             tool_calls: c.tool_calls,
         }
     }
@@ -60,6 +62,9 @@ pub struct Stats {
     pub tps_calls: i64,
     pub quality_sum: f64,
     pub quality_calls: i64,
+    /// Sum and count of user ratings (1 to 5).
+    pub rating_sum: f64,
+    pub rating_calls: i64,
     pub tool_calls: i64,
     pub latency: Histogram,
     pub ttft: Histogram,
@@ -100,6 +105,10 @@ impl Stats {
             self.quality_sum += q;
             self.quality_calls += 1;
         }
+        if let Some(r) = c.user_rating {
+            self.rating_sum += f64::from(r);
+            self.rating_calls += 1;
+        }
         self.tool_calls += i64::from(c.tool_calls);
     }
 
@@ -123,6 +132,8 @@ impl Stats {
         self.tps_calls += o.tps_calls;
         self.quality_sum += o.quality_sum;
         self.quality_calls += o.quality_calls;
+        self.rating_sum += o.rating_sum;
+        self.rating_calls += o.rating_calls;
         self.tool_calls += o.tool_calls;
         self.latency.merge(&o.latency);
         self.ttft.merge(&o.ttft);
@@ -169,6 +180,7 @@ impl Stats {
                 0.0
             },
             avg_quality: avg(self.quality_sum, self.quality_calls),
+            avg_rating: avg(self.rating_sum, self.rating_calls),
             tool_calls: self.tool_calls,
         }
     }
@@ -190,6 +202,7 @@ mod tests {
             cost_total_micros: (status == "ok").then_some(1_500),
             tokens_per_second: Some(40.0),
             quality_score: None,
+            user_rating: None,
             tool_calls: 1,
         }
     }

@@ -67,6 +67,7 @@ pub(super) struct FileSettings {
     pub(super) alert_group_window: Option<String>,
     pub(super) browser_origins: Option<String>,
     pub(super) browser_reports_per_minute: Option<u32>,
+    pub(super) worker_lost_after: Option<String>,
     #[serde(default)]
     pub(super) providers: Vec<ProviderSetting>,
 }

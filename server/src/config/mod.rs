@@ -133,6 +133,9 @@ pub struct ServeArgs {
     /// [default: 120]
     #[arg(long, env = "SIGHTLINE_BROWSER_REPORTS_PER_MINUTE", value_name = "N")]
     pub browser_reports_per_minute: Option<u32>,
+    /// An AI worker without a heartbeat for this long is shown as lost. [default: 60s]
+    #[arg(long, env = "SIGHTLINE_WORKER_LOST_AFTER", value_name = "DURATION")]
+    pub worker_lost_after: Option<String>,
 }
 
 /// Who may report from browsers, and how often.
@@ -219,6 +222,8 @@ pub struct Config {
     pub system: SystemSettings,
     pub alerts: AlertSettings,
     pub browser: BrowserSettings,
+    /// Silence after which an AI worker is lost.
+    pub worker_lost_after: chrono::Duration,
 }
 
 impl Config {
@@ -410,10 +415,21 @@ impl ServeArgs {
                 "must be between 1 and 100000",
             ));
         }
+        let worker_lost_after = chrono::Duration::from_std(parse_duration(
+            "worker_lost_after",
+            self.worker_lost_after
+                .as_deref()
+                .or(file.worker_lost_after.as_deref())
+                .unwrap_or("60s"),
+            Duration::from_secs(1),
+            Duration::from_secs(86_400),
+        )?)
+        .map_err(|e| ConfigError::new("worker_lost_after", e.to_string()))?;
         Ok(Config {
             system,
             alerts,
             browser,
+            worker_lost_after,
             event_timeout: Duration::from_secs(event_timeout_secs),
             proxy_idle_timeout: Duration::from_secs(proxy_idle_timeout_secs),
             providers,

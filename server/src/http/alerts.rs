@@ -241,6 +241,7 @@ pub async fn rule_series(
     let times: Vec<DateTime<Utc>> = match rule.spec.metric.source {
         metric::Source::Budget { .. }
         | metric::Source::IngestQueue
+        | metric::Source::Workers
         | metric::Source::HostSilence => vec![now],
         _ => (1..=SERIES_MINUTES)
             .map(|m| start + Duration::minutes(m))
@@ -283,6 +284,7 @@ fn inputs_at(i: &Inputs, t: DateTime<Utc>) -> Inputs {
         db: i.db.iter().filter(|p| p.bucket <= t).cloned().collect(),
         budgets: i.budgets.clone(),
         ingest_queue: i.ingest_queue,
+        workers: i.workers.clone(),
     }
 }
 

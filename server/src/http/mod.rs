@@ -11,10 +11,12 @@ pub mod calls;
 pub mod database;
 pub mod error;
 pub mod events;
+pub mod feedback;
 pub mod health;
 pub mod keys;
 pub mod login;
 pub mod metrics;
+pub mod models;
 pub mod openapi;
 pub mod otlp;
 pub mod pages;
@@ -28,6 +30,7 @@ pub mod schedules;
 pub mod sessions;
 pub mod stream;
 pub mod system;
+pub mod workers;
 
 use axum::{
     extract::{DefaultBodyLimit, Request},
@@ -169,6 +172,17 @@ fn api(state: &AppState) -> Router<AppState> {
         )
         .route("/frontend", get(browser::overview))
         .route("/database", get(database::overview))
+        .route(
+            "/workers/heartbeats",
+            post(workers::heartbeats).layer(DefaultBodyLimit::max(workers::MAX_BATCH_BODY_BYTES)),
+        )
+        .route("/workers", get(workers::overview))
+        .route("/models/health", get(models::health))
+        .route(
+            "/feedback",
+            post(feedback::feedback).layer(DefaultBodyLimit::max(feedback::MAX_BODY_BYTES)),
+        )
+        .route("/workers/{name}", delete(workers::delete))
         .route("/stream", get(stream::stream))
         .fallback(api_not_found)
 }

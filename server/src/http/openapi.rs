@@ -17,9 +17,9 @@ use utoipa::{
 };
 
 use super::{
-    alerts, analytics, apps, bench, browser, budgets, calls, database, events, keys, login, prices,
-    principal::SESSION_COOKIE, providers, rate_limits, reports, schedules, sessions, stream,
-    system,
+    alerts, analytics, apps, bench, browser, budgets, calls, database, events, feedback, keys,
+    login, models, prices, principal::SESSION_COOKIE, providers, rate_limits, reports, schedules,
+    sessions, stream, system, workers,
 };
 
 #[derive(OpenApi)]
@@ -109,6 +109,11 @@ use super::{
         browser::ingest,
         browser::overview,
         database::overview,
+        feedback::feedback,
+        models::health,
+        workers::heartbeats,
+        workers::overview,
+        workers::delete,
         stream::stream,
     ),
     // Types only query parameters name are not collected from the operations.
@@ -132,6 +137,7 @@ use super::{
         (name = "apps", description = "Application requests"),
         (name = "browser", description = "Web Vitals and JavaScript errors"),
         (name = "database", description = "Sightline's own database pools and statements"),
+        (name = "workers", description = "AI workers' heartbeats and states"),
         (name = "live", description = "Server-sent events"),
     )
 )]

@@ -88,6 +88,15 @@ pub async fn create(
             .map(|v| per_mtok("cached_input_per_mtok_micros", v))
             .transpose()?,
         effective_from: req.effective_from.unwrap_or_else(Utc::now),
+        context_window: match req.context_window {
+            Some(w) if !(1..=100_000_000).contains(&w) => {
+                return Err(ApiError::invalid(
+                    "context_window",
+                    "context_window must be 1 to 100000000 tokens",
+                ))
+            }
+            w => w,
+        },
     };
     let Some(id) = store::prices::insert(&state.pool, &price).await? else {
         return Err(ApiError::new(
@@ -108,6 +117,7 @@ pub async fn create(
             output_per_mtok_micros: price.output_per_mtok_micros,
             cached_input_per_mtok_micros: price.cached_input_per_mtok_micros,
             effective_from: price.effective_from,
+            context_window: price.context_window,
             source: "api".into(),
         }),
     ))

@@ -89,6 +89,11 @@ impl LiveHub {
         })
     }
 
+    /// Whether any stream is open, to skip work whose only use is an event.
+    pub fn has_subscribers(&self) -> bool {
+        self.tx.receiver_count() > 0
+    }
+
     /// Publishes on topic `T` what `payload` makes (the payload or a borrowed view with the
     /// same JSON); without subscribers nothing is made.
     pub fn publish<T: Topic, P: SameJson<T::Payload>>(&self, payload: impl FnOnce() -> P) {

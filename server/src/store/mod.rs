@@ -9,6 +9,7 @@ pub mod browser;
 pub mod budgets;
 pub mod calls;
 pub mod copy_binary;
+pub mod feedback;
 pub mod llm_sessions;
 pub mod partitions;
 pub mod pending_calls;
@@ -21,6 +22,7 @@ pub mod sessions;
 pub mod statements;
 pub mod system;
 pub mod users;
+pub mod workers;
 
 use std::time::Duration;
 

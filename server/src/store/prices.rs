@@ -15,6 +15,7 @@ struct PriceRow {
     output_per_mtok_micros: i64,
     cached_input_per_mtok_micros: Option<i64>,
     effective_from: DateTime<Utc>,
+    context_window: Option<i64>,
 }
 
 impl From<PriceRow> for Price {
@@ -26,6 +27,7 @@ impl From<PriceRow> for Price {
             output_per_mtok_micros: r.output_per_mtok_micros,
             cached_input_per_mtok_micros: r.cached_input_per_mtok_micros,
             effective_from: r.effective_from,
+            context_window: r.context_window,
         }
     }
 }
@@ -33,7 +35,7 @@ impl From<PriceRow> for Price {
 pub async fn load(pool: &PgPool) -> sqlx::Result<Vec<Price>> {
     let rows: Vec<PriceRow> = sqlx::query_as(
         "SELECT provider, model_pattern, input_per_mtok_micros, output_per_mtok_micros,
-                cached_input_per_mtok_micros, effective_from
+                cached_input_per_mtok_micros, effective_from, context_window
          FROM model_prices",
     )
     .fetch_all(pool)
@@ -48,13 +50,26 @@ pub async fn seed_if_empty(pool: &PgPool, prices: &[Price]) -> sqlx::Result<u64>
         .fetch_one(&mut *tx)
         .await?;
     if existing > 0 {
+        // Tables seeded before context windows were bundled get them once.
+        for p in prices.iter().filter(|p| p.context_window.is_some()) {
+            sqlx::query(
+                "UPDATE model_prices SET context_window = $2
+                 WHERE source = 'bundled' AND model_pattern = $1 AND context_window IS NULL",
+            )
+            .bind(&p.model_pattern)
+            .bind(p.context_window)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         return Ok(0);
     }
     for p in prices {
         sqlx::query(
             "INSERT INTO model_prices (provider, model_pattern, input_per_mtok_micros,
-                 output_per_mtok_micros, cached_input_per_mtok_micros, effective_from, source)
-             VALUES ($1, $2, $3, $4, $5, $6, 'bundled')",
+                 output_per_mtok_micros, cached_input_per_mtok_micros, effective_from, source,
+                 context_window)
+             VALUES ($1, $2, $3, $4, $5, $6, 'bundled', $7)",
         )
         .bind(&p.provider)
         .bind(&p.model_pattern)
@@ -62,6 +77,7 @@ pub async fn seed_if_empty(pool: &PgPool, prices: &[Price]) -> sqlx::Result<u64>
         .bind(p.output_per_mtok_micros)
         .bind(p.cached_input_per_mtok_micros)
         .bind(p.effective_from)
+        .bind(p.context_window)
         .execute(&mut *tx)
         .await?;
     }
@@ -80,7 +96,7 @@ struct PriceListRow {
 pub async fn list(pool: &PgPool) -> sqlx::Result<Vec<ModelPrice>> {
     let rows: Vec<PriceListRow> = sqlx::query_as(
         "SELECT id, provider, model_pattern, input_per_mtok_micros, output_per_mtok_micros,
-                    cached_input_per_mtok_micros, effective_from, source
+                    cached_input_per_mtok_micros, effective_from, context_window, source
              FROM model_prices ORDER BY model_pattern, provider NULLS FIRST, effective_from DESC",
     )
     .fetch_all(pool)
@@ -97,6 +113,7 @@ pub async fn list(pool: &PgPool) -> sqlx::Result<Vec<ModelPrice>> {
                 output_per_mtok_micros: p.output_per_mtok_micros,
                 cached_input_per_mtok_micros: p.cached_input_per_mtok_micros,
                 effective_from: p.effective_from,
+                context_window: p.context_window,
                 source: r.source,
             }
         })
@@ -107,8 +124,9 @@ pub async fn list(pool: &PgPool) -> sqlx::Result<Vec<ModelPrice>> {
 pub async fn insert(pool: &PgPool, p: &Price) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar(
         "INSERT INTO model_prices (provider, model_pattern, input_per_mtok_micros,
-             output_per_mtok_micros, cached_input_per_mtok_micros, effective_from, source)
-         VALUES ($1, $2, $3, $4, $5, $6, 'api')
+             output_per_mtok_micros, cached_input_per_mtok_micros, effective_from, source,
+             context_window)
+         VALUES ($1, $2, $3, $4, $5, $6, 'api', $7)
          ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(&p.provider)
@@ -117,6 +135,7 @@ pub async fn insert(pool: &PgPool, p: &Price) -> sqlx::Result<Option<i64>> {
     .bind(p.output_per_mtok_micros)
     .bind(p.cached_input_per_mtok_micros)
     .bind(p.effective_from)
+    .bind(p.context_window)
     .fetch_optional(pool)
     .await
 }

@@ -55,20 +55,23 @@ pub async fn upsert(
         "INSERT INTO {t} AS r (bucket, provider, model, feature, calls, ok, err_4xx, err_5xx,
             err_timeout, err_other, cancelled, input_tokens, output_tokens, cached_tokens,
             cost_micros, priced_calls, latency_sum_ms, ttft_sum_ms, ttft_calls, tps_sum,
-            tps_calls, quality_sum, quality_calls, tool_calls, latency_hist, ttft_hist)
+            tps_calls, quality_sum, quality_calls, tool_calls, latency_hist, ttft_hist,
+            rating_sum, rating_calls)
          SELECT bucket, provider, model, feature, calls, ok, err_4xx, err_5xx, err_timeout,
             err_other, cancelled, input_tokens, output_tokens, cached_tokens, cost_micros,
             priced_calls, latency_sum_ms, ttft_sum_ms, ttft_calls, tps_sum, tps_calls,
-            quality_sum, quality_calls, tool_calls, latency_hist::int8[], ttft_hist::int8[]
+            quality_sum, quality_calls, tool_calls, latency_hist::int8[], ttft_hist::int8[],
+            rating_sum, rating_calls
          FROM UNNEST($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::int8[],
             $6::int8[], $7::int8[], $8::int8[], $9::int8[], $10::int8[], $11::int8[],
             $12::int8[], $13::int8[], $14::int8[], $15::int8[], $16::int8[], $17::float8[],
             $18::float8[], $19::int8[], $20::float8[], $21::int8[], $22::float8[], $23::int8[],
-            $24::int8[], $25::text[], $26::text[])
+            $24::int8[], $25::text[], $26::text[], $27::float8[], $28::int8[])
          AS t(bucket, provider, model, feature, calls, ok, err_4xx, err_5xx, err_timeout,
             err_other, cancelled, input_tokens, output_tokens, cached_tokens, cost_micros,
             priced_calls, latency_sum_ms, ttft_sum_ms, ttft_calls, tps_sum, tps_calls,
-            quality_sum, quality_calls, tool_calls, latency_hist, ttft_hist)
+            quality_sum, quality_calls, tool_calls, latency_hist, ttft_hist, rating_sum,
+            rating_calls)
          ON CONFLICT (bucket, provider, model, feature) DO UPDATE SET
             calls = sat_add(r.calls, excluded.calls), ok = r.ok + excluded.ok,
             err_4xx = r.err_4xx + excluded.err_4xx, err_5xx = r.err_5xx + excluded.err_5xx,
@@ -86,6 +89,8 @@ pub async fn upsert(
             tps_sum = r.tps_sum + excluded.tps_sum, tps_calls = r.tps_calls + excluded.tps_calls,
             quality_sum = r.quality_sum + excluded.quality_sum,
             quality_calls = r.quality_calls + excluded.quality_calls,
+            rating_sum = r.rating_sum + excluded.rating_sum,
+            rating_calls = r.rating_calls + excluded.rating_calls,
             tool_calls = sat_add(r.tool_calls, excluded.tool_calls),
             latency_hist = sl_hist_merge(r.latency_hist, excluded.latency_hist),
             ttft_hist = sl_hist_merge(r.ttft_hist, excluded.ttft_hist)",
@@ -118,6 +123,8 @@ pub async fn upsert(
         .bind(col!(|(_, s)| s.tool_calls))
         .bind(col!(|(_, s)| s.latency.to_pg_literal()))
         .bind(col!(|(_, s)| s.ttft.to_pg_literal()))
+        .bind(col!(|(_, s)| s.rating_sum))
+        .bind(col!(|(_, s)| s.rating_calls))
         .execute(&mut **tx)
         .await?;
     Ok(())
@@ -175,6 +182,8 @@ struct Row {
     tps_calls: i64,
     quality_sum: f64,
     quality_calls: i64,
+    rating_sum: f64,
+    rating_calls: i64,
     tool_calls: i64,
     latency_hist: Vec<i64>,
     ttft_hist: Vec<i64>,
@@ -209,6 +218,8 @@ impl From<Row> for RollupRow {
                 tps_calls: r.tps_calls,
                 quality_sum: r.quality_sum,
                 quality_calls: r.quality_calls,
+                rating_sum: r.rating_sum,
+                rating_calls: r.rating_calls,
                 tool_calls: r.tool_calls,
                 latency: Histogram::new(),
                 ttft: Histogram::new(),
@@ -231,7 +242,8 @@ pub async fn fetch(
         "SELECT bucket, provider, model, feature, calls, ok, err_4xx, err_5xx, err_timeout,
             err_other, cancelled, input_tokens, output_tokens, cached_tokens, cost_micros,
             priced_calls, latency_sum_ms, ttft_sum_ms, ttft_calls, tps_sum, tps_calls,
-            quality_sum, quality_calls, tool_calls, latency_hist, ttft_hist
+            quality_sum, quality_calls, rating_sum, rating_calls, tool_calls, latency_hist,
+            ttft_hist
          FROM {} WHERE bucket >= ",
         tier.table()
     ));
@@ -244,7 +256,7 @@ pub async fn fetch(
 /// The columns of [`RawFacts`].
 const RAW_COLUMNS: &str = "time, provider, model, feature, session_id, user_id, api_key_id,
     status, http_status, duration_ms, ttft_ms, input_tokens, output_tokens, cached_tokens,
-    cost_total_micros, tokens_per_second, quality_score, tool_calls";
+    cost_total_micros, tokens_per_second, quality_score, user_rating, tool_calls";
 
 /// A raw call's time, dimensions and facts, for groupings rollups do not keep.
 #[derive(sqlx::FromRow)]

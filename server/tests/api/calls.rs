@@ -1,6 +1,6 @@
 //! Native call ingestion through the pipeline, and the calls list, against PostgreSQL.
 
-use crate::support::{spawn_app, spawn_with_key};
+use crate::support::{read_until, spawn_app, spawn_with_key};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -378,22 +378,6 @@ async fn concurrent_batches_all_land_exactly_once() {
 }
 
 /// Reads the SSE body until `needle` shows up (or fails after 10 s).
-async fn read_until(
-    body: &mut (impl futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin),
-    seen: &mut String,
-    needle: &str,
-) {
-    use futures_util::StreamExt;
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !seen.contains(needle) {
-        let chunk = tokio::time::timeout_at(deadline, body.next())
-            .await
-            .unwrap_or_else(|_| panic!("no {needle:?} in: {seen}"))
-            .expect("stream ended")
-            .unwrap();
-        seen.push_str(&String::from_utf8_lossy(&chunk));
-    }
-}
 
 #[tokio::test]
 async fn committed_calls_are_streamed_live_and_streams_end_on_shutdown() {

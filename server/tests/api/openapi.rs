@@ -674,6 +674,23 @@ async fn real_answers_of_every_operation_match_their_schemas() {
     c.check("get", "/api/v1/frontend", req, 200).await;
     let req = c.user("get", "/api/v1/database").query(&[("range", "15m")]);
     c.check("get", "/api/v1/database", req, 200).await;
+    let req = c
+        .user("post", "/api/v1/feedback")
+        .json(&json!({"call_id": "c-1", "rating": 4}));
+    c.check("post", "/api/v1/feedback", req, 200).await;
+    let req = c
+        .user("get", "/api/v1/models/health")
+        .query(&[("range", "24h")]);
+    c.check("get", "/api/v1/models/health", req, 200).await;
+    let beats = json!({"workers": [{"name": "w-1", "role": "chat", "state": "busy",
+        "task": "t", "tasks_done": 3, "cpu_percent": 12.0}]});
+    let req = c.user("post", "/api/v1/workers/heartbeats").json(&beats);
+    c.check("post", "/api/v1/workers/heartbeats", req, 200)
+        .await;
+    let req = c.user("get", "/api/v1/workers").query(&[("range", "1h")]);
+    c.check("get", "/api/v1/workers", req, 200).await;
+    let req = c.user("delete", "/api/v1/workers/w-1");
+    c.check("delete", "/api/v1/workers/{name}", req, 200).await;
 
     // The live stream: its content type; the events themselves are not JSON schemas.
     let req = c

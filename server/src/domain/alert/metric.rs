@@ -4,7 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use app::types::alert::{Aggregation, Labels};
+use app::types::{
+    alert::{Aggregation, Labels},
+    workers::WorkerState,
+};
 use chrono::{DateTime, Utc};
 
 use crate::analytics::{histogram::Histogram, stats::Stats};
@@ -32,6 +35,8 @@ pub enum Source {
     App(AppFigure),
     /// A figure of Sightline's own database pools, from the in-memory watch.
     Database(DbFigure),
+    /// AI workers in each state now (from their heartbeats).
+    Workers,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -351,6 +356,15 @@ pub const METRICS: &[Metric] = &[
         default_aggregation: Sum,
     },
     Metric {
+        name: "ai.workers",
+        title: "AI workers by state",
+        unit: "workers",
+        source: Source::Workers,
+        labels: &["state", "role"],
+        aggregations: &[Last],
+        default_aggregation: Last,
+    },
+    Metric {
         name: "sightline.ingest.queue",
         title: "Sightline's ingest queue (calls waiting)",
         unit: "calls",
@@ -363,6 +377,27 @@ pub const METRICS: &[Metric] = &[
 
 pub fn find(name: &str) -> Option<&'static Metric> {
     METRICS.iter().find(|m| m.name == name)
+}
+
+/// Workers per state (every state, zero included, so "active below 2" fires when none is
+/// active), among `workers` (role, state) matching the `state` and `role` filters.
+pub fn worker_values(filters: &Labels, workers: &[(String, WorkerState)]) -> Vec<(Labels, f64)> {
+    let role = filters.get("role");
+    WorkerState::ALL
+        .iter()
+        .filter(|s| filters.get("state").is_none_or(|f| f == s.as_str()))
+        .map(|s| {
+            let n = workers
+                .iter()
+                .filter(|(r, w)| w == s && role.is_none_or(|f| f == r))
+                .count();
+            let mut labels = Labels::from([("state".to_owned(), s.as_str().to_owned())]);
+            if let Some(r) = role {
+                labels.insert("role".to_owned(), r.clone());
+            }
+            (labels, n as f64)
+        })
+        .collect()
 }
 
 /// One minute of one host series, as the system rollups keep it.
@@ -711,6 +746,39 @@ mod tests {
 
     fn t(min: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 1, 1, 0, min, 0).unwrap()
+    }
+
+    #[test]
+    fn workers_count_per_state_with_zeros() {
+        use WorkerState::*;
+        let ws = vec![
+            ("embed".to_owned(), Active),
+            ("embed".to_owned(), Lost),
+            ("chat".to_owned(), Active),
+            ("chat".to_owned(), Busy),
+        ];
+        let all = worker_values(&Labels::new(), &ws);
+        assert_eq!(all.len(), 5);
+        let get = |v: &[(Labels, f64)], s: &str| v.iter().find(|(l, _)| l["state"] == s).unwrap().1;
+        assert_eq!(get(&all, "active"), 2.0);
+        assert_eq!(get(&all, "idle"), 0.0);
+        let f = Labels::from([
+            ("state".to_owned(), "active".to_owned()),
+            ("role".to_owned(), "embed".to_owned()),
+        ]);
+        let v = worker_values(&f, &ws);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].1, 1.0);
+        assert_eq!(v[0].0["role"], "embed");
+        // A role with no workers still answers 0, so a "below N" rule can fire.
+        let none = worker_values(
+            &Labels::from([
+                ("state".to_owned(), "active".to_owned()),
+                ("role".to_owned(), "ocr".to_owned()),
+            ]),
+            &ws,
+        );
+        assert_eq!(none[0].1, 0.0);
     }
 
     fn app_point(service: &str, route: &str, statuses: &[(i16, f64)]) -> AppPoint {

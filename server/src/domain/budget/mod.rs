@@ -476,6 +476,7 @@ mod tests {
             output_per_mtok_micros: 10_000_000,
             cached_input_per_mtok_micros: None,
             effective_from: Utc.timestamp_opt(0, 0).unwrap(),
+            context_window: None,
         };
         let w = worst_case(1_000, Some(500), Some(&price));
         // 1000 × $2.50/M + 500 × $10/M = $0.0025 + $0.005.

@@ -83,6 +83,59 @@ const TABLE: &[(&str, &str, f64, f64, f64)] = &[
     ("local", "*", 0.0, 0.0, -1.0),
 ];
 
+/// Context windows in tokens by the same patterns (the providers' documented limits).
+const WINDOWS: &[(&str, i64)] = &[
+    ("gpt-5-nano*", 400_000),
+    ("gpt-5-mini*", 400_000),
+    ("gpt-5*", 400_000),
+    ("gpt-4.1-nano*", 1_047_576),
+    ("gpt-4.1-mini*", 1_047_576),
+    ("gpt-4.1*", 1_047_576),
+    ("gpt-4o-mini*", 128_000),
+    ("gpt-4o*", 128_000),
+    ("gpt-4-turbo*", 128_000),
+    ("gpt-3.5-turbo*", 16_385),
+    ("o4-mini*", 200_000),
+    ("o3-mini*", 200_000),
+    ("o3*", 200_000),
+    ("o1*", 200_000),
+    ("text-embedding-3-small*", 8_191),
+    ("text-embedding-3-large*", 8_191),
+    ("claude-opus-4-5*", 200_000),
+    ("claude-opus-4*", 200_000),
+    ("claude-sonnet-4*", 200_000),
+    ("claude-3-7-sonnet*", 200_000),
+    ("claude-3-5-sonnet*", 200_000),
+    ("claude-haiku-4*", 200_000),
+    ("claude-3-5-haiku*", 200_000),
+    ("claude-3-haiku*", 200_000),
+    ("gemini-2.5-pro*", 1_048_576),
+    ("gemini-2.5-flash-lite*", 1_048_576),
+    ("gemini-2.5-flash*", 1_048_576),
+    ("gemini-2.0-flash*", 1_048_576),
+    ("gemini-1.5-pro*", 2_097_152),
+    ("gemini-1.5-flash*", 1_048_576),
+    ("mistral-large*", 128_000),
+    ("mistral-medium*", 128_000),
+    ("mistral-small*", 32_000),
+    ("codestral*", 256_000),
+    ("open-mistral-nemo*", 128_000),
+    ("deepseek-chat*", 128_000),
+    ("deepseek-reasoner*", 128_000),
+    ("llama-3.3-70b*", 128_000),
+    ("llama-3.1-8b*", 128_000),
+    ("meta-llama/llama-3.3-70b*", 128_000),
+    ("qwen/qwen2.5-72b*", 32_768),
+    ("meta-llama/meta-llama-3.1-8b*", 128_000),
+    ("accounts/fireworks/models/llama-v3p3-70b*", 128_000),
+    ("accounts/fireworks/models/qwen2p5-72b*", 32_768),
+];
+
+/// The bundled context window of a bundled pattern.
+pub fn bundled_window(pattern: &str) -> Option<i64> {
+    WINDOWS.iter().find(|(p, _)| *p == pattern).map(|(_, w)| *w)
+}
+
 pub fn bundled_prices() -> Vec<Price> {
     let from = Utc
         .with_ymd_and_hms(2024, 1, 1, 0, 0, 0)
@@ -97,6 +150,31 @@ pub fn bundled_prices() -> Vec<Price> {
             output_per_mtok_micros: usd_to_micros(output),
             cached_input_per_mtok_micros: (cached >= 0.0).then(|| usd_to_micros(cached)),
             effective_from: from,
+            context_window: bundled_window(pattern),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bundled_window_names_a_bundled_pattern() {
+        for (pattern, window) in WINDOWS {
+            assert!(
+                TABLE.iter().any(|(_, p, ..)| p == pattern),
+                "{pattern} is not a bundled price pattern"
+            );
+            assert!(*window >= 4_096, "{pattern}");
+        }
+        let prices = bundled_prices();
+        let gpt = prices
+            .iter()
+            .find(|p| p.model_pattern == "gpt-4o*")
+            .unwrap();
+        assert_eq!(gpt.context_window, Some(128_000));
+        let local = prices.iter().find(|p| p.model_pattern == "*").unwrap();
+        assert_eq!(local.context_window, None);
+    }
 }

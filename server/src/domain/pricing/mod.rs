@@ -23,6 +23,8 @@ pub struct Price {
     /// Price of cached input tokens; None means they cost as much as other input.
     pub cached_input_per_mtok_micros: Option<i64>,
     pub effective_from: DateTime<Utc>,
+    /// The model's context window in tokens, when known (for context-window use).
+    pub context_window: Option<i64>,
 }
 
 /// Token counts of a call. Cached is a part of input, reasoning a part of output; only
@@ -175,6 +177,7 @@ mod tests {
             output_per_mtok_micros: output,
             cached_input_per_mtok_micros: cached,
             effective_from: Utc.with_ymd_and_hms(from, 1, 1, 0, 0, 0).unwrap(),
+            context_window: None,
         }
     }
 

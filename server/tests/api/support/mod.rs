@@ -369,3 +369,21 @@ pub async fn spawn_with_key() -> (TestApp, String) {
     let (_, key) = app.create_key("test").await;
     (app, key)
 }
+
+/// Reads an event stream into `seen` until it holds `needle` (10 s at most).
+pub async fn read_until(
+    body: &mut (impl futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin),
+    seen: &mut String,
+    needle: &str,
+) {
+    use futures_util::StreamExt;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !seen.contains(needle) {
+        let chunk = tokio::time::timeout_at(deadline, body.next())
+            .await
+            .unwrap_or_else(|_| panic!("no {needle:?} in: {seen}"))
+            .expect("stream ended")
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
