@@ -96,3 +96,51 @@ test("the model health page shows each model's cache hit rate and its charts", a
   await expect(row.getByTestId("cache-hit-rate")).toHaveText("40.0 %");
   expect(errors).toEqual([]);
 });
+
+test("GPU use per request: a provider tied to a GPU from the form shows GPU-seconds and energy", async ({ page }) => {
+  const errors = watchConsole(page);
+  const stamp = Date.now();
+  const host = `e2e-gpu-${stamp}`;
+  const provider = `e2e-vllm-${stamp}`;
+  await login(page, "/ai/models");
+  await hydrated(page);
+  // 40 one-second samples, GPU 0 at 80 % and 250 W; two calls of 10 s inside them.
+  const start = Math.floor((Date.now() - 60_000) / 1000) * 1000;
+  const samples = Array.from({ length: 40 }, (_, i) => ({
+    time: new Date(start + i * 1000).toISOString(),
+    cpu: { total: 10, cores: [10], load1: 0.1, load5: 0.1, load15: 0.1 },
+    memory: { total: 2 ** 30, used: 2 ** 29, available: 2 ** 29, free: 2 ** 29, cached: 0, buffers: 0, swap_total: 0, swap_used: 0 },
+    gpus: [{ index: 0, name: "E2E GPU", uuid: "GPU-e2e", utilization: 80, memory_utilization: 30, memory_used: 2 ** 30, memory_total: 2 ** 32, temperature_c: 60, power_w: 250, power_limit_w: 300 }],
+  }));
+  let r = await page.request.post("/api/v1/system/samples", {
+    data: { host: { hostname: host, os: "Debian", os_version: "12", kernel: "6.1", arch: "x86_64", cpu_model: "E2E", cores: 1, memory_total: 2 ** 30, uptime_s: 60 }, samples },
+  });
+  expect(r.status()).toBe(200);
+  const calls = [5, 20].map((at, i) => ({
+    id: `${provider}-${i}`, time: new Date(start + at * 1000).toISOString(), provider,
+    model: "llama-e2e", duration_ms: 10_000, input_tokens: 200, output_tokens: 500,
+  }));
+  r = await page.request.post("/api/v1/llm/calls", { data: { calls } });
+  expect(r.status()).toBe(200);
+
+  await page.getByRole("link", { name: "1h" }).click();
+  const card = page.getByTestId("gpu-use");
+  await expect(card.getByRole("heading", { name: "GPU use per request" })).toBeVisible();
+  // A bad index is refused naming the field.
+  await card.getByLabel("Provider").fill(provider);
+  await card.getByLabel("Host").fill(host);
+  await card.getByLabel("GPU index").fill("-2");
+  await card.getByRole("button", { name: "Tie to GPU" }).click();
+  await expect(card.getByTestId("gpu-error")).toContainText("GPU:");
+  await card.getByLabel("GPU index").fill("0");
+  await card.getByLabel("GPU index").press("Enter");
+  const row = card.getByTestId("gpu-model-row").filter({ hasText: "llama-e2e" });
+  // Each call: 10 s × 80 % = 8 GPU-s, 10 s × 250 W = 0.694 Wh.
+  await expect(row).toContainText("16.0 s");
+  await expect(row).toContainText("8.00 s");
+  await expect(row).toContainText("1.39 Wh");
+  await expect(row).toContainText(`${host} #0`);
+  await card.getByRole("button", { name: `Untie ${provider}` }).click();
+  await expect(row).toHaveCount(0);
+  expect(errors.filter((e) => !e.includes("status of 422"))).toEqual([]);
+});

@@ -10,6 +10,7 @@ pub mod agent;
 pub mod alerts;
 pub mod analytics;
 pub mod apps;
+pub mod attribution;
 pub mod auth;
 pub mod bench;
 pub mod bench_cli;

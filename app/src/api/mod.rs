@@ -324,6 +324,24 @@ pub mod bench {
     }
 }
 
+pub mod gpu {
+    //! `/api/v1/gpu/...`
+    use super::{client, url_encode_component, ApiResult};
+    use crate::types::gpu::{GpuAttribution, GpuBinding, GpuBindingInput};
+
+    pub async fn attribution(params: Vec<(&'static str, String)>) -> ApiResult<GpuAttribution> {
+        client::get_with("/api/v1/gpu/attribution", params).await
+    }
+    pub async fn put_binding(provider: &str, input: &GpuBindingInput) -> ApiResult<GpuBinding> {
+        let url = format!("/api/v1/gpu/bindings/{}", url_encode_component(provider));
+        client::put(&url, input).await
+    }
+    pub async fn delete_binding(provider: &str) -> ApiResult<GpuBinding> {
+        let url = format!("/api/v1/gpu/bindings/{}", url_encode_component(provider));
+        client::delete(&url).await
+    }
+}
+
 pub mod schedules {
     //! `/api/v1/reports/schedules/...`
     use super::{client, ApiResult};

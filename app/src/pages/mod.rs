@@ -10,6 +10,7 @@ pub mod calls;
 pub mod channels;
 pub mod database;
 pub mod frontend;
+pub mod gpu_use;
 pub mod login;
 pub mod models;
 pub mod not_found;

@@ -15,6 +15,7 @@ use crate::{
         range::{Range, RangePicker, HEALTH_PRESETS},
     },
     format,
+    pages::gpu_use::GpuUse,
     types::models::{DriftFinding, ModelHealth, ModelHealthOverview},
 };
 
@@ -143,6 +144,10 @@ pub fn ModelsPage() -> impl IntoView {
         })
     };
     let ready = move || load.get().is_ready() || data.with(Option::is_some);
+    let preset = Signal::derive(move || match range.get() {
+        Range::Preset(p) => p,
+        Range::Days { .. } => "24h".to_owned(),
+    });
     let empty = move || data.with(|d| d.as_ref().is_some_and(|d| d.models.is_empty()));
     let baseline_text = move || {
         let b = baseline.get();
@@ -260,6 +265,7 @@ pub fn ModelsPage() -> impl IntoView {
                     </section>
                 </div>
             </Show>
+            <GpuUse range=preset />
         </Show>
     }
 }

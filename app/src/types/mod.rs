@@ -136,6 +136,7 @@ pub use budget::*;
 pub mod apps;
 pub mod database;
 pub mod frontend;
+pub mod gpu;
 pub mod live;
 pub mod models;
 pub mod system;

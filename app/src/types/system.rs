@@ -107,7 +107,7 @@ pub struct GpuProcess {
 }
 
 /// One GPU. Optional figures are ones some boards or drivers do not report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct GpuSample {
     pub index: u32,

@@ -11,6 +11,7 @@ pub mod call;
 pub mod db_watch;
 pub mod drift;
 pub mod feedback;
+pub mod gpu_attribution;
 pub mod grant;
 pub mod pricing;
 pub mod provider;

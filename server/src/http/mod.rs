@@ -12,6 +12,7 @@ pub mod database;
 pub mod error;
 pub mod events;
 pub mod feedback;
+pub mod gpu;
 pub mod health;
 pub mod keys;
 pub mod login;
@@ -37,7 +38,7 @@ use axum::{
     http::{header, HeaderValue},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::{any, delete, get, post},
+    routing::{any, delete, get, post, put},
     Router,
 };
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -178,6 +179,12 @@ fn api(state: &AppState) -> Router<AppState> {
         )
         .route("/workers", get(workers::overview))
         .route("/models/health", get(models::health))
+        .route("/gpu/bindings", get(gpu::bindings))
+        .route(
+            "/gpu/bindings/{provider}",
+            put(gpu::put_binding).delete(gpu::delete_binding),
+        )
+        .route("/gpu/attribution", get(gpu::attribution))
         .route(
             "/feedback",
             post(feedback::feedback).layer(DefaultBodyLimit::max(feedback::MAX_BODY_BYTES)),

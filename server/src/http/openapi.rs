@@ -17,7 +17,7 @@ use utoipa::{
 };
 
 use super::{
-    alerts, analytics, apps, bench, browser, budgets, calls, database, events, feedback, keys,
+    alerts, analytics, apps, bench, browser, budgets, calls, database, events, feedback, gpu, keys,
     login, models, prices, principal::SESSION_COOKIE, providers, rate_limits, reports, schedules,
     sessions, stream, system, workers,
 };
@@ -111,6 +111,10 @@ use super::{
         database::overview,
         feedback::feedback,
         models::health,
+        gpu::bindings,
+        gpu::put_binding,
+        gpu::delete_binding,
+        gpu::attribution,
         workers::heartbeats,
         workers::overview,
         workers::delete,
@@ -137,6 +141,7 @@ use super::{
         (name = "apps", description = "Application requests"),
         (name = "browser", description = "Web Vitals and JavaScript errors"),
         (name = "database", description = "Sightline's own database pools and statements"),
+        (name = "gpu", description = "Per-request GPU attribution"),
         (name = "workers", description = "AI workers' heartbeats and states"),
         (name = "live", description = "Server-sent events"),
     )

@@ -10,6 +10,7 @@ pub mod budgets;
 pub mod calls;
 pub mod copy_binary;
 pub mod feedback;
+pub mod gpu;
 pub mod llm_sessions;
 pub mod partitions;
 pub mod pending_calls;

@@ -17,6 +17,7 @@ mod database;
 mod events;
 mod faults;
 mod feedback;
+mod gpu;
 mod metrics;
 mod models;
 mod openapi;

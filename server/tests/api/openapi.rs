@@ -682,6 +682,20 @@ async fn real_answers_of_every_operation_match_their_schemas() {
         .user("get", "/api/v1/models/health")
         .query(&[("range", "24h")]);
     c.check("get", "/api/v1/models/health", req, 200).await;
+    let req = c
+        .user("put", "/api/v1/gpu/bindings/vllm")
+        .json(&json!({"host": "web-1", "gpu": 0}));
+    c.check("put", "/api/v1/gpu/bindings/{provider}", req, 200)
+        .await;
+    let req = c.user("get", "/api/v1/gpu/bindings");
+    c.check("get", "/api/v1/gpu/bindings", req, 200).await;
+    let req = c
+        .user("get", "/api/v1/gpu/attribution")
+        .query(&[("range", "1h")]);
+    c.check("get", "/api/v1/gpu/attribution", req, 200).await;
+    let req = c.user("delete", "/api/v1/gpu/bindings/vllm");
+    c.check("delete", "/api/v1/gpu/bindings/{provider}", req, 200)
+        .await;
     let beats = json!({"workers": [{"name": "w-1", "role": "chat", "state": "busy",
         "task": "t", "tasks_done": 3, "cpu_percent": 12.0}]});
     let req = c.user("post", "/api/v1/workers/heartbeats").json(&beats);
