@@ -95,6 +95,11 @@ fn over_span(
     lines: Vec<Line>,
     span: Option<(f64, f64)>,
 ) -> Chart {
+    over_span_on(p, value_axis(p, unit, label), lines, span)
+}
+
+/// [`over_span`] with a value axis of its own.
+fn over_span_on(p: &Palette, y: Axis, lines: Vec<Line>, span: Option<(f64, f64)>) -> Chart {
     let x = match span {
         // At most about six labels, however narrow the chart.
         Some((from, to)) => time_axis(p)
@@ -109,7 +114,7 @@ fn over_span(
         .legend(legend(p))
         .grid(grid())
         .x_axis(x)
-        .y_axis(value_axis(p, unit, label));
+        .y_axis(y);
     for line in lines {
         chart = chart.series(line.show_symbol(false));
     }
@@ -816,7 +821,9 @@ pub fn worker_states(d: &WorkersOverview, p: &Palette) -> Chart {
         d.from.timestamp_millis() as f64,
         d.to.timestamp_millis() as f64,
     ));
-    over_span(p, "workers", "{value}", lines, span)
+    // Whole workers: no 0.2 ticks.
+    let y = value_axis(p, "workers", "{value}").min_interval(1.0);
+    over_span_on(p, y, lines, span)
 }
 
 #[cfg(test)]

@@ -127,13 +127,13 @@ test("GPU use per request: a provider tied to a GPU from the form shows GPU-seco
   const card = page.getByTestId("gpu-use");
   await expect(card.getByRole("heading", { name: "GPU use per request" })).toBeVisible();
   // A bad index is refused naming the field.
-  await card.getByLabel("Provider").fill(provider);
-  await card.getByLabel("Host").fill(host);
-  await card.getByLabel("GPU index").fill("-2");
+  await card.getByRole("textbox", { name: "Provider" }).fill(provider);
+  await card.getByRole("textbox", { name: "Host" }).fill(host);
+  await card.getByRole("spinbutton", { name: "GPU index" }).fill("-2");
   await card.getByRole("button", { name: "Tie to GPU" }).click();
   await expect(card.getByTestId("gpu-error")).toContainText("GPU:");
-  await card.getByLabel("GPU index").fill("0");
-  await card.getByLabel("GPU index").press("Enter");
+  await card.getByRole("spinbutton", { name: "GPU index" }).fill("0");
+  await card.getByRole("spinbutton", { name: "GPU index" }).press("Enter");
   const row = card.getByTestId("gpu-model-row").filter({ hasText: "llama-e2e" });
   // Each call: 10 s × 80 % = 8 GPU-s, 10 s × 250 W = 0.694 Wh.
   await expect(row).toContainText("16.0 s");

@@ -284,6 +284,13 @@ pub async fn model_health(
     client::get_with("/api/v1/models/health", params).await
 }
 
+/// Active users, session lengths and top users (`/api/v1/analytics/users`).
+pub async fn users_overview(
+    params: Vec<(&'static str, String)>,
+) -> ApiResult<crate::types::UsersOverview> {
+    client::get_with("/api/v1/analytics/users", params).await
+}
+
 /// Forgets a worker.
 pub async fn delete_worker(name: &str) -> ApiResult<crate::types::workers::Worker> {
     client::delete(&format!("/api/v1/workers/{}", url_encode_component(name))).await

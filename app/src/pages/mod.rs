@@ -20,4 +20,5 @@ pub mod report_schedules;
 pub mod reports;
 pub mod sessions;
 pub mod system;
+pub mod users_summary;
 pub mod workers;

@@ -12,6 +12,7 @@ use crate::{
         range::{Range, RangePicker},
     },
     format,
+    pages::users_summary::UsersSummary,
     types::{Call, SessionDetail, SessionSummary},
 };
 
@@ -26,7 +27,8 @@ pub fn SessionsPage() -> impl IntoView {
     let rows = RwSignal::new(Vec::<SessionSummary>::new());
     let next = RwSignal::new(None::<String>);
     let load = RwSignal::new(Load::Loading);
-    let user = RwSignal::new(String::new());
+    // A link from the top users opens their sessions.
+    let user = RwSignal::new(url.with_untracked(|m| m.get("user").unwrap_or_default()));
 
     let fetch = move |cursor: Option<String>| {
         let params = range.get_untracked().api_params();
@@ -61,6 +63,7 @@ pub fn SessionsPage() -> impl IntoView {
             </div>
             <RangePicker range />
         </div>
+        <UsersSummary range />
         <form
             class="card form form-inline filters"
             aria-label="Filter sessions"

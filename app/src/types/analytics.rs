@@ -203,3 +203,59 @@ pub enum AnalyticsSource {
     Rollups,
     Raw,
 }
+
+/// `GET /api/v1/analytics/users?range=7d`
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
+#[serde(deny_unknown_fields)]
+pub struct UsersQuery {
+    /// The range of the session figures and top users (`7d` by default, at most 400 days).
+    #[serde(default)]
+    pub range: Option<String>,
+    #[serde(default)]
+    pub from: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub to: Option<DateTime<Utc>>,
+    /// Top users listed (10 by default, at most 100).
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// Accepted like the other analytics queries; users are counted in UTC hours.
+    #[serde(default)]
+    pub tz: Option<String>,
+}
+
+/// A user's calls, tokens and cost over the range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct UserFigures {
+    pub user_id: String,
+    pub calls: i64,
+    pub tokens: i64,
+    pub cost_micros: i64,
+}
+
+/// Sessions whose last call is in the range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SessionFigures {
+    pub sessions: i64,
+    pub avg_duration_s: Option<f64>,
+    pub p50_duration_s: Option<f64>,
+    pub p95_duration_s: Option<f64>,
+    pub avg_calls: Option<f64>,
+}
+
+/// Active users now, sessions and the top users over the range, from rollups.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct UsersOverview {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// Users with a call in the last hour, day and week.
+    pub active_1h: i64,
+    pub active_24h: i64,
+    pub active_7d: i64,
+    pub sessions: SessionFigures,
+    pub top_by_cost: Vec<UserFigures>,
+    pub top_by_tokens: Vec<UserFigures>,
+}

@@ -6,5 +6,6 @@ pub mod bucket;
 pub mod closed;
 pub mod histogram;
 pub mod model_health;
+pub mod people;
 pub mod rollup;
 pub mod stats;

@@ -31,6 +31,7 @@ pub mod schedules;
 pub mod sessions;
 pub mod stream;
 pub mod system;
+pub mod users;
 pub mod workers;
 
 use axum::{
@@ -120,6 +121,7 @@ fn api(state: &AppState) -> Router<AppState> {
         .route("/rate-limits", get(rate_limits::get).put(rate_limits::put))
         .route("/analytics", get(analytics::aggregate))
         .route("/analytics/overview", get(analytics::overview))
+        .route("/analytics/users", get(users::users))
         .route("/reports/export", get(reports::export))
         .route(
             "/reports/schedules",

@@ -19,7 +19,7 @@ use utoipa::{
 use super::{
     alerts, analytics, apps, bench, browser, budgets, calls, database, events, feedback, gpu, keys,
     login, models, prices, principal::SESSION_COOKIE, providers, rate_limits, reports, schedules,
-    sessions, stream, system, workers,
+    sessions, stream, system, users, workers,
 };
 
 #[derive(OpenApi)]
@@ -111,6 +111,7 @@ use super::{
         database::overview,
         feedback::feedback,
         models::health,
+        users::users,
         gpu::bindings,
         gpu::put_binding,
         gpu::delete_binding,

@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
 use crate::domain::call::NewCall;
 use crate::{
-    analytics::{bucket::RollupTier, rollup},
+    analytics::{bucket::RollupTier, people, rollup},
     live::LiveHub,
     metrics::{CallSource, Metrics},
     store,
@@ -227,6 +227,9 @@ async fn commit(pool: &PgPool, jobs: &[Job]) -> Result<Vec<u64>, sqlx::Error> {
         let deltas = rollup::deltas(tier, new_calls.iter().map(|n| &n.call));
         store::rollups::upsert(&mut tx, tier, &deltas).await?;
     }
+    let (hours, last) = people::user_deltas(new_calls.iter().map(|n| &n.call));
+    let sessions = people::session_deltas(new_calls.iter().map(|n| &n.call));
+    store::people::upsert(&mut tx, &hours, &last, &sessions).await?;
     store::budgets::count_calls(&mut tx, &new_calls).await?;
     tx.commit().await?;
     Ok(inserted)

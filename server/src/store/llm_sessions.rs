@@ -122,6 +122,7 @@ pub async fn delete(pool: &PgPool, session_id: &str) -> sqlx::Result<u64> {
     for h in hours {
         super::rollups::rebuild(&mut tx, h, h + chrono::Duration::hours(1)).await?;
     }
+    super::people::delete_session(&mut tx, session_id).await?;
     sqlx::query("DELETE FROM pending_calls WHERE start_event->>'session_id' = $1")
         .bind(session_id)
         .execute(&mut *tx)

@@ -14,6 +14,7 @@ pub mod gpu;
 pub mod llm_sessions;
 pub mod partitions;
 pub mod pending_calls;
+pub mod people;
 pub mod prices;
 pub mod providers;
 pub mod rate_limits;

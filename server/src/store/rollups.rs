@@ -320,6 +320,7 @@ pub async fn rebuild(
         .execute(&mut **tx)
         .await?;
     }
+    super::people::rebuild_users(tx, from, to).await?;
     // A day at a time keeps memory bounded over long ranges.
     let mut start = from;
     while start < to {

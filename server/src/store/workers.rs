@@ -21,7 +21,7 @@ pub struct WorkerRow {
 const COLUMNS: &str = "name, role, state, task, tasks_done, cpu_percent, first_seen, last_seen";
 
 /// Stores `beats` as heard at `now` (names unique within the batch), returning the rows.
-/// A heartbeat without a role keeps the one known.
+/// A heartbeat without a role or a tasks-done count keeps the one known.
 pub async fn upsert(
     pool: &PgPool,
     beats: &[Beat],
@@ -36,7 +36,8 @@ pub async fn upsert(
             AS t(name, role, state, task, tasks_done, cpu_percent)
          ON CONFLICT (name) DO UPDATE SET
             role = CASE WHEN excluded.role = '' THEN w.role ELSE excluded.role END,
-            state = excluded.state, task = excluded.task, tasks_done = excluded.tasks_done,
+            state = excluded.state, task = excluded.task,
+            tasks_done = coalesce(excluded.tasks_done, w.tasks_done),
             cpu_percent = excluded.cpu_percent, last_seen = excluded.last_seen
          RETURNING {COLUMNS}"
     ))

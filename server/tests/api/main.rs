@@ -28,4 +28,5 @@ mod reports;
 mod schedules;
 mod sessions;
 mod system;
+mod users;
 mod workers;

@@ -696,6 +696,10 @@ async fn real_answers_of_every_operation_match_their_schemas() {
     let req = c.user("delete", "/api/v1/gpu/bindings/vllm");
     c.check("delete", "/api/v1/gpu/bindings/{provider}", req, 200)
         .await;
+    let req = c
+        .user("get", "/api/v1/analytics/users")
+        .query(&[("range", "7d")]);
+    c.check("get", "/api/v1/analytics/users", req, 200).await;
     let beats = json!({"workers": [{"name": "w-1", "role": "chat", "state": "busy",
         "task": "t", "tasks_done": 3, "cpu_percent": 12.0}]});
     let req = c.user("post", "/api/v1/workers/heartbeats").json(&beats);

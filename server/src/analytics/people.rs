@@ -1,0 +1,149 @@
+//! What a batch of new calls adds to the user and session rollups (pure). Keys come out
+//! sorted, so concurrent writers lock rows in one order.
+
+use std::collections::BTreeMap;
+
+use app::types::Call;
+use chrono::{DateTime, Utc};
+
+use super::bucket::RollupTier;
+
+/// One user's calls in one hour.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UserHour {
+    pub calls: i64,
+    pub tokens: i64,
+    pub cost_micros: i64,
+}
+
+/// A session's part in a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionSpan {
+    /// The user of its latest call that named one.
+    pub user_id: Option<String>,
+    pub first: DateTime<Utc>,
+    pub last: DateTime<Utc>,
+    pub calls: i64,
+}
+
+/// Sums per (hour, user).
+pub type UserHours = BTreeMap<(DateTime<Utc>, String), UserHour>;
+/// Each user's latest call.
+pub type LastSeen = BTreeMap<String, DateTime<Utc>>;
+
+/// Per (hour, user) sums, and each user's latest call.
+pub fn user_deltas<'a>(calls: impl IntoIterator<Item = &'a Call>) -> (UserHours, LastSeen) {
+    let mut hours = UserHours::new();
+    let mut last: BTreeMap<String, DateTime<Utc>> = BTreeMap::new();
+    for c in calls {
+        let Some(u) = c.user_id.as_deref() else {
+            continue;
+        };
+        let h = hours
+            .entry((RollupTier::Hour.truncate(c.time), u.to_owned()))
+            .or_default();
+        h.calls += 1;
+        h.tokens = h
+            .tokens
+            .saturating_add(c.input_tokens.saturating_add(c.output_tokens));
+        h.cost_micros = h
+            .cost_micros
+            .saturating_add(c.cost_total_micros.unwrap_or(0));
+        let l = last.entry(u.to_owned()).or_insert(c.time);
+        *l = (*l).max(c.time);
+    }
+    (hours, last)
+}
+
+/// Per session: its first and last call in the batch, and how many.
+pub fn session_deltas<'a>(
+    calls: impl IntoIterator<Item = &'a Call>,
+) -> BTreeMap<String, SessionSpan> {
+    // With each span, when its user was seen, so the latest call naming one wins.
+    let mut out: BTreeMap<String, (SessionSpan, Option<DateTime<Utc>>)> = BTreeMap::new();
+    for c in calls {
+        let Some(s) = c.session_id.as_deref() else {
+            continue;
+        };
+        let (span, user_at) = out.entry(s.to_owned()).or_insert_with(|| {
+            let span = SessionSpan {
+                user_id: None,
+                first: c.time,
+                last: c.time,
+                calls: 0,
+            };
+            (span, None)
+        });
+        span.calls += 1;
+        span.first = span.first.min(c.time);
+        span.last = span.last.max(c.time);
+        if c.user_id.is_some() && user_at.is_none_or(|t| c.time >= t) {
+            span.user_id = c.user_id.clone();
+            *user_at = Some(c.time);
+        }
+    }
+    out.into_iter().map(|(k, (span, _))| (k, span)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(t: &str, user: Option<&str>, session: Option<&str>, cost: Option<i64>) -> Call {
+        Call {
+            id: format!("{t}-{user:?}"),
+            time: t.parse().unwrap(),
+            provider: "openai".into(),
+            model: "m".into(),
+            user_id: user.map(str::to_owned),
+            session_id: session.map(str::to_owned),
+            input_tokens: 10,
+            output_tokens: 5,
+            cost_total_micros: cost,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn users_sum_per_hour_and_keep_their_latest_call() {
+        let calls = [
+            call("2026-12-01T10:05:00Z", Some("u1"), None, Some(100)),
+            call("2026-12-01T10:55:00Z", Some("u1"), None, None),
+            call("2026-12-01T11:01:00Z", Some("u1"), None, Some(7)),
+            call("2026-12-01T10:30:00Z", Some("u2"), None, Some(1)),
+            call("2026-12-01T10:30:00Z", None, None, Some(1)),
+        ];
+        let (hours, last) = user_deltas(&calls);
+        let h10: DateTime<Utc> = "2026-12-01T10:00:00Z".parse().unwrap();
+        assert_eq!(
+            hours[&(h10, "u1".to_owned())],
+            UserHour {
+                calls: 2,
+                tokens: 30,
+                cost_micros: 100
+            }
+        );
+        assert_eq!(
+            hours.len(),
+            3,
+            "u1 at 10 and 11, u2 at 10; no anonymous row"
+        );
+        assert_eq!(last["u1"].to_rfc3339(), "2026-12-01T11:01:00+00:00");
+    }
+
+    #[test]
+    fn sessions_span_their_calls_in_any_order() {
+        let calls = [
+            call("2026-12-01T10:20:00Z", Some("late-user"), Some("s1"), None),
+            call("2026-12-01T10:00:00Z", Some("u1"), Some("s1"), None),
+            call("2026-12-01T10:10:00Z", None, Some("s1"), None),
+            call("2026-12-01T10:10:00Z", None, None, None),
+        ];
+        let s = session_deltas(&calls);
+        assert_eq!(s.len(), 1);
+        let s1 = &s["s1"];
+        assert_eq!(s1.calls, 3);
+        assert_eq!((s1.last - s1.first).num_minutes(), 20);
+        assert_eq!(s1.user_id.as_deref(), Some("late-user"));
+    }
+}

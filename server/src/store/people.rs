@@ -1,0 +1,172 @@
+//! The user and session rollups: written with the calls, rebuilt with the call rollups,
+//! and read for active users, session lengths and top users.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgPool, Postgres, Transaction};
+
+use crate::analytics::people::{LastSeen, SessionSpan, UserHours};
+
+/// Adds a batch's users and sessions (keys sorted, so writers lock in one order).
+pub async fn upsert(
+    tx: &mut Transaction<'_, Postgres>,
+    hours: &UserHours,
+    last: &LastSeen,
+    sessions: &BTreeMap<String, SessionSpan>,
+) -> sqlx::Result<()> {
+    if !hours.is_empty() {
+        sqlx::query(
+            "INSERT INTO llm_user_hour AS r (bucket, user_id, calls, tokens, cost_micros)
+             SELECT * FROM UNNEST($1::timestamptz[], $2::text[], $3::int8[], $4::int8[],
+                $5::int8[])
+             ON CONFLICT (bucket, user_id) DO UPDATE SET calls = r.calls + excluded.calls,
+                tokens = sat_add(r.tokens, excluded.tokens),
+                cost_micros = sat_add(r.cost_micros, excluded.cost_micros)",
+        )
+        .bind(hours.keys().map(|k| k.0).collect::<Vec<_>>())
+        .bind(hours.keys().map(|k| k.1.as_str()).collect::<Vec<_>>())
+        .bind(hours.values().map(|h| h.calls).collect::<Vec<_>>())
+        .bind(hours.values().map(|h| h.tokens).collect::<Vec<_>>())
+        .bind(hours.values().map(|h| h.cost_micros).collect::<Vec<_>>())
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO llm_user_last AS r (user_id, last_seen)
+             SELECT * FROM UNNEST($1::text[], $2::timestamptz[])
+             ON CONFLICT (user_id) DO UPDATE SET
+                last_seen = GREATEST(r.last_seen, excluded.last_seen)",
+        )
+        .bind(last.keys().map(String::as_str).collect::<Vec<_>>())
+        .bind(last.values().copied().collect::<Vec<_>>())
+        .execute(&mut **tx)
+        .await?;
+    }
+    if !sessions.is_empty() {
+        sqlx::query(
+            "INSERT INTO llm_session_spans AS r (session_id, user_id, first_call, last_call, calls)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[],
+                $5::int8[])
+             ON CONFLICT (session_id) DO UPDATE SET
+                user_id = CASE WHEN excluded.user_id IS NOT NULL
+                    AND excluded.last_call >= r.last_call THEN excluded.user_id
+                    ELSE coalesce(r.user_id, excluded.user_id) END,
+                first_call = LEAST(r.first_call, excluded.first_call),
+                last_call = GREATEST(r.last_call, excluded.last_call),
+                calls = r.calls + excluded.calls",
+        )
+        .bind(sessions.keys().map(String::as_str).collect::<Vec<_>>())
+        .bind(
+            sessions
+                .values()
+                .map(|s| s.user_id.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .bind(sessions.values().map(|s| s.first).collect::<Vec<_>>())
+        .bind(sessions.values().map(|s| s.last).collect::<Vec<_>>())
+        .bind(sessions.values().map(|s| s.calls).collect::<Vec<_>>())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Recomputes the user hours in [from, to) (whole hours) from the raw calls, after calls
+/// there were re-costed or deleted.
+pub async fn rebuild_users(
+    tx: &mut Transaction<'_, Postgres>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM llm_user_hour WHERE bucket >= $1 AND bucket < $2")
+        .bind(from)
+        .bind(to)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO llm_user_hour
+         SELECT date_trunc('hour', time), user_id, count(*),
+            sum(input_tokens + output_tokens)::int8, coalesce(sum(cost_total_micros), 0)::int8
+         FROM llm_calls WHERE user_id IS NOT NULL AND time >= $1 AND time < $2
+         GROUP BY 1, 2",
+    )
+    .bind(from)
+    .bind(to)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Forgets a deleted session.
+pub async fn delete_session(
+    tx: &mut Transaction<'_, Postgres>,
+    session_id: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM llm_session_spans WHERE session_id = $1")
+        .bind(session_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Users whose last call is at or after each of `since` (in order).
+pub async fn active_users(pool: &PgPool, since: &[DateTime<Utc>]) -> sqlx::Result<Vec<i64>> {
+    let mut out = Vec::with_capacity(since.len());
+    for s in since {
+        out.push(
+            sqlx::query_scalar("SELECT count(*) FROM llm_user_last WHERE last_seen >= $1")
+                .bind(s)
+                .fetch_one(pool)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// Sessions whose last call is in [from, to): how many, their mean, median and p95 length
+/// in seconds, and mean calls.
+pub async fn session_stats(
+    pool: &PgPool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> sqlx::Result<(i64, Option<f64>, Option<f64>, Option<f64>, Option<f64>)> {
+    sqlx::query_as(
+        "SELECT count(*),
+            avg(extract(epoch FROM last_call - first_call))::float8,
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM last_call - first_call))::float8,
+            percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM last_call - first_call))::float8,
+            avg(calls)::float8
+         FROM llm_session_spans WHERE last_call >= $1 AND last_call < $2",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_one(pool)
+    .await
+}
+
+/// The top `limit` users over the hours in [from, to), by cost or by tokens:
+/// (user, calls, tokens, cost).
+pub async fn top_users(
+    pool: &PgPool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    by_cost: bool,
+    limit: i64,
+) -> sqlx::Result<Vec<(String, i64, i64, i64)>> {
+    // The order comes from a bool, never from input.
+    let order = if by_cost {
+        "4 DESC, 3 DESC"
+    } else {
+        "3 DESC, 4 DESC"
+    };
+    sqlx::query_as(&format!(
+        "SELECT user_id, sum(calls)::int8, sum(tokens)::int8, sum(cost_micros)::int8
+         FROM llm_user_hour WHERE bucket >= $1 AND bucket < $2
+         GROUP BY user_id ORDER BY {order}, 1 LIMIT $3"
+    ))
+    .bind(from)
+    .bind(to)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
