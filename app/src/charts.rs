@@ -758,13 +758,26 @@ pub fn model_cache(m: &ModelHealth, span: (f64, f64), p: &Palette) -> Chart {
     over_span(p, "%", "{value} %", lines, health_span(m, span.0, span.1))
 }
 
-/// A model's time to first token (p50, p95), in ms.
+/// A model's time to first token (p50, p95), in ms, with p95's usual band (dashed) and
+/// the buckets outside it marked.
 pub fn model_ttft(m: &ModelHealth, span: (f64, f64), p: &Palette) -> Chart {
+    let dashed = || LineStyle::new().type_(LineStyleType::Dashed).width(1);
+    let marks: Vec<Vec<Option<f64>>> = m
+        .series
+        .iter()
+        .map(|pt| {
+            let t = pt.time.timestamp_millis() as f64;
+            vec![Some(t), pt.ttft_anomaly.then_some(pt.ttft_p95_ms).flatten()]
+        })
+        .collect();
     let lines = vec![
         health_line(m, "TTFT p50", 1.0, |p| p.ttft_p50_ms),
         health_line(m, "TTFT p95", 1.0, |p| p.ttft_p95_ms),
+        health_line(m, "usual p95 (low)", 1.0, |p| p.ttft_p95_low).line_style(dashed()),
+        health_line(m, "usual p95 (high)", 1.0, |p| p.ttft_p95_high).line_style(dashed()),
     ];
     over_span(p, "ms", "{value} ms", lines, health_span(m, span.0, span.1))
+        .series(Scatter::new().name("unusual").symbol_size(10).data(marks))
 }
 
 /// A model's output speed, in tokens per second.
@@ -875,6 +888,53 @@ mod tests {
 
     fn json(c: &Chart) -> String {
         serde_json::to_string(c).unwrap()
+    }
+
+    #[test]
+    fn the_ttft_chart_draws_the_usual_band_and_marks_what_left_it() {
+        use crate::types::models::{HealthPoint, ModelHealth};
+        let t = Utc::now();
+        let pt = |ms: f64, anomaly: bool| HealthPoint {
+            time: t,
+            requests: 1,
+            context_use: None,
+            cache_hit_rate: None,
+            tokens_per_second: None,
+            ttft_p50_ms: Some(ms / 2.0),
+            ttft_p95_ms: Some(ms),
+            avg_quality: None,
+            avg_rating: None,
+            ttft_p95_low: Some(100.0),
+            ttft_p95_high: Some(300.0),
+            ttft_anomaly: anomaly,
+        };
+        let m = ModelHealth {
+            provider: "p".into(),
+            model: "m".into(),
+            requests: 2,
+            context_window: None,
+            avg_input_tokens: None,
+            context_use: None,
+            cache_hit_rate: None,
+            tokens_per_second: None,
+            ttft_p50_ms: None,
+            ttft_p95_ms: None,
+            avg_quality: None,
+            avg_rating: None,
+            rated_calls: 0,
+            ttft_anomalies: 1,
+            series: vec![pt(200.0, false), pt(900.0, true)],
+            drift: vec![],
+        };
+        let j = json(&model_ttft(&m, (0.0, 1.0), &Palette::default()));
+        assert!(
+            j.contains("usual p95 (high)") && j.contains("dashed"),
+            "{j}"
+        );
+        assert!(j.contains("\"unusual\""), "{j}");
+        // Only the bucket outside the band is marked.
+        assert!(j.contains("900.0") || j.contains("900"), "{j}");
+        assert_eq!(j.matches("\"type\":\"scatter\"").count(), 1, "{j}");
     }
 
     #[test]

@@ -104,6 +104,19 @@ test("sessions list their totals and open to a timeline", async ({ page }) => {
   const row = page.getByRole("row").filter({ hasText: session });
   await expect(row).toContainText("e2e-user");
   await expect(row).toContainText("450");
+  // Users from rollups: e2e-user is active now, and among the top users by tokens.
+  expect(Number(await page.getByTestId("active-1h").locator(".stat-value").textContent())).toBeGreaterThanOrEqual(1);
+  await expect(page.getByTestId("session-p50").locator(".stat-value")).not.toHaveText("—");
+  const top = page.getByTestId("top-users");
+  await expect(top.getByRole("heading", { name: "By tokens" })).toBeVisible();
+  const first = top.getByRole("link").first();
+  const name = (await first.textContent()) ?? "";
+  expect(name).not.toBe("");
+  await first.click();
+  await expect(page).toHaveURL(new RegExp(`user=${encodeURIComponent(name)}`));
+  await expect(page.getByRole("textbox", { name: "User" })).toHaveValue(name);
+  await page.goto("/sessions?range=1h");
+  await hydrated(page);
   await row.getByRole("link", { name: session }).click();
   await expect(page).toHaveURL(new RegExp(`/sessions/${session}`));
   await expect(page.getByRole("heading", { level: 1, name: session })).toBeVisible();

@@ -236,7 +236,14 @@ pub fn ModelsPage() -> impl IntoView {
                                                 <td class="num" data-label="TTFT p95">{m.ttft_p95_ms.map_or_else(|| "—".into(), format::latency)}</td>
                                                 <td class="num" data-label="Quality">{m.avg_quality.map_or_else(|| "—".into(), |v| format!("{v:.1}"))}</td>
                                                 <td class="num" data-label="Rating">{m.avg_rating.map_or_else(|| "—".into(), |v| format!("{v:.2} ({})", m.rated_calls))}</td>
-                                                <td data-label="Drift"><DriftBadges drift=m.drift.clone() /></td>
+                                                <td data-label="Drift">
+                                                    <DriftBadges drift=m.drift.clone() />
+                                                    {(m.ttft_anomalies > 0).then(|| view! {
+                                                        <span class="badge badge-error" data-testid="ttft-anomalies">
+                                                            {format!("{} unusual TTFT", m.ttft_anomalies)}
+                                                        </span>
+                                                    })}
+                                                </td>
                                             </tr>
                                         }
                                     })

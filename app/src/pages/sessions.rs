@@ -50,6 +50,10 @@ pub fn SessionsPage() -> impl IntoView {
     };
     Effect::new(move |_| {
         range.track();
+        // A top user's link (`?user=`) narrows the list to them.
+        if let Some(u) = url.with(|m| m.get("user")) {
+            user.set(u);
+        }
         load.set(Load::Loading);
         fetch(None);
     });

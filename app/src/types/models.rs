@@ -37,6 +37,14 @@ pub struct HealthPoint {
     pub ttft_p95_ms: Option<f64>,
     pub avg_quality: Option<f64>,
     pub avg_rating: Option<f64>,
+    /// The usual band of TTFT p95 here (rolling median ± 4 MADs of the points before).
+    #[serde(default)]
+    pub ttft_p95_low: Option<f64>,
+    #[serde(default)]
+    pub ttft_p95_high: Option<f64>,
+    /// TTFT p95 fell outside its band.
+    #[serde(default)]
+    pub ttft_anomaly: bool,
 }
 
 /// One metric's recent window against its baseline.
@@ -72,6 +80,9 @@ pub struct ModelHealth {
     pub avg_quality: Option<f64>,
     pub avg_rating: Option<f64>,
     pub rated_calls: u64,
+    /// Buckets of the range whose TTFT p95 was outside its usual band.
+    #[serde(default)]
+    pub ttft_anomalies: u64,
     pub series: Vec<HealthPoint>,
     /// Only metrics with enough points on both sides are judged.
     pub drift: Vec<DriftFinding>,

@@ -8,7 +8,7 @@ use app::types::models::{DriftFinding, HealthPoint, ModelHealth};
 use chrono::{DateTime, Utc};
 
 use super::{histogram::Histogram, rollup::RollupRow, stats::Stats};
-use crate::domain::drift::{compare, DriftRule};
+use crate::domain::drift::{bands, compare, is_anomaly, DriftRule};
 
 /// One bucket of one model: its summary and its time-to-first-token histogram.
 #[derive(Default)]
@@ -38,7 +38,37 @@ fn point(time: DateTime<Utc>, b: &Bucket, window: Option<i64>) -> HealthPoint {
         ttft_p95_ms: b.ttft.quantile(0.95),
         avg_quality: avg(s.quality_sum, s.quality_calls),
         avg_rating: avg(s.rating_sum, s.rating_calls),
+        ttft_p95_low: None,
+        ttft_p95_high: None,
+        ttft_anomaly: false,
     }
+}
+
+/// Points before each one that make its usual band, and how wide it is.
+const BAND_WINDOW: usize = 24;
+const BAND_MADS: f64 = 4.0;
+/// A band is at least this wide on each side (ms): a perfectly steady history must not
+/// flag a millisecond's wobble.
+const BAND_FLOOR_MS: f64 = 5.0;
+
+/// Marks each recent point's TTFT p95 band from the points before it (baseline included),
+/// and whether it fell outside; returns how many did.
+fn mark_ttft_bands(base: &[HealthPoint], recent: &mut [HealthPoint]) -> u64 {
+    let values: Vec<f64> = base
+        .iter()
+        .chain(recent.iter())
+        .map(|p| p.ttft_p95_ms.unwrap_or(f64::NAN))
+        .collect();
+    let bands = bands(&values, BAND_WINDOW, BAND_MADS, BAND_FLOOR_MS);
+    let mut anomalies = 0;
+    for (p, band) in recent.iter_mut().zip(&bands[base.len()..]) {
+        let Some(b) = band else { continue };
+        p.ttft_p95_low = Some(b.lower.max(0.0));
+        p.ttft_p95_high = Some(b.upper);
+        p.ttft_anomaly = p.ttft_p95_ms.is_some_and(|v| is_anomaly(v, b));
+        anomalies += u64::from(p.ttft_anomaly);
+    }
+    anomalies
 }
 
 /// How a metric reads off a point.
@@ -95,6 +125,7 @@ pub fn health(
             if total.stats.calls == 0 {
                 return None;
             }
+            let ttft_anomalies = mark_ttft_bands(&base, &mut recent);
             let t = point(from, &total, w);
             let drift = DRIFTING
                 .iter()
@@ -129,6 +160,7 @@ pub fn health(
                 avg_quality: t.avg_quality,
                 avg_rating: t.avg_rating,
                 rated_calls: total.stats.rating_calls.max(0) as u64,
+                ttft_anomalies,
                 series: recent,
                 drift,
             })
@@ -232,5 +264,43 @@ mod tests {
         assert_eq!(small.cache_hit_rate, Some(0.0));
         assert!(small.drift.is_empty());
         assert!((small.ttft_p95_ms.unwrap() - 200.0).abs() < 200.0 * 0.02);
+        // A steady TTFT has its band and no anomaly.
+        assert_eq!(g.ttft_anomalies, 0);
+        assert!(g
+            .series
+            .iter()
+            .all(|p| p.ttft_p95_low.is_some() && !p.ttft_anomaly));
+    }
+
+    #[test]
+    fn a_ttft_spike_is_flagged_against_the_band() {
+        let mut rows: Vec<RollupRow> = (0..40).map(|h| hour(h, "m", 5, 100, 0, 80.0)).collect();
+        // Hour 38 answers ten times slower.
+        let mut slow = Stats::default();
+        for _ in 0..5 {
+            slow.add(&CallFacts {
+                status: "ok".into(),
+                http_status: Some(200),
+                duration_ms: 9000.0,
+                ttft_ms: Some(2000.0),
+                input_tokens: 100,
+                output_tokens: 50,
+                cached_tokens: 0,
+                cost_total_micros: None,
+                tokens_per_second: Some(40.0),
+                quality_score: Some(80.0),
+                user_rating: None,
+                tool_calls: 0,
+            });
+        }
+        rows[38].ttft_packed = std::mem::take(&mut slow.ttft).to_packed();
+        let from = t0() + Duration::hours(30);
+        let to = t0() + Duration::hours(40);
+        let h = health(&rows, t0(), from, to, |_, _| None, DriftRule::default());
+        let m = &h[0];
+        assert_eq!(m.ttft_anomalies, 1);
+        let spike = m.series.iter().find(|p| p.ttft_anomaly).unwrap();
+        assert_eq!(spike.time, t0() + Duration::hours(38));
+        assert!(spike.ttft_p95_high.unwrap() < 300.0);
     }
 }
