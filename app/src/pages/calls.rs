@@ -49,13 +49,21 @@ pub fn CallsPage() -> impl IntoView {
     let draft = RwSignal::new(from_url());
     let navigate = use_navigate();
     let open = RwSignal::new(None::<(String, i64)>);
+    // Live calls heard since the last first page was asked for: a page read before their
+    // commit must not drop them when it arrives after them.
+    let heard = RwSignal::new(Vec::<Call>::new());
 
     let fetch_first = move || {
         load.set(Load::Loading);
+        heard.set(Vec::new());
         spawn_local(async move {
             match api::list_calls(applied.get_untracked()).await {
                 Ok(page) => {
                     rows.set(page.calls);
+                    let since = heard.get_untracked();
+                    if !since.is_empty() {
+                        rows.update(|r| merge_live(r, since));
+                    }
                     next.set(page.next);
                     load.set(Load::Ready);
                 }
@@ -77,6 +85,11 @@ pub fn CallsPage() -> impl IntoView {
                 let q = applied.get_untracked();
                 let fresh: Vec<Call> = calls.into_iter().filter(|c| matches(&q, c)).collect();
                 if !fresh.is_empty() {
+                    heard.update(|h| {
+                        h.extend(fresh.iter().cloned());
+                        let over = h.len().saturating_sub(MAX_ROWS);
+                        h.drain(..over);
+                    });
                     rows.update(|r| merge_live(r, fresh));
                 }
             }

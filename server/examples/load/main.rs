@@ -276,7 +276,9 @@ async fn copy_ceiling(database_url: &str, rows: usize) {
          CREATE TABLE bench_copy_ceiling (LIKE llm_calls INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
          ALTER TABLE bench_copy_ceiling ADD PRIMARY KEY (time, id);
          CREATE INDEX ON bench_copy_ceiling (session_id, time) WHERE session_id IS NOT NULL;
-         CREATE INDEX ON bench_copy_ceiling (model, time);",
+         CREATE INDEX ON bench_copy_ceiling (model, time);
+         CREATE INDEX ON bench_copy_ceiling (id);
+         CREATE INDEX ON bench_copy_ceiling (trace_id) WHERE trace_id IS NOT NULL;",
     )
     .execute(&pool)
     .await
