@@ -18,6 +18,8 @@ use crate::{
 
 /// How long the per-minute counts are kept.
 pub const KEEP_COUNTS: Duration = Duration::days(30);
+/// A worker silent this long is forgotten (it was lost for days: gone, not down).
+pub const FORGET_AFTER: Duration = Duration::days(7);
 
 /// A stored worker as shown at `now`.
 pub fn view(row: WorkerRow, now: DateTime<Utc>, lost_after: Duration) -> Worker {
@@ -83,6 +85,7 @@ fn count_rows(counts: &StateCounts) -> Vec<(&'static str, i32)> {
 /// the workers lost since `before`.
 async fn sweep(state: &AppState, before: DateTime<Utc>, now: DateTime<Utc>) -> sqlx::Result<()> {
     let lost_after = state.config.worker_lost_after;
+    store::workers::forget_silent(&state.pool, now - FORGET_AFTER).await?;
     let workers = all(state, None, now).await?;
     let counts = StateCounts::of(&workers);
     if counts.total() == 0 {

@@ -105,6 +105,15 @@ pub async fn record_counts(
     tx.commit().await
 }
 
+/// Forgets workers silent since before `before` (autoscaled workers come and go by name).
+pub async fn forget_silent(pool: &PgPool, before: DateTime<Utc>) -> sqlx::Result<u64> {
+    let done = sqlx::query("DELETE FROM ai_workers WHERE last_seen < $1")
+        .bind(before)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 /// The recorded counts in [from, to), as (minute, state, workers), by minute.
 pub async fn counts(
     pool: &PgPool,

@@ -146,6 +146,27 @@ async fn heartbeats_are_listed_and_a_silent_worker_turns_lost() {
     heartbeats(&app, &key, vec![beat("embed-1", "embedder", "idle")]).await;
     let o = overview(&app, &[]).await;
     assert_eq!(state_of(&o, "embed-1"), "idle");
+
+    // A worker silent for more than a week is forgotten by the sweep.
+    sqlx::query(
+        "UPDATE ai_workers SET last_seen = now() - interval '8 days' WHERE name = 'chat-2'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    for _ in 0..50 {
+        let o = overview(&app, &[]).await;
+        if o["workers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|w| w["name"] != "chat-2")
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chat-2 was not forgotten");
 }
 
 #[tokio::test]
