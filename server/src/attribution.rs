@@ -40,10 +40,10 @@ pub async fn attribution(
     let mut models: BTreeMap<(String, String), ModelGpuUse> = BTreeMap::new();
     let mut gpus = Vec::new();
     for ((host, gpu), providers) in by_gpu {
-        // Calls that began a little before the range may still run in it.
         let samples = store::gpu::samples(pool, &host, gpu, from, to, MAX_SAMPLES).await?;
         let mut calls: Vec<(String, CallSpan)> = Vec::new();
         for p in &providers {
+            // Calls that began a little before the range may still run in it.
             let read_from = from - Duration::minutes(10);
             for c in store::gpu::calls(pool, p, read_from, to, MAX_CALLS).await? {
                 calls.push((p.clone(), c));
