@@ -2,7 +2,9 @@
 //! threshold that is not a number is named before anything is sent). Pure, so it is tested
 //! without a browser.
 
-use crate::types::alert::{Aggregation, AlertRule, AlertRuleInput, Comparator, Labels, Severity};
+use crate::types::alert::{
+    Aggregation, AlertRule, AlertRuleInput, Comparator, Labels, RuleKind, Severity,
+};
 
 /// Label filters the form offers, in its order.
 pub const LABELS: [&str; 4] = ["host", "model", "provider", "feature"];
@@ -18,6 +20,14 @@ pub struct RuleFormValues {
     pub window: String,
     pub comparator: String,
     pub threshold: String,
+    /// `threshold`, `anomaly` or `forecast`.
+    pub kind: String,
+    /// Anomaly and forecast rules; blank means the server's default.
+    pub baseline: String,
+    /// Anomaly rules; blank means 0.
+    pub min_delta: String,
+    /// Forecast rules; blank means 24h.
+    pub horizon: String,
     pub for_: String,
     pub keep_firing_for: String,
     pub severity: String,
@@ -37,6 +47,10 @@ impl Default for RuleFormValues {
             window: "5m".into(),
             comparator: ">".into(),
             threshold: String::new(),
+            kind: "threshold".into(),
+            baseline: String::new(),
+            min_delta: String::new(),
+            horizon: String::new(),
             for_: "5m".into(),
             keep_firing_for: "0s".into(),
             severity: "warning".into(),
@@ -59,6 +73,13 @@ impl RuleFormValues {
             window: r.window.clone(),
             comparator: r.comparator.as_str().into(),
             threshold: crate::format::plain_number(r.threshold),
+            kind: r.kind.as_str().into(),
+            baseline: r.baseline.clone().unwrap_or_default(),
+            min_delta: r
+                .min_delta
+                .map(crate::format::plain_number)
+                .unwrap_or_default(),
+            horizon: r.horizon.clone().unwrap_or_default(),
             for_: r.for_.clone(),
             keep_firing_for: r.keep_firing_for.clone(),
             severity: r.severity.as_str().into(),
@@ -77,6 +98,16 @@ impl RuleFormValues {
                 "must be a number, such as 80 or 0.5".to_owned(),
             )
         })?;
+        let kind = RuleKind::parse(&self.kind).unwrap_or_default();
+        let min_delta = match (kind, self.min_delta.trim()) {
+            (RuleKind::Anomaly, m) if !m.is_empty() => Some(m.parse::<f64>().map_err(|_| {
+                (
+                    "min_delta".to_owned(),
+                    "must be a number, such as 0.5".to_owned(),
+                )
+            })?),
+            _ => None,
+        };
         let labels: Labels = LABELS
             .iter()
             .zip(&self.labels)
@@ -93,6 +124,15 @@ impl RuleFormValues {
             window: opt(&self.window),
             comparator: Comparator::parse(&self.comparator).unwrap_or_default(),
             threshold,
+            kind: Some(kind),
+            // Only what the kind uses is sent: the server refuses the rest.
+            baseline: (kind != RuleKind::Threshold)
+                .then(|| opt(&self.baseline))
+                .flatten(),
+            min_delta,
+            horizon: (kind == RuleKind::Forecast)
+                .then(|| opt(&self.horizon))
+                .flatten(),
             for_: opt(&self.for_),
             keep_firing_for: opt(&self.keep_firing_for),
             severity: Severity::parse(&self.severity).unwrap_or(Severity::Warning),
@@ -137,5 +177,34 @@ mod tests {
         assert_eq!(f.to_input().unwrap_err().0, "threshold");
         let f = RuleFormValues::default();
         assert_eq!(f.to_input().unwrap_err().0, "threshold", "empty");
+    }
+
+    #[test]
+    fn only_the_kinds_own_settings_are_sent() {
+        let f = RuleFormValues {
+            threshold: "4".into(),
+            kind: "anomaly".into(),
+            baseline: "3h".into(),
+            min_delta: "0.5".into(),
+            horizon: "2d".into(),
+            ..Default::default()
+        };
+        let i = f.to_input().unwrap();
+        assert_eq!(i.kind, Some(RuleKind::Anomaly));
+        assert_eq!(i.baseline.as_deref(), Some("3h"));
+        assert_eq!(i.min_delta, Some(0.5));
+        assert_eq!(i.horizon, None, "left from another kind");
+        let t = RuleFormValues {
+            kind: "threshold".into(),
+            ..f.clone()
+        }
+        .to_input()
+        .unwrap();
+        assert_eq!((t.baseline, t.min_delta, t.horizon), (None, None, None));
+        let bad = RuleFormValues {
+            min_delta: "a bit".into(),
+            ..f
+        };
+        assert_eq!(bad.to_input().unwrap_err().0, "min_delta");
     }
 }

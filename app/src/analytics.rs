@@ -134,6 +134,7 @@ mod tests {
             ],
             by_model: vec![],
             by_provider: vec![],
+            bands: vec![],
         }
     }
 

@@ -21,7 +21,8 @@ use crate::{
         frontend::{FrontendOverview, Rating, VitalSummary},
         models::{HealthPoint, ModelHealth},
         workers::{WorkerState, WorkersOverview},
-        Budget, BudgetPeriod, BudgetSeries, GroupFigures, LimitKind, Overview,
+        Band, BucketBands, Budget, BudgetPeriod, BudgetSeries, Figures, GroupFigures, LimitKind,
+        Overview,
     },
 };
 
@@ -121,34 +122,133 @@ fn over_span_on(p: &Palette, y: Axis, lines: Vec<Line>, span: Option<(f64, f64)>
     zoom(chart)
 }
 
-/// Input and output tokens per bucket.
-pub fn tokens_over_time(ov: &Overview, p: &Palette) -> Chart {
-    over_time(
-        p,
-        "tokens",
-        "{value}",
+/// A figure's usual band (two dashed lines) and its buckets above the band (marked), for
+/// the Overview's charts; `scale` turns the figure into the chart's unit.
+fn with_band(
+    ov: &Overview,
+    name: &str,
+    value: impl Fn(&Figures) -> Option<f64>,
+    band: impl Fn(&BucketBands) -> Option<Band>,
+    scale: f64,
+) -> (Vec<Line>, Scatter) {
+    let round = |v: f64| (v * scale * 100.0).round() / 100.0;
+    let edge = |pick: fn(&Band) -> f64| -> Vec<Vec<Option<f64>>> {
+        ov.bands
+            .iter()
+            .map(|b| {
+                vec![
+                    Some(b.start.timestamp_millis() as f64),
+                    band(b).map(|x| round(pick(&x))),
+                ]
+            })
+            .collect()
+    };
+    let dashed = || LineStyle::new().type_(LineStyleType::Dashed).width(1);
+    let marks: Vec<Vec<Option<f64>>> = ov
+        .series
+        .iter()
+        .zip(above_band(ov, &value, &band))
+        .map(|(b, v)| vec![Some(b.start.timestamp_millis() as f64), v.map(round)])
+        .collect();
+    (
         vec![
             Line::new()
-                .name("Input tokens")
-                .data(points(ov, |f| f.input_tokens as f64)),
+                .name(format!("usual {name} (low)"))
+                .line_style(dashed())
+                .data(edge(|b| b.lower)),
             Line::new()
-                .name("Output tokens")
-                .data(points(ov, |f| f.output_tokens as f64)),
+                .name(format!("usual {name} (high)"))
+                .line_style(dashed())
+                .data(edge(|b| b.upper)),
         ],
+        Scatter::new()
+            .name(format!("unusual {name}"))
+            .symbol_size(10)
+            .data(marks),
     )
 }
 
-/// Cost per bucket, in USD.
+/// Each bucket's value where it lies above its band.
+fn above_band(
+    ov: &Overview,
+    value: &impl Fn(&Figures) -> Option<f64>,
+    band: &impl Fn(&BucketBands) -> Option<Band>,
+) -> Vec<Option<f64>> {
+    ov.series
+        .iter()
+        .zip(&ov.bands)
+        .map(|(b, bands)| value(&b.figures).filter(|v| band(bands).is_some_and(|x| x.above(*v))))
+        .collect()
+}
+
+/// Input, output and total tokens per bucket, with the total's usual band.
+pub fn tokens_over_time(ov: &Overview, p: &Palette) -> Chart {
+    let (band, marks) = with_band(
+        ov,
+        "total",
+        |f| Some(f.total_tokens as f64),
+        |b| b.total_tokens,
+        1.0,
+    );
+    let mut lines = vec![
+        Line::new()
+            .name("Input tokens")
+            .data(points(ov, |f| f.input_tokens as f64)),
+        Line::new()
+            .name("Output tokens")
+            .data(points(ov, |f| f.output_tokens as f64)),
+        Line::new()
+            .name("Total tokens")
+            .data(points(ov, |f| f.total_tokens as f64)),
+    ];
+    lines.extend(band);
+    over_time(p, "tokens", "{value}", lines).series(marks)
+}
+
+/// Cost per bucket, in USD, with its usual band.
 pub fn cost_over_time(ov: &Overview, p: &Palette) -> Chart {
-    over_time(
-        p,
-        "USD",
-        "${value}",
-        vec![Line::new()
-            .name("Cost (USD)")
-            .area_style(AreaStyle::new().opacity(0.25))
-            .data(points(ov, |f| usd(f.cost_micros)))],
-    )
+    let (band, marks) = with_band(
+        ov,
+        "cost",
+        |f| Some(f.cost_micros as f64 / 1e6),
+        |b| b.cost_usd,
+        1.0,
+    );
+    let mut lines = vec![Line::new()
+        .name("Cost (USD)")
+        .area_style(AreaStyle::new().opacity(0.25))
+        .data(points(ov, |f| usd(f.cost_micros)))];
+    lines.extend(band);
+    over_time(p, "USD", "${value}", lines).series(marks)
+}
+
+/// [`points`] where a bucket may have no value (a gap, not a zero).
+fn gappy_points(ov: &Overview, value: impl Fn(&Figures) -> Option<f64>) -> Vec<Vec<Option<f64>>> {
+    ov.series
+        .iter()
+        .map(|b| vec![Some(b.start.timestamp_millis() as f64), value(&b.figures)])
+        .collect()
+}
+
+/// p95 latency per bucket, in ms, with its usual band.
+pub fn latency_over_time(ov: &Overview, p: &Palette) -> Chart {
+    let (band, marks) = with_band(ov, "p95", |f| f.p95_latency_ms, |b| b.p95_latency_ms, 1.0);
+    let mut lines = vec![Line::new()
+        .name("Latency p95")
+        .data(gappy_points(ov, |f| f.p95_latency_ms.map(f64::round)))];
+    lines.extend(band);
+    over_time(p, "ms", "{value} ms", lines).series(marks)
+}
+
+/// Error rate per bucket, in percent, with its usual band.
+pub fn errors_over_time(ov: &Overview, p: &Palette) -> Chart {
+    let rate = |f: &Figures| (f.requests > 0).then_some(f.error_rate);
+    let (band, marks) = with_band(ov, "error rate", rate, |b| b.error_rate, 100.0);
+    let mut lines = vec![Line::new().name("Error rate").data(gappy_points(ov, |f| {
+        rate(f).map(|v| (v * 10_000.0).round() / 100.0)
+    }))];
+    lines.extend(band);
+    over_time(p, "%", "{value} %", lines).series(marks)
 }
 
 /// What the model comparison shows.
@@ -409,6 +509,8 @@ pub fn rule_series(s: &RuleSeries, p: &Palette) -> Chart {
         .x_axis(time_axis(p))
         .y_axis(value_axis(p, unit, "{value}"));
     let (mut first, mut last) = (None, None);
+    // An anomaly rule's threshold is a count of MADs, not a level: its band is drawn instead.
+    let banded = s.lines.iter().any(|l| !l.band.is_empty());
     for line in &s.lines {
         let name = if line.labels.is_empty() {
             "all".to_owned()
@@ -428,9 +530,25 @@ pub fn rule_series(s: &RuleSeries, p: &Palette) -> Chart {
             first = first.min(Some(a.0)).or(Some(a.0));
             last = last.max(Some(b.0));
         }
+        for (edge, pick) in [("low", 0), ("high", 1)] {
+            let edge_data: Vec<Vec<Option<f64>>> = line
+                .band
+                .iter()
+                .map(|(t, b)| vec![Some(ms(*t)), b.map(|b| if pick == 0 { b.0 } else { b.1 })])
+                .collect();
+            if edge_data.iter().any(|d| d[1].is_some()) {
+                chart = chart.series(
+                    Line::new()
+                        .name(format!("{name}: usual ({edge})"))
+                        .show_symbol(false)
+                        .line_style(LineStyle::new().type_(LineStyleType::Dashed).width(1))
+                        .data(edge_data),
+                );
+            }
+        }
         chart = chart.series(Line::new().name(name).show_symbol(false).data(data));
     }
-    if let (Some(a), Some(b)) = (first, last) {
+    if let (Some(a), Some(b), false) = (first, last, banded) {
         chart = chart.series(
             Line::new()
                 .name("Threshold")
@@ -883,6 +1001,7 @@ mod tests {
                 g("local", 10, 0, Some(30.0), None),
             ],
             by_provider: vec![g("openai", 2000, 4_000_000, None, None)],
+            bands: vec![],
         }
     }
 
@@ -950,6 +1069,49 @@ mod tests {
         let bars = json(&model_comparison(&ov(), ModelMetric::LatencyP95, &p));
         assert!(bars.contains("{value} ms"));
         assert!(bars.contains("812"));
+    }
+
+    #[test]
+    fn overview_charts_draw_the_usual_band_and_mark_only_what_rose_above_it() {
+        let mut o = ov();
+        let start = o.series[0].start;
+        let band = |lower, upper| Some(Band { lower, upper });
+        o.series[0].figures.p95_latency_ms = Some(2400.0);
+        o.series[0].figures.requests = 10;
+        o.series[0].figures.error_rate = 0.01;
+        o.bands = vec![BucketBands {
+            start,
+            cost_usd: band(0.5, 1.0),
+            total_tokens: band(0.0, 100.0),
+            p95_latency_ms: band(700.0, 900.0),
+            error_rate: band(0.0, 0.02),
+        }];
+        let p = Palette::default();
+        let cost = json(&cost_over_time(&o, &p));
+        assert!(
+            cost.contains("usual cost (high)") && cost.contains("dashed"),
+            "{cost}"
+        );
+        assert_eq!(cost.matches("\"type\":\"scatter\"").count(), 1);
+        let latency = json(&latency_over_time(&o, &p));
+        assert!(
+            latency.contains("{value} ms") && latency.contains("2400"),
+            "{latency}"
+        );
+        let errors = json(&errors_over_time(&o, &p));
+        assert!(errors.contains("{value} %") && errors.contains("usual error rate (high)"));
+        // $1.23 is above the $1.00 edge and 2400 ms above 900 ms: marked; 1 % errors lies
+        // inside 0 to 2 %: not.
+        let cost_usd = |f: &Figures| Some(f.cost_micros as f64 / 1e6);
+        assert_eq!(above_band(&o, &cost_usd, &|b| b.cost_usd), vec![Some(1.23)]);
+        assert_eq!(
+            above_band(&o, &|f| f.p95_latency_ms, &|b| b.p95_latency_ms),
+            vec![Some(2400.0)]
+        );
+        assert_eq!(
+            above_band(&o, &|f| Some(f.error_rate), &|b| b.error_rate),
+            vec![None]
+        );
     }
 
     #[test]

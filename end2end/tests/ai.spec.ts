@@ -19,7 +19,7 @@ test("the Workers panel shows heartbeats live and a silent worker turning lost",
     page.request.post("/api/v1/workers/heartbeats", { data: { workers } });
   // Live: the page is not reloaded after these.
   let r = await beat([
-    { name: steady, role: "e2e-role", state: "busy", task: "embedding batch 7", tasks_done: 41, cpu_percent: 63.5 },
+    { name: steady, role: "e2e-role", state: "busy", task: "embedding batch 7", tasks_done: 41, cpu_percent: 63.5, batch_size: 12, batch_capacity: 32 },
     { name: silent, role: "e2e-role", state: "active", task: "chat" },
   ]);
   expect(r.status()).toBe(200);
@@ -27,6 +27,9 @@ test("the Workers panel shows heartbeats live and a silent worker turning lost",
   const silentRow = page.getByTestId("worker-row").filter({ hasText: silent });
   await expect(steadyRow).toContainText("embedding batch 7");
   await expect(steadyRow).toContainText("63.5 %");
+  // Batch efficiency: its batch against its capacity, and the mean in the list's head.
+  await expect(steadyRow).toContainText("12 / 32 (38 %)");
+  await expect(page.getByTestId("workers-summary")).toContainText("batches");
   await expect(steadyRow).toHaveAttribute("data-state", "busy");
   await expect(silentRow).toHaveAttribute("data-state", "active");
   const busy = page.getByTestId("workers-busy").locator(".stat-value");

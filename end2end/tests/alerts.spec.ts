@@ -90,6 +90,52 @@ test("a created rule fires: a toast and the bell count appear live, and the hist
   await expect(page.locator("#rules")).not.toContainText(name);
 });
 
+test("anomaly and forecast rules: the form shows each kind's own fields, names a bad baseline and lists the condition", async ({ page }) => {
+  const errors = watchConsole(page);
+  await login(page, "/alerts");
+  await hydrated(page);
+  // The forecast default from the seeds is installed.
+  await expect(page.locator("#rules")).toContainText("Disk predicted full within a day");
+  await expect(page.locator("#rules")).toContainText(/predicted > 95 % within 1d/);
+
+  const name = `e2e unusual cost ${Date.now()}`;
+  await page.getByLabel("Name", { exact: true }).fill(name);
+  await page.locator("#rule-metric").selectOption("llm.cost");
+  await expect(page.locator("#rule-baseline")).toHaveCount(0);
+  await page.locator("#rule-kind").selectOption("anomaly");
+  await expect(page.locator("label[for=rule-threshold]")).toHaveText(/MADs/);
+  await expect(page.locator("#rule-horizon")).toHaveCount(0);
+  await page.locator("#rule-threshold").fill("4");
+  await page.locator("#rule-baseline").fill("5m");
+  await page.locator("#rule-min-delta").fill("0.5");
+  await page.locator("#rule-min-delta").press("Enter");
+  await expect(page.locator("#rule-baseline-error")).toHaveText(/between 15m and 1d/);
+  await expect(page.locator("#rule-baseline")).toHaveAttribute("aria-invalid", "true");
+  await page.locator("#rule-baseline").fill("3h");
+  await page.getByRole("button", { name: "Create rule" }).click();
+  await expect(page.getByRole("status").filter({ hasText: `Rule “${name}” saved.` })).toBeVisible();
+  const row = page.locator("#rules tr", { hasText: name });
+  await expect(row).toContainText("above its usual band (4 MADs of the last 3h)");
+
+  // Editing brings the kind's settings back; a forecast asks for a horizon instead.
+  await row.getByRole("button", { name: /Edit/ }).click();
+  await expect(page.locator("#rule-kind")).toHaveValue("anomaly");
+  await expect(page.locator("#rule-min-delta")).toHaveValue("0.5");
+  await page.locator("#rule-kind").selectOption("forecast");
+  await expect(page.locator("#rule-min-delta")).toHaveCount(0);
+  await page.locator("#rule-threshold").fill("100");
+  await page.locator("#rule-horizon").fill("2d");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await expect(row).toContainText("predicted > 100 USD within 2d (trend of the last 3h)");
+  await page.screenshot({ path: "screenshots/alerts-kinds-wide-light.png", fullPage: true });
+
+  await row.getByRole("link", { name }).click();
+  await hydrated(page);
+  await expect(page.getByRole("heading", { level: 1, name })).toBeVisible();
+  await expect(page.locator("#chart-rule canvas")).toBeAttached({ timeout: 10_000 });
+  expect(errors.filter((e) => !e.includes("status of 422"))).toEqual([]);
+});
+
 test("channels: bad URLs are named, and the in-app channel's test is delivered and logged", async ({ page }) => {
   await login(page, "/settings/channels");
   await hydrated(page);

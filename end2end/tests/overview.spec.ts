@@ -34,7 +34,7 @@ test("the cards show the API's totals, charts draw, and a new call moves the car
   await expect(page.getByTestId("card-requests").locator(".stat-foot")).toContainText("%");
 
   // The charts are drawn (ECharts renders into a canvas) and the range is in the URL.
-  for (const id of ["chart-tokens", "chart-cost", "chart-models", "chart-provider-requests", "chart-provider-cost", "chart-quality"]) {
+  for (const id of ["chart-tokens", "chart-cost", "chart-latency", "chart-errors", "chart-models", "chart-provider-requests", "chart-provider-cost", "chart-quality"]) {
     await expect(page.locator(`#${id} canvas`).first()).toBeAttached();
   }
   await expect(page.getByRole("link", { name: "24h", exact: true })).toHaveAttribute("aria-current", "true");

@@ -11,7 +11,7 @@ use app::types::{
 use chrono::{DateTime, Duration, DurationRound, Utc};
 
 use crate::{
-    domain::worker::{lost_between, verdict, Beat},
+    domain::worker::{batch_efficiency, lost_between, verdict, Beat},
     state::AppState,
     store::{self, workers::WorkerRow},
 };
@@ -33,6 +33,9 @@ pub fn view(row: WorkerRow, now: DateTime<Utc>, lost_after: Duration) -> Worker 
         task: row.task,
         tasks_done: row.tasks_done.map(|n| n.max(0) as u64),
         cpu_percent: row.cpu_percent,
+        batch_efficiency: batch_efficiency(row.batch_size, row.batch_capacity),
+        batch_size: row.batch_size,
+        batch_capacity: row.batch_capacity.map(|c| c.max(0) as u32),
         first_seen: row.first_seen,
         last_seen: row.last_seen,
     }

@@ -14,8 +14,8 @@ use crate::{
     format,
     types::{
         alert::{
-            Alert, AlertEvent, AlertRule, AlertState, Channel, Labels, MetricInfo, RuleSeries,
-            Severity, Silence, SilenceInput,
+            Alert, AlertEvent, AlertRule, AlertState, Channel, Comparator, Labels, MetricInfo,
+            RuleKind, RuleSeries, Severity, Silence, SilenceInput,
         },
         live::AlertsTopic,
     },
@@ -70,19 +70,38 @@ fn rule_state(r: &AlertRule) -> AlertState {
 }
 
 fn condition(r: &AlertRule, unit: &str) -> String {
-    format!(
-        "{} {} {} {} over {}{}",
-        r.aggregation.as_str(),
-        r.comparator.as_str(),
-        format::plain_number(r.threshold),
-        unit,
-        r.window,
-        if r.for_ == "0s" {
-            String::new()
-        } else {
-            format!(", for {}", r.for_)
-        }
-    )
+    let for_ = if r.for_ == "0s" {
+        String::new()
+    } else {
+        format!(", for {}", r.for_)
+    };
+    let agg = r.aggregation.as_str();
+    let baseline = r.baseline.clone().unwrap_or_default();
+    match r.kind {
+        RuleKind::Threshold => format!(
+            "{agg} {} {} {unit} over {}{for_}",
+            r.comparator.as_str(),
+            format::plain_number(r.threshold),
+            r.window,
+        ),
+        RuleKind::Anomaly => format!(
+            "{agg} over {} {} its usual band ({} MADs of the last {baseline}){for_}",
+            r.window,
+            if matches!(r.comparator, Comparator::Gt | Comparator::Ge) {
+                "above"
+            } else {
+                "below"
+            },
+            format::plain_number(r.threshold),
+        ),
+        RuleKind::Forecast => format!(
+            "{agg} over {} predicted {} {} {unit} within {} (trend of the last {baseline}){for_}",
+            r.window,
+            r.comparator.as_str(),
+            format::plain_number(r.threshold),
+            r.horizon.clone().unwrap_or_default(),
+        ),
+    }
 }
 
 type Loaded<T> = RwSignal<Option<Result<T, String>>>;
@@ -339,6 +358,10 @@ fn RuleForm(
                 "window",
                 "comparator",
                 "threshold",
+                "kind",
+                "baseline",
+                "min_delta",
+                "horizon",
                 "for",
                 "keep_firing_for",
                 "severity",
@@ -404,6 +427,21 @@ fn RuleForm(
                         })}</span>
                         <span class="field-error" id="rule-metric-error" role="alert">{error_for("metric")}</span>
                     </div>
+                    <div class="field">
+                        <label for="rule-kind">"Kind"</label>
+                        <select id="rule-kind" on:change=move |ev| form.update(|f| f.kind = event_target_value(&ev))
+                            aria-invalid=invalid("kind") aria-describedby="rule-kind-error rule-kind-hint">
+                            {[("threshold", "Threshold"), ("anomaly", "Anomaly: unusual for its history"), ("forecast", "Forecast: predicted to cross")].into_iter().map(|(v, t)| {
+                                view! { <option value=v selected=move || form.with(|f| f.kind == v)>{t}</option> }
+                            }).collect_view()}
+                        </select>
+                        <span class="hint" id="rule-kind-hint">{move || match form.with(|f| f.kind.clone()).as_str() {
+                            "anomaly" => "Fires when the value leaves the band of its own recent values (median ± MADs).",
+                            "forecast" => "Fires when the trend of recent values reaches the threshold within the horizon.",
+                            _ => "Fires when the value crosses a fixed threshold.",
+                        }}</span>
+                        <span class="field-error" id="rule-kind-error" role="alert">{error_for("kind")}</span>
+                    </div>
                     {LABELS.iter().enumerate().map(|(i, l)| {
                         let l: &'static str = l;
                         let shown = move || chosen().is_none_or(|m| m.labels.iter().any(|x| x == l));
@@ -441,13 +479,30 @@ fn RuleForm(
                         </select>
                     </div>
                     <div class="field">
-                        <label for="rule-threshold">{move || format!("Threshold{}", chosen().map(|m| if m.unit.is_empty() { String::new() } else { format!(" ({})", m.unit) }).unwrap_or_default())}</label>
-                        <input type="text" inputmode="decimal" id="rule-threshold" placeholder="e.g. 80"
+                        <label for="rule-threshold">{move || if form.with(|f| f.kind == "anomaly") {
+                            "Sensitivity (MADs from the median)".to_owned()
+                        } else {
+                            format!("Threshold{}", chosen().map(|m| if m.unit.is_empty() { String::new() } else { format!(" ({})", m.unit) }).unwrap_or_default())
+                        }}</label>
+                        <input type="text" inputmode="decimal" id="rule-threshold"
+                            placeholder=move || if form.with(|f| f.kind == "anomaly") { "e.g. 4" } else { "e.g. 80" }
                             prop:value=move || form.with(|f| f.threshold.clone())
                             on:input=move |ev| form.update(|f| f.threshold = event_target_value(&ev))
                             aria-invalid=invalid("threshold") aria-describedby="rule-threshold-error" />
                         <span class="field-error" id="rule-threshold-error" role="alert">{error_for("threshold")}</span>
                     </div>
+                    {move || form.with(|f| f.kind != "threshold").then(|| text_field!("Baseline (history judged from)", "baseline", "baseline", baseline, "2h for anomalies, 6h for forecasts"))}
+                    {move || form.with(|f| f.kind == "anomaly").then(|| view! {
+                        <div class="field">
+                            <label for="rule-min-delta">{move || format!("Least departure{}", chosen().map(|m| if m.unit.is_empty() { String::new() } else { format!(" ({})", m.unit) }).unwrap_or_default())}</label>
+                            <input type="text" inputmode="decimal" id="rule-min-delta" placeholder="0"
+                                prop:value=move || form.with(|f| f.min_delta.clone())
+                                on:input=move |ev| form.update(|f| f.min_delta = event_target_value(&ev))
+                                aria-invalid=invalid("min_delta") aria-describedby="rule-min-delta-error" />
+                            <span class="field-error" id="rule-min-delta-error" role="alert">{error_for("min_delta")}</span>
+                        </div>
+                    })}
+                    {move || form.with(|f| f.kind == "forecast").then(|| text_field!("Horizon (how far ahead)", "horizon", "horizon", horizon, "24h"))}
                     {text_field!("For (pending before firing)", "for", "for", for_, "5m, or 0s to fire at once")}
                     {text_field!("Keep firing for", "keep-firing", "keep_firing_for", keep_firing_for, "0s")}
                     <div class="field">

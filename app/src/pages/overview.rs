@@ -318,11 +318,19 @@ pub fn OverviewPage() -> impl IntoView {
         <div class="chart-grid">
             <section class="card chart-card">
                 <h2>"Tokens over time"</h2>
-                <EChart id="chart-tokens" label=chart_label("Input and output tokens over time") option=with_data(charts::tokens_over_time) />
+                <EChart id="chart-tokens" label=chart_label("Input, output and total tokens over time, with the total's usual band") option=with_data(charts::tokens_over_time) />
             </section>
             <section class="card chart-card">
                 <h2>"Cost over time"</h2>
-                <EChart id="chart-cost" label=chart_label("Cost in US dollars over time") option=with_data(charts::cost_over_time) />
+                <EChart id="chart-cost" label=chart_label("Cost in US dollars over time, with its usual band") option=with_data(charts::cost_over_time) />
+            </section>
+            <section class="card chart-card">
+                <h2>"Latency p95 over time"</h2>
+                <EChart id="chart-latency" label=chart_label("95th percentile latency in milliseconds over time, with its usual band") option=with_data(charts::latency_over_time) />
+            </section>
+            <section class="card chart-card">
+                <h2>"Error rate over time"</h2>
+                <EChart id="chart-errors" label=chart_label("Error rate in percent over time, with its usual band") option=with_data(charts::errors_over_time) />
             </section>
             <section class="card chart-card chart-wide">
                 <div class="card-head">

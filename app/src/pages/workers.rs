@@ -21,7 +21,10 @@ use crate::{
     format,
     types::{
         live::WorkersTopic,
-        workers::{CountsPoint, StateCounts, Worker, WorkerState, WorkersOverview, WorkersTick},
+        workers::{
+            mean_batch_efficiency, CountsPoint, StateCounts, Worker, WorkerState, WorkersOverview,
+            WorkersTick,
+        },
     },
 };
 
@@ -58,6 +61,17 @@ fn ago(secs: i64) -> String {
     }
 }
 
+/// A worker's batch as "12 / 32 (38 %)"; a dash when it does not report batches.
+fn batch_text(w: &Worker) -> String {
+    match (w.batch_size, w.batch_capacity, w.batch_efficiency) {
+        (Some(s), Some(c), Some(e)) => {
+            format!("{} / {c} ({:.0} %)", format::plain_number(s), e * 100.0)
+        }
+        (Some(s), None, _) => format::plain_number(s),
+        _ => "—".into(),
+    }
+}
+
 /// Folds a live tick into the view: workers replaced by name, the counts, and the minute's
 /// point of the chart.
 fn apply(d: &mut WorkersOverview, tick: WorkersTick, role: Option<&str>) {
@@ -73,6 +87,7 @@ fn apply(d: &mut WorkersOverview, tick: WorkersTick, role: Option<&str>) {
             }
         }
     }
+    d.batch_efficiency = mean_batch_efficiency(&d.workers);
     d.counts = if role.is_some() {
         StateCounts::of(&d.workers)
     } else {
@@ -125,6 +140,7 @@ fn WorkerRow(
             <td data-label="Task">{w.task.clone().unwrap_or_else(|| "—".into())}</td>
             <td class="num" data-label="Tasks done">{w.tasks_done.map_or_else(|| "—".into(), |n| format::count(n as i64))}</td>
             <td class="num" data-label="CPU">{w.cpu_percent.map_or_else(|| "—".into(), |c| format!("{c:.1} %"))}</td>
+            <td class="num" data-label="Batch" title="requests in the batch / the most it holds">{batch_text(&w)}</td>
             <td class="num" data-label="Last heartbeat" title=last_seen.format("%Y-%m-%d %H:%M:%S UTC").to_string()>
                 {move || ago((now.get() - last_seen).num_seconds())}
             </td>
@@ -271,7 +287,10 @@ pub fn WorkersPage() -> impl IntoView {
             <section class="card" data-testid="workers-list">
                 <div class="card-head">
                     <h2>"Workers"</h2>
-                    <span class="muted">{move || data.with(|d| d.as_ref().map_or(String::new(), |d| format!("{} in all", d.workers.len())))}</span>
+                    <span class="muted" data-testid="workers-summary">{move || data.with(|d| d.as_ref().map_or(String::new(), |d| {
+                        let batches = d.batch_efficiency.map(|e| format!(" · batches {:.0} % full on average", e * 100.0)).unwrap_or_default();
+                        format!("{} in all{batches}", d.workers.len())
+                    }))}</span>
                 </div>
                 {move || data.with(|d| {
                     let list = d.as_ref().map(|d| d.workers.clone()).unwrap_or_default();
@@ -298,6 +317,7 @@ pub fn WorkersPage() -> impl IntoView {
                                     <th scope="col">"Task"</th>
                                     <th scope="col" class="num">"Tasks done"</th>
                                     <th scope="col" class="num">"CPU"</th>
+                                    <th scope="col" class="num">"Batch"</th>
                                     <th scope="col" class="num">"Last heartbeat"</th>
                                     <th scope="col"><span class="visually-hidden">"Actions"</span></th>
                                 </tr></thead>
@@ -328,6 +348,9 @@ mod tests {
             task: None,
             tasks_done: None,
             cpu_percent: None,
+            batch_size: None,
+            batch_capacity: None,
+            batch_efficiency: None,
             first_seen: t,
             last_seen: t,
         }
@@ -342,6 +365,7 @@ mod tests {
             counts: StateCounts::default(),
             series: vec![],
             roles: vec![],
+            batch_efficiency: None,
             workers: vec![
                 worker("a", "chat", WorkerState::Idle),
                 worker("c", "embed", WorkerState::Busy),

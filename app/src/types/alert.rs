@@ -121,6 +121,39 @@ impl Aggregation {
     }
 }
 
+/// What a rule compares: its value against a fixed threshold, against its own recent
+/// history (an anomaly), or its trend's forecast against a threshold ("predicted to cross").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RuleKind {
+    #[default]
+    Threshold,
+    /// Fires when the value leaves its usual band: the median of the baseline's values ±
+    /// `threshold` scaled MADs (at least `min_delta` wide). `>` watches the upper edge, `<`
+    /// the lower.
+    Anomaly,
+    /// Fires when a straight line fitted to the baseline's values reaches the threshold
+    /// within `horizon`.
+    Forecast,
+}
+
+impl RuleKind {
+    pub const ALL: [RuleKind; 3] = [Self::Threshold, Self::Anomaly, Self::Forecast];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Threshold => "threshold",
+            Self::Anomaly => "anomaly",
+            Self::Forecast => "forecast",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
 /// `POST /api/v1/alerts/rules` and `PUT /api/v1/alerts/rules/{id}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -140,7 +173,23 @@ pub struct AlertRuleInput {
     #[serde(default)]
     pub window: Option<String>,
     pub comparator: Comparator,
+    /// The level for threshold and forecast rules; for anomaly rules, how many scaled MADs
+    /// from the median the value must move (4 is a good start).
     pub threshold: f64,
+    /// `threshold` (default), `anomaly` or `forecast`.
+    #[serde(default)]
+    pub kind: Option<RuleKind>,
+    /// Anomaly and forecast rules: the history read (default 2h for anomalies, 6h for
+    /// forecasts; 15m to 24h).
+    #[serde(default)]
+    pub baseline: Option<String>,
+    /// Anomaly rules: the least departure from the median that counts, in the metric's unit
+    /// (a band never narrower than this; default 0).
+    #[serde(default)]
+    pub min_delta: Option<f64>,
+    /// Forecast rules: how far ahead the trend is projected (default 24h; 5m to 30d).
+    #[serde(default)]
+    pub horizon: Option<String>,
     /// How long the condition must hold before the alert fires (`0s` at once).
     #[serde(rename = "for", default)]
     pub for_: Option<String>,
@@ -225,6 +274,17 @@ pub struct AlertRule {
     pub window: String,
     pub comparator: Comparator,
     pub threshold: f64,
+    #[serde(default)]
+    pub kind: RuleKind,
+    /// Anomaly and forecast rules only.
+    #[serde(default)]
+    pub baseline: Option<String>,
+    /// Anomaly rules only.
+    #[serde(default)]
+    pub min_delta: Option<f64>,
+    /// Forecast rules only.
+    #[serde(default)]
+    pub horizon: Option<String>,
     #[serde(rename = "for")]
     pub for_: String,
     pub keep_firing_for: String,
@@ -498,6 +558,11 @@ pub struct RuleSeries {
 pub struct SeriesLine {
     pub labels: Labels,
     pub points: Vec<(DateTime<Utc>, Option<f64>)>,
+    /// Anomaly rules: the usual band (lower, upper) at each point, where history allows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// (time, (lower, upper)), None where history was too short.
+    #[allow(clippy::type_complexity)] // an inline tuple keeps the OpenAPI schema derived
+    pub band: Vec<(DateTime<Utc>, Option<(f64, f64)>)>,
 }
 
 /// `GET /api/v1/alerts/status`: whether this server evaluates the rules now.

@@ -117,6 +117,38 @@ pub struct Overview {
     /// Per model, busiest first (no series).
     pub by_model: Vec<GroupFigures>,
     pub by_provider: Vec<GroupFigures>,
+    /// The usual band of cost, tokens, p95 latency and error rate at each bucket of
+    /// `series`, from the buckets before it (the previous period included).
+    #[serde(default)]
+    pub bands: Vec<BucketBands>,
+}
+
+/// A figure's usual range at one bucket: the rolling median ± 4 scaled MADs of the buckets
+/// before it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Band {
+    pub lower: f64,
+    pub upper: f64,
+}
+
+impl Band {
+    /// Above the band: what the Overview marks (a cost or latency unusually low is no news).
+    pub fn above(&self, v: f64) -> bool {
+        v > self.upper
+    }
+}
+
+/// The bands at one bucket; None where the buckets before it are too few or empty.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct BucketBands {
+    pub start: DateTime<Utc>,
+    pub cost_usd: Option<Band>,
+    pub total_tokens: Option<Band>,
+    pub p95_latency_ms: Option<Band>,
+    /// A fraction, as `error_rate`.
+    pub error_rate: Option<Band>,
 }
 
 /// The change from `previous` to `current` as a fraction (0.12 = +12 %); None when there

@@ -66,6 +66,13 @@ pub struct Heartbeat {
     /// CPU use in percent of one core.
     #[serde(default)]
     pub cpu_percent: Option<f64>,
+    /// Inference servers that batch: requests in the current batch (or the mean since the
+    /// last heartbeat).
+    #[serde(default)]
+    pub batch_size: Option<f64>,
+    /// The most requests a batch may hold (vLLM's `max_num_seqs`, TGI's max batch size).
+    #[serde(default)]
+    pub batch_capacity: Option<u32>,
 }
 
 /// `POST /api/v1/workers/heartbeats`
@@ -98,6 +105,10 @@ pub struct Worker {
     pub task: Option<String>,
     pub tasks_done: Option<u64>,
     pub cpu_percent: Option<f64>,
+    pub batch_size: Option<f64>,
+    pub batch_capacity: Option<u32>,
+    /// `batch_size / batch_capacity` (0 to 1) where both were reported.
+    pub batch_efficiency: Option<f64>,
     pub first_seen: DateTime<Utc>,
     pub last_seen: DateTime<Utc>,
 }
@@ -184,6 +195,18 @@ pub struct WorkersOverview {
     pub series: Vec<CountsPoint>,
     pub roles: Vec<String>,
     pub workers: Vec<Worker>,
+    /// Mean batch efficiency of the workers not lost that report batches (0 to 1).
+    pub batch_efficiency: Option<f64>,
+}
+
+/// Mean batch efficiency of the workers not lost that report one.
+pub fn mean_batch_efficiency(workers: &[Worker]) -> Option<f64> {
+    let e: Vec<f64> = workers
+        .iter()
+        .filter(|w| w.state != WorkerState::Lost)
+        .filter_map(|w| w.batch_efficiency)
+        .collect();
+    (!e.is_empty()).then(|| e.iter().sum::<f64>() / e.len() as f64)
 }
 
 /// The live topic's payload: workers whose heartbeat arrived or who were just lost, and the
@@ -218,6 +241,9 @@ mod tests {
             task: None,
             tasks_done: None,
             cpu_percent: None,
+            batch_size: None,
+            batch_capacity: None,
+            batch_efficiency: None,
             first_seen: Utc::now(),
             last_seen: Utc::now(),
         };

@@ -13,11 +13,13 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::{
     domain::alert::{
+        default_message,
+        judge::{self, Verdict},
         message::Item,
         metric::{self, AppPoint, DbPoint, LlmPoint, Source, SystemPoint},
         render, silences,
         state::{self, Instance, Notify, Observation},
-        TemplateValues, DEFAULT_MESSAGE,
+        TemplateValues,
     },
     store::alerts::{ChannelRow, CycleWrites, NewEvent, StoredInstance, StoredRule},
 };
@@ -122,6 +124,44 @@ pub fn values(rule: &StoredRule, inputs: &Inputs, now: DateTime<Utc>) -> Vec<(La
     }
 }
 
+/// A rule's values by instant, so the history shared by many instants (a chart's points)
+/// is computed once.
+pub type Memo = HashMap<DateTime<Utc>, Vec<(Labels, f64)>>;
+
+fn memo_values<'m>(
+    rule: &StoredRule,
+    inputs: &Inputs,
+    t: DateTime<Utc>,
+    memo: &'m mut Memo,
+) -> &'m [(Labels, f64)] {
+    memo.entry(t).or_insert_with(|| values(rule, inputs, t))
+}
+
+/// Each label set's verdict at `now`: its value judged by the rule's kind (threshold,
+/// anomaly against its history's band, or forecast from its history's trend). A label set
+/// without enough history has no verdict yet.
+pub fn evaluate(
+    rule: &StoredRule,
+    inputs: &Inputs,
+    now: DateTime<Utc>,
+    memo: &mut Memo,
+) -> Vec<(Labels, Verdict)> {
+    let current = memo_values(rule, inputs, now, memo).to_vec();
+    let mut history: BTreeMap<Labels, Vec<(DateTime<Utc>, f64)>> = BTreeMap::new();
+    for t in judge::history_times(&rule.spec, now) {
+        for (l, v) in memo_values(rule, inputs, t, memo) {
+            history.entry(l.clone()).or_default().push((t, *v));
+        }
+    }
+    current
+        .into_iter()
+        .filter_map(|(l, v)| {
+            let h = history.get(&l).map(Vec::as_slice).unwrap_or_default();
+            judge::judge(&rule.spec, v, h, now).map(|verdict| (l, verdict))
+        })
+        .collect()
+}
+
 /// Which channels receive an alert of `rule`: the rule's own, enabled, taking its severity.
 pub fn route<'a>(rule: &StoredRule, channels: &'a [ChannelRow]) -> Vec<&'a ChannelRow> {
     channels
@@ -157,7 +197,9 @@ pub fn plan(
     let mut changed = Vec::new();
     for rule in rules.iter().filter(|r| r.spec.enabled) {
         let s = &rule.spec;
-        let observed: BTreeMap<Labels, f64> = values(rule, inputs, now).into_iter().collect();
+        let observed: BTreeMap<Labels, Verdict> = evaluate(rule, inputs, now, &mut Memo::new())
+            .into_iter()
+            .collect();
         let known = by_rule.remove(&rule.id).unwrap_or_default();
         let mut keys: Vec<Labels> = observed.keys().cloned().collect();
         for k in known.keys() {
@@ -173,9 +215,12 @@ pub fn plan(
         for labels in keys {
             let prev = known.get(&labels);
             let prev_instance = prev.map(|p| p.instance.clone()).unwrap_or_default();
-            let value = observed.get(&labels).copied();
-            let obs = match value {
-                Some(v) => Observation::Value(s.comparator.holds(v, s.threshold)),
+            let verdict = observed.get(&labels).copied();
+            let value = verdict.map(|v| v.value);
+            // What the value was held against: the threshold, or an anomaly's band edge.
+            let limit = verdict.map_or(s.threshold, |v| v.limit);
+            let obs = match verdict {
+                Some(v) => Observation::Value(v.holds),
                 None => Observation::NoData,
             };
             // A series that went away while quiet is forgotten, as Prometheus does; only a
@@ -221,7 +266,7 @@ pub fn plan(
                     from,
                     to,
                     value,
-                    threshold: s.threshold,
+                    threshold: limit,
                     at: now,
                     silenced,
                 });
@@ -231,7 +276,7 @@ pub fn plan(
                 let item = item(
                     rule,
                     &labels,
-                    value,
+                    verdict,
                     notify,
                     &prev_instance,
                     &step.next,
@@ -252,14 +297,17 @@ pub fn plan(
 fn item(
     rule: &StoredRule,
     labels: &Labels,
-    value: Option<f64>,
+    verdict: Option<Verdict>,
     notify: Notify,
     prev: &Instance,
     next: &Instance,
     now: DateTime<Utc>,
 ) -> Item {
     let s = &rule.spec;
-    let template = s.message.as_deref().unwrap_or(DEFAULT_MESSAGE);
+    let value = verdict.map(|v| v.value);
+    let limit = verdict.map_or(s.threshold, |v| v.limit);
+    let default = default_message(&s.kind);
+    let template = s.message.as_deref().unwrap_or(&default);
     let summary = render(
         template,
         &TemplateValues {
@@ -268,7 +316,7 @@ fn item(
             unit: s.metric.unit,
             severity: s.severity,
             comparator: s.comparator,
-            threshold: s.threshold,
+            threshold: limit,
             value,
             labels,
         },
@@ -287,7 +335,7 @@ fn item(
         metric: s.metric.name.into(),
         unit: s.metric.unit.into(),
         value,
-        threshold: s.threshold,
+        threshold: limit,
         comparator: s.comparator.as_str().into(),
         summary,
         starts_at: next.fired_at.or(prev.fired_at),

@@ -165,14 +165,75 @@ fn rule_input(r: &DefaultRule, channel: i64) -> AlertRuleInput {
         channels: vec![channel],
         message: None,
         enabled: Some(true),
+        kind: None,
+        baseline: None,
+        min_delta: None,
+        horizon: None,
     }
 }
 
-/// Installs the defaults if this database never had them.
+/// Rules added after the first defaults, installed once per database under their own
+/// step so existing installs get them too: a disk filling towards full within a day.
+fn trend_rules(channel: i64) -> Vec<AlertRuleInput> {
+    vec![AlertRuleInput {
+        name: "Disk predicted full within a day".into(),
+        metric: "system.filesystem.utilization".into(),
+        labels: Default::default(),
+        group_by: Vec::new(),
+        aggregation: None,
+        window: Some("5m".into()),
+        comparator: app::types::alert::Comparator::Gt,
+        threshold: 95.0,
+        kind: Some(app::types::alert::RuleKind::Forecast),
+        baseline: Some("6h".into()),
+        min_delta: None,
+        horizon: Some("24h".into()),
+        for_: Some("15m".into()),
+        keep_firing_for: None,
+        severity: app::types::alert::Severity::Warning,
+        repeat_interval: Some("12h".into()),
+        channels: vec![channel],
+        message: None,
+        enabled: Some(true),
+    }]
+}
+
+/// Installs the defaults this database never had.
 pub async fn install(pool: &PgPool) -> anyhow::Result<()> {
-    if !store::alerts::first_time(pool, "defaults").await? {
-        return Ok(());
+    if store::alerts::first_time(pool, "defaults").await? {
+        let channel = in_app_channel(pool).await?;
+        for r in RULES {
+            let spec = validate_rule(&rule_input(r, channel))
+                .map_err(|e| anyhow::anyhow!("default rule {}: {}", r.0, e.message))?;
+            insert(pool, &spec).await?;
+        }
+        tracing::info!(rules = RULES.len(), "default alert rules installed");
     }
+    if store::alerts::first_time(pool, "defaults-trends").await? {
+        // To the in-app channel where it still exists (a person may have deleted it).
+        let channel = store::alerts::channels(pool)
+            .await?
+            .into_iter()
+            .find(|c| c.builtin && c.name == IN_APP_CHANNEL);
+        for mut input in trend_rules(0) {
+            input.channels = channel.iter().map(|c| c.id).collect();
+            let spec = validate_rule(&input)
+                .map_err(|e| anyhow::anyhow!("default rule {}: {}", input.name, e.message))?;
+            insert(pool, &spec).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn insert(pool: &PgPool, spec: &crate::domain::alert::Spec) -> anyhow::Result<()> {
+    match store::alerts::insert_rule(pool, spec, true).await {
+        Ok(_) | Err(WriteError::DuplicateName) => Ok(()),
+        Err(WriteError::Db(e)) => Err(e.into()),
+    }
+}
+
+/// The in-app channel's id, created when missing.
+async fn in_app_channel(pool: &PgPool) -> anyhow::Result<i64> {
     let spec = validate_channel(
         &ChannelInput {
             name: IN_APP_CHANNEL.into(),
@@ -192,26 +253,18 @@ pub async fn install(pool: &PgPool) -> anyhow::Result<()> {
         secret: None,
         smtp_password: None,
     };
-    let channel = match store::alerts::insert_channel(pool, &spec, &none, true).await {
-        Ok(c) => c.id,
-        Err(WriteError::DuplicateName) => store::alerts::channels(pool)
-            .await?
-            .into_iter()
-            .find(|c| c.name == IN_APP_CHANNEL)
-            .map(|c| c.id)
-            .unwrap_or_default(),
-        Err(WriteError::Db(e)) => return Err(e.into()),
-    };
-    for r in RULES {
-        let spec = validate_rule(&rule_input(r, channel))
-            .map_err(|e| anyhow::anyhow!("default rule {}: {}", r.0, e.message))?;
-        match store::alerts::insert_rule(pool, &spec, true).await {
-            Ok(_) | Err(WriteError::DuplicateName) => {}
+    Ok(
+        match store::alerts::insert_channel(pool, &spec, &none, true).await {
+            Ok(c) => c.id,
+            Err(WriteError::DuplicateName) => store::alerts::channels(pool)
+                .await?
+                .into_iter()
+                .find(|c| c.name == IN_APP_CHANNEL)
+                .map(|c| c.id)
+                .unwrap_or_default(),
             Err(WriteError::Db(e)) => return Err(e.into()),
-        }
-    }
-    tracing::info!(rules = RULES.len(), "default alert rules installed");
-    Ok(())
+        },
+    )
 }
 
 #[cfg(test)]
@@ -222,6 +275,9 @@ mod tests {
     fn every_default_rule_is_valid() {
         for r in RULES {
             assert!(validate_rule(&rule_input(r, 1)).is_ok(), "{}", r.0);
+        }
+        for r in trend_rules(1) {
+            assert!(validate_rule(&r).is_ok(), "{}", r.name);
         }
     }
 }

@@ -69,11 +69,12 @@ pub struct CycleReport {
     pub messages: u64,
 }
 
+/// How far back the rules of one source read (their window, and any history they judge).
 fn max_window(rules: &[&StoredRule], f: impl Fn(&Source) -> bool) -> Option<Duration> {
     rules
         .iter()
         .filter(|r| f(&r.spec.metric.source))
-        .map(|r| r.spec.window)
+        .map(|r| r.spec.reach())
         .max()
 }
 

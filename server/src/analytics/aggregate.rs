@@ -65,6 +65,8 @@ pub struct Aggregate {
     series: bool,
     totals: Stats,
     previous: Stats,
+    /// The previous period per bucket (with a series): the history the bands are read from.
+    previous_buckets: HashMap<DateTime<Utc>, Stats>,
     groups: BTreeMap<String, Group>,
 }
 
@@ -91,6 +93,7 @@ impl Aggregate {
             series,
             totals: Stats::default(),
             previous: Stats::default(),
+            previous_buckets: HashMap::new(),
             groups: BTreeMap::new(),
         }
     }
@@ -136,6 +139,10 @@ impl Aggregate {
         } else if time >= w.previous_from && time < w.from {
             f(&mut self.previous);
             f(&mut self.group(group).previous);
+            if self.series {
+                let b = bucket_start(time, w.size, w.tz);
+                f(self.previous_buckets.entry(b).or_default());
+            }
         }
     }
 
@@ -222,6 +229,18 @@ impl Aggregate {
             }
         }
         series(&self.window, starts, |b| all.get(&b))
+    }
+}
+
+impl Aggregate {
+    /// The previous period's series over `starts` (its bucket starts).
+    pub fn previous_series(&self, starts: &[DateTime<Utc>]) -> Vec<BucketFigures> {
+        let w = Window {
+            from: self.window.previous_from,
+            to: self.window.from,
+            ..self.window
+        };
+        series(&w, starts, |b| self.previous_buckets.get(&b))
     }
 }
 

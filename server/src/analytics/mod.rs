@@ -2,6 +2,7 @@
 //! rollup deltas, closed buckets kept merged, and the aggregation behind `/api/v1/analytics`.
 
 pub mod aggregate;
+pub mod bands;
 pub mod bucket;
 pub mod closed;
 pub mod histogram;

@@ -128,26 +128,28 @@ pub fn bands(series: &[f64], window: usize, k: f64, floor: f64) -> Vec<Option<Ba
             if i < window || window == 0 {
                 return None;
             }
-            let mut past: Vec<f64> = series[i - window..i]
-                .iter()
-                .copied()
-                .filter(|v| v.is_finite())
-                .collect();
-            if past.len() < window.div_ceil(2) {
-                return None;
-            }
-            past.sort_by(f64::total_cmp);
-            let m = median(&past);
-            let mut dev: Vec<f64> = past.iter().map(|v| (v - m).abs()).collect();
-            dev.sort_by(f64::total_cmp);
-            let width = (k * 1.4826 * median(&dev)).max(floor);
-            Some(Band {
-                median: m,
-                lower: m - width,
-                upper: m + width,
-            })
+            band(&series[i - window..i], window.div_ceil(2), k, floor)
         })
         .collect()
+}
+
+/// The band of `past` (non-finite values skipped): its median ± `k` × 1.4826 × MAD, at
+/// least `floor` each side. None with fewer than `min_points` values to judge from.
+pub fn band(past: &[f64], min_points: usize, k: f64, floor: f64) -> Option<Band> {
+    let mut past: Vec<f64> = past.iter().copied().filter(|v| v.is_finite()).collect();
+    if past.is_empty() || past.len() < min_points {
+        return None;
+    }
+    past.sort_by(f64::total_cmp);
+    let m = median(&past);
+    let mut dev: Vec<f64> = past.iter().map(|v| (v - m).abs()).collect();
+    dev.sort_by(f64::total_cmp);
+    let width = (k * 1.4826 * median(&dev)).max(floor);
+    Some(Band {
+        median: m,
+        lower: m - width,
+        upper: m + width,
+    })
 }
 
 /// Whether `v` lies outside `band`.

@@ -20,4 +20,5 @@ pub mod report;
 pub mod report_pdf;
 pub mod report_schedule;
 pub mod system;
+pub mod trend;
 pub mod worker;

@@ -14,6 +14,8 @@ pub const MAX_ROLE: usize = 100;
 pub const MAX_TASK: usize = 500;
 /// CPU in percent of one core: 1000 cores is beyond any host.
 pub const MAX_CPU_PERCENT: f64 = 100_000.0;
+/// The largest batch capacity accepted (vLLM's default is 256).
+pub const MAX_BATCH_CAPACITY: u32 = 1_000_000;
 
 /// A checked heartbeat, ready to store.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +26,16 @@ pub struct Beat {
     pub task: Option<String>,
     pub tasks_done: Option<i64>,
     pub cpu_percent: Option<f64>,
+    pub batch_size: Option<f64>,
+    pub batch_capacity: Option<i32>,
+}
+
+/// A batch's fill: `size / capacity`, where both are known.
+pub fn batch_efficiency(size: Option<f64>, capacity: Option<i32>) -> Option<f64> {
+    match (size, capacity) {
+        (Some(s), Some(c)) if c > 0 => Some((s / f64::from(c)).clamp(0.0, 1.0)),
+        _ => None,
+    }
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> Invalid {
@@ -80,6 +92,30 @@ pub fn check(h: &Heartbeat) -> Result<Beat, Invalid> {
         }
         c => c,
     };
+    let batch_capacity = match h.batch_capacity {
+        Some(c) if c == 0 || c > MAX_BATCH_CAPACITY => {
+            return Err(invalid(
+                "batch_capacity",
+                format!("batch_capacity must be between 1 and {MAX_BATCH_CAPACITY}"),
+            ))
+        }
+        c => c.map(|c| c as i32),
+    };
+    let batch_size = match h.batch_size {
+        Some(b) if !b.is_finite() || b < 0.0 => {
+            return Err(invalid(
+                "batch_size",
+                "batch_size must be a number of at least 0",
+            ))
+        }
+        Some(b) if batch_capacity.is_some_and(|c| b > f64::from(c)) => {
+            return Err(invalid(
+                "batch_size",
+                "batch_size cannot exceed batch_capacity",
+            ))
+        }
+        b => b,
+    };
     let tasks_done = match h.tasks_done {
         Some(n) => Some(i64::try_from(n).map_err(|_| invalid("tasks_done", "too large"))?),
         None => None,
@@ -91,6 +127,8 @@ pub fn check(h: &Heartbeat) -> Result<Beat, Invalid> {
         task: optional(&h.task, "task", MAX_TASK)?,
         tasks_done,
         cpu_percent,
+        batch_size,
+        batch_capacity,
     })
 }
 
@@ -131,7 +169,28 @@ mod tests {
             task: Some("".into()),
             tasks_done: Some(3),
             cpu_percent: Some(12.5),
+            batch_size: Some(12.0),
+            batch_capacity: Some(32),
         }
+    }
+
+    #[test]
+    fn batches_are_checked_and_their_fill_computed() {
+        let b = check(&beat("busy")).unwrap();
+        assert_eq!(
+            batch_efficiency(b.batch_size, b.batch_capacity),
+            Some(0.375)
+        );
+        assert_eq!(batch_efficiency(Some(3.0), None), None);
+        let mut h = beat("busy");
+        h.batch_size = Some(40.0);
+        assert_eq!(check(&h).unwrap_err().field, "batch_size", "over capacity");
+        let mut h = beat("busy");
+        h.batch_capacity = Some(0);
+        assert_eq!(check(&h).unwrap_err().field, "batch_capacity");
+        let mut h = beat("busy");
+        h.batch_size = Some(-1.0);
+        assert_eq!(check(&h).unwrap_err().field, "batch_size");
     }
 
     #[test]

@@ -23,13 +23,10 @@ use super::{
     principal::{Reader, SessionUser},
 };
 use crate::{
-    alerts::{
-        cycle::{self, Inputs},
-        dispatch,
-        evaluator::gather,
-    },
+    alerts::{cycle, dispatch, evaluator::gather},
     domain::alert::{
-        self as rules, message::Item, metric, validate_channel, validate_rule, ChannelSpec, Spec,
+        self as rules, message::Item, metric, validate_channel, validate_rule, ChannelSpec, Kind,
+        Spec,
     },
     state::AppState,
     store::{
@@ -203,8 +200,6 @@ pub async fn delete_rule(
     Ok(Json(gone))
 }
 
-type Point = (DateTime<Utc>, Option<f64>);
-
 /// Minutes of the chart behind a rule.
 const SERIES_MINUTES: i64 = 60;
 
@@ -233,9 +228,10 @@ pub async fn rule_series(
     let start = (now - Duration::minutes(SERIES_MINUTES))
         .duration_trunc(Duration::minutes(1))
         .unwrap_or(now);
-    // One read covering the hour plus the window before its first point.
+    // One read covering the hour plus what the rule reads before its first point.
     let mut wide = rule.clone();
-    wide.spec.window = rule.spec.window + Duration::minutes(SERIES_MINUTES + 1);
+    wide.spec.window = rule.spec.reach() + Duration::minutes(SERIES_MINUTES + 1);
+    wide.spec.kind = Kind::Threshold;
     wide.spec.enabled = true;
     let inputs = gather(&state, std::slice::from_ref(&wide), now).await?;
     let times: Vec<DateTime<Utc>> = match rule.spec.metric.source {
@@ -248,44 +244,45 @@ pub async fn rule_series(
             .chain(std::iter::once(now))
             .collect(),
     };
-    let mut lines: std::collections::BTreeMap<Labels, Vec<Point>> = Default::default();
-    let per_time: Vec<Vec<(Labels, f64)>> = times
-        .iter()
-        .map(|t| cycle::values(&rule, &inputs_at(&inputs, *t), *t))
-        .collect();
-    for vals in &per_time {
-        for (l, _) in vals {
-            lines.entry(l.clone()).or_default();
+    let mut memo = cycle::Memo::new();
+    let anomaly = matches!(rule.spec.kind, Kind::Anomaly { .. });
+    let mut lines: std::collections::BTreeMap<Labels, SeriesLine> = Default::default();
+    for (i, t) in times.iter().enumerate() {
+        let vals = cycle::evaluate(&rule, &inputs, *t, &mut memo);
+        let raw = memo.get(t).cloned().unwrap_or_default();
+        for labels in raw
+            .iter()
+            .map(|(l, _)| l)
+            .chain(vals.iter().map(|(l, _)| l))
+        {
+            lines.entry(labels.clone()).or_insert_with(|| SeriesLine {
+                labels: labels.clone(),
+                points: times[..i].iter().map(|t| (*t, None)).collect(),
+                band: if anomaly {
+                    times[..i].iter().map(|t| (*t, None)).collect()
+                } else {
+                    Vec::new()
+                },
+            });
         }
-    }
-    for (t, vals) in times.iter().zip(&per_time) {
-        for (labels, points) in lines.iter_mut() {
-            let v = vals.iter().find(|(l, _)| l == labels).map(|(_, v)| *v);
-            points.push((*t, v));
+        for (labels, line) in lines.iter_mut() {
+            let v = raw.iter().find(|(l, _)| l == labels).map(|(_, v)| *v);
+            line.points.push((*t, v));
+            if anomaly {
+                let band = vals
+                    .iter()
+                    .find(|(l, _)| l == labels)
+                    .and_then(|(_, v)| v.band)
+                    .map(|b| (b.lower, b.upper));
+                line.band.push((*t, band));
+            }
         }
     }
     Ok(Json(RuleSeries {
         unit: rule.spec.metric.unit.to_owned(),
         threshold: rule.spec.threshold,
-        lines: lines
-            .into_iter()
-            .map(|(labels, points)| SeriesLine { labels, points })
-            .collect(),
+        lines: lines.into_values().collect(),
     }))
-}
-
-/// The inputs as they stood at `t`: rollup rows up to that minute.
-fn inputs_at(i: &Inputs, t: DateTime<Utc>) -> Inputs {
-    Inputs {
-        system: i.system.iter().filter(|p| p.bucket <= t).cloned().collect(),
-        hosts: i.hosts.clone(),
-        llm: i.llm.iter().filter(|p| p.bucket <= t).cloned().collect(),
-        app: i.app.iter().filter(|p| p.bucket <= t).cloned().collect(),
-        db: i.db.iter().filter(|p| p.bucket <= t).cloned().collect(),
-        budgets: i.budgets.clone(),
-        ingest_queue: i.ingest_queue,
-        workers: i.workers.clone(),
-    }
 }
 
 /// `GET /api/v1/alerts/metrics`: what a rule can watch, with the current values (the last
@@ -324,6 +321,7 @@ pub async fn metrics(
                 window: rules::DEFAULT_WINDOW,
                 comparator: Default::default(),
                 threshold: 0.0,
+                kind: Kind::Threshold,
                 timing: rules::state::Timing {
                     for_: Duration::zero(),
                     keep_firing_for: Duration::zero(),

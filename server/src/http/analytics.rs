@@ -18,7 +18,7 @@ use super::{
 use crate::{
     analytics::{
         aggregate::{Aggregate, Window},
-        bucket,
+        bands, bucket,
         closed::{self, CacheKey},
         histogram::RELATIVE_ERROR,
     },
@@ -276,6 +276,11 @@ pub async fn overview_figures(state: &AppState, q: &AnalyticsQuery) -> Result<Ov
         by_model.add_rollup(r.key.bucket, &r.key.model, s, l, t);
         by_provider.add_rollup(r.key.bucket, &r.key.provider, s, l, t);
     }
+    let series = all.series(&p.starts);
+    // The previous period's buckets are the history of the first buckets' bands.
+    let previous_starts =
+        bucket::series(w.previous_from, w.from, w.size, w.tz, MAX_BUCKETS).unwrap_or_default();
+    let bands = bands::overview_bands(&all.previous_series(&previous_starts), &series);
     Ok(Overview {
         from: w.from,
         to: w.to,
@@ -285,7 +290,8 @@ pub async fn overview_figures(state: &AppState, q: &AnalyticsQuery) -> Result<Ov
         relative_error: RELATIVE_ERROR,
         totals: all.totals(),
         previous: all.previous(),
-        series: all.series(&p.starts),
+        series,
+        bands,
         by_model: by_model.groups(None),
         by_provider: by_provider.groups(None),
     })

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use app::types::workers::{
-    CountsPoint, HeartbeatAccepted, HeartbeatBatch, StateCounts, Worker, WorkerState,
-    WorkersOverview, WorkersQuery,
+    mean_batch_efficiency, CountsPoint, HeartbeatAccepted, HeartbeatBatch, StateCounts, Worker,
+    WorkerState, WorkersOverview, WorkersQuery,
 };
 use axum::{
     extract::{Path, State},
@@ -117,6 +117,7 @@ pub async fn overview(
             .map(|(time, counts)| CountsPoint { time, counts })
             .collect(),
         roles,
+        batch_efficiency: mean_batch_efficiency(&list),
         workers: list,
     }))
 }

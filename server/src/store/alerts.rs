@@ -3,7 +3,7 @@
 
 use app::types::alert::{
     Aggregation, Alert, AlertEvent, AlertRule, AlertState, Channel, ChannelKind, Comparator,
-    Delivery, Labels, Notice, Severity, Silence, SmtpInfo, SmtpInput, WebhookFormat,
+    Delivery, Labels, Notice, RuleKind, Severity, Silence, SmtpInfo, SmtpInput, WebhookFormat,
 };
 use chrono::{DateTime, Duration, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder};
@@ -14,7 +14,7 @@ use crate::domain::alert::{
     message::Item,
     metric::{self, AppPoint, LlmPoint, SystemPoint},
     state::{Instance, Timing},
-    ChannelSpec, Spec,
+    ChannelSpec, Kind, Spec,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +72,16 @@ impl StoredRule {
             window: format_duration(s.window),
             comparator: s.comparator,
             threshold: s.threshold,
+            kind: s.kind.api(),
+            baseline: s.kind.baseline().map(format_duration),
+            min_delta: match s.kind {
+                Kind::Anomaly { min_delta, .. } => Some(min_delta),
+                _ => None,
+            },
+            horizon: match s.kind {
+                Kind::Forecast { horizon, .. } => Some(format_duration(horizon)),
+                _ => None,
+            },
             for_: format_duration(s.timing.for_),
             keep_firing_for: format_duration(s.timing.keep_firing_for),
             severity: s.severity,
@@ -98,6 +108,10 @@ struct RuleRow {
     window_secs: i64,
     comparator: String,
     threshold: f64,
+    kind: String,
+    baseline_secs: Option<i64>,
+    min_delta: Option<f64>,
+    horizon_secs: Option<i64>,
     for_secs: i64,
     keep_firing_secs: i64,
     severity: String,
@@ -112,6 +126,18 @@ struct RuleRow {
 
 impl RuleRow {
     fn into_stored(self) -> Option<StoredRule> {
+        let baseline = Duration::seconds(self.baseline_secs.unwrap_or(0));
+        let kind = match RuleKind::parse(&self.kind)? {
+            RuleKind::Threshold => Kind::Threshold,
+            RuleKind::Anomaly => Kind::Anomaly {
+                baseline,
+                min_delta: self.min_delta.unwrap_or(0.0),
+            },
+            RuleKind::Forecast => Kind::Forecast {
+                baseline,
+                horizon: Duration::seconds(self.horizon_secs.unwrap_or(0)),
+            },
+        };
         Some(StoredRule {
             id: self.id,
             spec: Spec {
@@ -123,6 +149,7 @@ impl RuleRow {
                 window: Duration::seconds(self.window_secs),
                 comparator: Comparator::parse(&self.comparator)?,
                 threshold: self.threshold,
+                kind,
                 timing: Timing {
                     for_: Duration::seconds(self.for_secs),
                     keep_firing_for: Duration::seconds(self.keep_firing_secs),
@@ -141,7 +168,7 @@ impl RuleRow {
 }
 
 const RULE_COLUMNS: &str = "id, name, metric, labels, group_by, aggregation, window_secs,
-    comparator, threshold, for_secs, keep_firing_secs, severity, repeat_secs, channels, message,
+    comparator, threshold, kind, baseline_secs, min_delta, horizon_secs, for_secs, keep_firing_secs, severity, repeat_secs, channels, message,
     enabled, builtin, created_at, updated_at";
 
 pub async fn rules(pool: &PgPool) -> sqlx::Result<Vec<StoredRule>> {
@@ -182,14 +209,25 @@ fn bind_rule<'q>(
         .bind(&s.channels)
         .bind(&s.message)
         .bind(s.enabled)
+        .bind(s.kind.api().as_str())
+        .bind(s.kind.baseline().map(|b| b.num_seconds()))
+        .bind(match s.kind {
+            Kind::Anomaly { min_delta, .. } => Some(min_delta),
+            _ => None,
+        })
+        .bind(match s.kind {
+            Kind::Forecast { horizon, .. } => Some(horizon.num_seconds()),
+            _ => None,
+        })
 }
 
 pub async fn insert_rule(pool: &PgPool, s: &Spec, builtin: bool) -> Result<i64, WriteError> {
     let q = sqlx::query_scalar(
         "INSERT INTO alert_rules (name, metric, labels, group_by, aggregation, window_secs,
             comparator, threshold, for_secs, keep_firing_secs, severity, repeat_secs, channels,
-            message, enabled, builtin)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+            message, enabled, kind, baseline_secs, min_delta, horizon_secs, builtin)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+            $18, $19, $20)
          RETURNING id",
     );
     bind_rule(q, s)
@@ -202,27 +240,33 @@ pub async fn insert_rule(pool: &PgPool, s: &Spec, builtin: bool) -> Result<i64, 
 /// Updates a rule; its alerts start over when what they measure changed. None if absent.
 pub async fn update_rule(pool: &PgPool, id: i64, s: &Spec) -> Result<Option<i64>, WriteError> {
     let mut tx = pool.begin().await?;
-    let before: Option<(String, serde_json::Value, Vec<String>)> =
-        sqlx::query_as("SELECT metric, labels, group_by FROM alert_rules WHERE id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let Some((metric, labels, group_by)) = before else {
+    let before: Option<(String, serde_json::Value, Vec<String>, String)> = sqlx::query_as(
+        "SELECT metric, labels, group_by, kind FROM alert_rules WHERE id = $1 FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((metric, labels, group_by, kind)) = before else {
         return Ok(None);
     };
     let q = sqlx::query_scalar(
         "UPDATE alert_rules SET name = $1, metric = $2, labels = $3, group_by = $4,
             aggregation = $5, window_secs = $6, comparator = $7, threshold = $8, for_secs = $9,
             keep_firing_secs = $10, severity = $11, repeat_secs = $12, channels = $13,
-            message = $14, enabled = $15, updated_at = now()
-         WHERE id = $16 RETURNING id",
+            message = $14, enabled = $15, kind = $16, baseline_secs = $17, min_delta = $18,
+            horizon_secs = $19, updated_at = now()
+         WHERE id = $20 RETURNING id",
     );
     let updated = bind_rule(q, s)
         .bind(id)
         .fetch_optional(&mut *tx)
         .await
         .map_err(write_error)?;
-    if metric != s.metric.name || labels_of(labels) != s.labels || group_by != s.group_by {
+    if metric != s.metric.name
+        || labels_of(labels) != s.labels
+        || group_by != s.group_by
+        || kind != s.kind.api().as_str()
+    {
         sqlx::query("DELETE FROM alert_instances WHERE rule_id = $1")
             .bind(id)
             .execute(&mut *tx)

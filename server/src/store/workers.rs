@@ -14,11 +14,14 @@ pub struct WorkerRow {
     pub task: Option<String>,
     pub tasks_done: Option<i64>,
     pub cpu_percent: Option<f64>,
+    pub batch_size: Option<f64>,
+    pub batch_capacity: Option<i32>,
     pub first_seen: DateTime<Utc>,
     pub last_seen: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "name, role, state, task, tasks_done, cpu_percent, first_seen, last_seen";
+const COLUMNS: &str = "name, role, state, task, tasks_done, cpu_percent, batch_size,
+    batch_capacity, first_seen, last_seen";
 
 /// Stores `beats` as heard at `now` (names unique within the batch), returning the rows.
 /// A heartbeat without a role or a tasks-done count keeps the one known.
@@ -30,15 +33,19 @@ pub async fn upsert(
     let col = |f: fn(&Beat) -> Option<String>| beats.iter().map(f).collect::<Vec<_>>();
     sqlx::query_as(&format!(
         "INSERT INTO ai_workers AS w (name, role, state, task, tasks_done, cpu_percent,
-            first_seen, last_seen)
-         SELECT name, coalesce(role, ''), state, task, tasks_done, cpu_percent, $7, $7
-         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::float8[])
-            AS t(name, role, state, task, tasks_done, cpu_percent)
+            batch_size, batch_capacity, first_seen, last_seen)
+         SELECT name, coalesce(role, ''), state, task, tasks_done, cpu_percent, batch_size,
+            batch_capacity, $7, $7
+         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::float8[],
+            $8::float8[], $9::int4[])
+            AS t(name, role, state, task, tasks_done, cpu_percent, batch_size, batch_capacity)
          ON CONFLICT (name) DO UPDATE SET
             role = CASE WHEN excluded.role = '' THEN w.role ELSE excluded.role END,
             state = excluded.state, task = excluded.task,
             tasks_done = coalesce(excluded.tasks_done, w.tasks_done),
-            cpu_percent = excluded.cpu_percent, last_seen = excluded.last_seen
+            cpu_percent = excluded.cpu_percent, batch_size = excluded.batch_size,
+            batch_capacity = coalesce(excluded.batch_capacity, w.batch_capacity),
+            last_seen = excluded.last_seen
          RETURNING {COLUMNS}"
     ))
     .bind(col(|b| Some(b.name.clone())))
@@ -48,6 +55,8 @@ pub async fn upsert(
     .bind(beats.iter().map(|b| b.tasks_done).collect::<Vec<_>>())
     .bind(beats.iter().map(|b| b.cpu_percent).collect::<Vec<_>>())
     .bind(now)
+    .bind(beats.iter().map(|b| b.batch_size).collect::<Vec<_>>())
+    .bind(beats.iter().map(|b| b.batch_capacity).collect::<Vec<_>>())
     .fetch_all(pool)
     .await
 }

@@ -58,30 +58,7 @@ async fn app() -> (TestApp, String) {
 
 /// Posts one sample of `host` with CPU at `cpu` %, stamped now.
 async fn cpu(app: &TestApp, key: &str, host: &str, cpu: f64) {
-    let body = json!(SampleBatch {
-        host: HostInfo {
-            hostname: host.into(),
-            os: "Debian".into(),
-            cores: 2,
-            memory_total: 1000,
-            ..Default::default()
-        },
-        samples: vec![SystemSample {
-            time: Utc::now(),
-            cpu: CpuSample {
-                total: cpu,
-                ..Default::default()
-            },
-            memory: MemorySample {
-                total: 1000,
-                used: 100,
-                ..Default::default()
-            },
-            ..Default::default()
-        }],
-    });
-    let (status, v) = app.post_samples(key, &body).await;
-    assert_eq!(status, 200, "{v}");
+    cpu_at(app, key, host, cpu, Utc::now()).await;
 }
 
 async fn send(app: &TestApp, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
@@ -499,6 +476,17 @@ async fn defaults_are_installed_once_and_in_app_notices_count() {
     assert_eq!(cpu_high["for"], "5m");
     assert_eq!(cpu_high["severity"], "warning");
     assert_eq!(cpu_high["builtin"], true);
+    let disk = rules
+        .iter()
+        .find(|r| r["name"] == "Disk predicted full within a day")
+        .expect("the forecast default");
+    assert_eq!(disk["kind"], "forecast");
+    assert_eq!(disk["horizon"], "1d");
+    assert_eq!(disk["baseline"], "6h");
+    assert_eq!(
+        disk["channels"], cpu_high["channels"],
+        "to the in-app channel"
+    );
     let (_, channels) = app.get_json("/api/v1/alerts/channels", &[]).await;
     let in_app = channels
         .as_array()
@@ -653,4 +641,198 @@ async fn an_application_error_rate_rule_fires_per_route() {
         .cloned()
         .expect("application latency is a metric rules can use");
     assert_eq!(m["unit"], "s");
+}
+
+/// Posts one CPU sample of `host` stamped `at`.
+async fn cpu_at(app: &TestApp, key: &str, host: &str, cpu: f64, at: chrono::DateTime<Utc>) {
+    let body = json!(SampleBatch {
+        host: HostInfo {
+            hostname: host.into(),
+            os: "Debian".into(),
+            cores: 2,
+            memory_total: 1000,
+            ..Default::default()
+        },
+        samples: vec![SystemSample {
+            time: at,
+            cpu: CpuSample {
+                total: cpu,
+                ..Default::default()
+            },
+            memory: MemorySample {
+                total: 1000,
+                used: 100,
+                ..Default::default()
+            },
+            ..Default::default()
+        }],
+    });
+    let (status, v) = app.post_samples(key, &body).await;
+    assert_eq!(status, 200, "{v}");
+}
+
+#[tokio::test]
+async fn an_anomaly_rule_fires_on_a_burst_against_its_own_history() {
+    let (app, key) = app().await;
+    let hook = Webhook::start(&[]).await;
+    let channel = webhook_channel(&app, &hook, "sightline").await;
+    // 1 to 3 calls a minute for the 75 minutes before the last five, then 60 at once.
+    let now = Utc::now();
+    let mut calls = Vec::new();
+    for m in 6..=80i64 {
+        for i in 0..(1 + m % 3) {
+            calls.push(
+                json!({"id": format!("h-{m}-{i}"), "provider": "openai", "model": "m",
+                "time": now - chrono::Duration::minutes(m), "duration_ms": 100.0}),
+            );
+        }
+    }
+    for i in 0..60 {
+        calls.push(
+            json!({"id": format!("burst-{i}"), "provider": "openai", "model": "m",
+            "time": now - chrono::Duration::seconds(20), "duration_ms": 100.0}),
+        );
+    }
+    app.ingest(&key, &calls).await;
+    let rule = |name: &str, cmp: &str| {
+        json!({"name": name, "metric": "llm.requests", "kind": "anomaly", "window": "5m",
+               "baseline": "1h", "min_delta": 2.0, "comparator": cmp, "threshold": 4.0,
+               "for": "0s", "severity": "critical", "channels": [channel]})
+    };
+    let (s, low) = post(&app, "/api/v1/alerts/rules", rule("fewer calls", "<")).await;
+    assert_eq!(s, 201, "{low}");
+    let (s, r) = post(&app, "/api/v1/alerts/rules", rule("call burst", ">")).await;
+    assert_eq!(s, 201, "{r}");
+    assert_eq!(r["kind"], "anomaly");
+    assert_eq!(r["baseline"], "1h");
+    assert_eq!(r["min_delta"], 2.0);
+    assert_eq!(r["horizon"], Value::Null);
+    let got = hook.wait_for(1, 15).await;
+    let body = got[0].json();
+    let text = body.to_string();
+    assert!(text.contains("call burst"), "only the burst fires: {text}");
+    assert!(!text.contains("fewer calls"), "{text}");
+    assert!(text.contains("outside its usual band"), "{text}");
+    let alert = &body["alerts"][0];
+    let (value, edge) = (
+        alert["value"].as_f64().unwrap(),
+        alert["threshold"].as_f64().unwrap(),
+    );
+    // Usual 5-minute windows hold 9 to 11 calls: the edge lies above them, the burst above it.
+    assert!(edge > 11.0 && edge < 25.0, "band edge {edge}");
+    assert!(value >= 60.0, "{value}");
+
+    let id = r["id"].as_i64().unwrap();
+    let (s, series) = app
+        .get_json(&format!("/api/v1/alerts/rules/{id}/series"), &[])
+        .await;
+    assert_eq!(s, 200, "{series}");
+    let band = series["lines"][0]["band"].as_array().unwrap();
+    let last = band.last().unwrap()[1].as_array().expect("a band now");
+    assert!(
+        (last[1].as_f64().unwrap() - edge).abs() < 3.0,
+        "{last:?} vs {edge}"
+    );
+    let events = history(&app, &[("rule_id", id.to_string())]).await;
+    assert_eq!(events[0]["to"], "firing");
+    assert!(
+        events[0]["threshold"].as_f64().unwrap() > 11.0,
+        "the edge, not 4 MADs"
+    );
+    let (_, lows) = app
+        .get_json(&format!("/api/v1/alerts/rules/{}", low["id"]), &[])
+        .await;
+    assert!(
+        lows["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["state"] == "inactive"),
+        "{lows}"
+    );
+}
+
+#[tokio::test]
+async fn a_forecast_rule_fires_for_the_rising_host_only() {
+    let (app, key) = app().await;
+    let hook = Webhook::start(&[]).await;
+    let channel = webhook_channel(&app, &hook, "sightline").await;
+    // Over the last hour: one host climbs 10 % an hour from 20 %, the other holds 50 %.
+    let now = Utc::now();
+    for m in (0..=60i64).rev().step_by(2) {
+        let at = now - chrono::Duration::minutes(m);
+        let climbed = 30.0 - 10.0 * m as f64 / 60.0;
+        cpu_at(&app, &key, "rising", climbed, at).await;
+        cpu_at(&app, &key, "steady", 50.0, at).await;
+    }
+    let (s, r) = post(
+        &app,
+        "/api/v1/alerts/rules",
+        json!({"name": "CPU heading for 90", "metric": "system.cpu.utilization",
+               "kind": "forecast", "baseline": "1h", "horizon": "12h", "window": "1m",
+               "comparator": ">", "threshold": 90.0, "for": "0s", "severity": "critical",
+               "channels": [channel]}),
+    )
+    .await;
+    assert_eq!(s, 201, "{r}");
+    assert_eq!(r["kind"], "forecast");
+    assert_eq!(r["horizon"], "12h");
+    let got = hook.wait_for(1, 15).await;
+    let body = got[0].json();
+    let text = body.to_string();
+    assert!(
+        text.contains("rising") && !text.contains("steady"),
+        "{text}"
+    );
+    assert!(text.contains("predicted to reach"), "{text}");
+    assert!(text.contains("within 12h"), "{text}");
+    // 30 % now and 10 % an hour more: about 150 % in 12 hours (a forecast, not a reading).
+    let v = body["alerts"][0]["value"].as_f64().unwrap();
+    assert!((v - 150.0).abs() < 15.0, "{v}");
+    assert_eq!(body["alerts"][0]["threshold"], 90.0);
+}
+
+#[tokio::test]
+async fn anomaly_and_forecast_settings_are_checked() {
+    let (app, _) = app().await;
+    for (body, field) in [
+        (
+            json!({"name": "x", "metric": "budget.utilization", "kind": "forecast",
+                   "comparator": ">", "threshold": 90, "severity": "warning"}),
+            "kind",
+        ),
+        (
+            json!({"name": "x", "metric": "llm.cost", "kind": "anomaly",
+                   "comparator": ">", "threshold": 0, "severity": "warning"}),
+            "threshold",
+        ),
+        (
+            json!({"name": "x", "metric": "llm.cost", "kind": "anomaly", "horizon": "1d",
+                   "comparator": ">", "threshold": 4, "severity": "warning"}),
+            "horizon",
+        ),
+        (
+            json!({"name": "x", "metric": "llm.cost", "baseline": "1h",
+                   "comparator": ">", "threshold": 4, "severity": "warning"}),
+            "baseline",
+        ),
+        (
+            json!({"name": "x", "metric": "llm.cost", "kind": "forecast", "baseline": "3d",
+                   "comparator": ">", "threshold": 4, "severity": "warning"}),
+            "baseline",
+        ),
+    ] {
+        let (s, v) = post(&app, "/api/v1/alerts/rules", body.clone()).await;
+        assert_eq!(s, 422, "{body} -> {v}");
+        assert_eq!(v["field"], field, "{body} -> {v}");
+    }
+    let (s, v) = post(
+        &app,
+        "/api/v1/alerts/rules",
+        json!({"name": "x", "metric": "llm.cost", "kind": "sometimes",
+               "comparator": ">", "threshold": 4, "severity": "warning"}),
+    )
+    .await;
+    assert!(s == 422 || s == 400, "{s} {v}");
+    assert!(v.to_string().contains("kind"), "{v}");
 }

@@ -184,6 +184,14 @@ async fn bad_heartbeats_are_refused_naming_the_field_and_nothing_is_stored() {
             "workers[0].cpu_percent",
         ),
         (vec![], "workers"),
+        (
+            vec![json!({"name": "a", "state": "busy", "batch_size": 40, "batch_capacity": 32})],
+            "workers[0].batch_size",
+        ),
+        (
+            vec![json!({"name": "a", "state": "busy", "batch_capacity": 0})],
+            "workers[0].batch_capacity",
+        ),
     ];
     for (workers, field) in cases {
         let (s, v) = heartbeats(&app, &key, workers).await;
@@ -275,4 +283,45 @@ async fn a_rule_on_active_workers_below_n_fires() {
         body.to_string().contains("1 embedder workers active"),
         "{body}"
     );
+}
+
+#[tokio::test]
+async fn batch_efficiency_is_each_batch_against_its_capacity() {
+    let (app, key) = app().await;
+    let (s, v) = heartbeats(
+        &app,
+        &key,
+        vec![
+            json!({"name": "vllm-1", "role": "inference", "state": "busy",
+                   "batch_size": 12, "batch_capacity": 32}),
+            json!({"name": "vllm-2", "role": "inference", "state": "busy",
+                   "batch_size": 32, "batch_capacity": 32}),
+            beat("chat-1", "chat", "active"),
+        ],
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let o = overview(&app, &[]).await;
+    let vllm1 = o["workers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["name"] == "vllm-1")
+        .unwrap()
+        .clone();
+    assert_eq!(vllm1["batch_efficiency"], 0.375);
+    assert_eq!(vllm1["batch_capacity"], 32);
+    // 12 of 32 and 32 of 32; chat-1 reports no batches and does not count.
+    assert_eq!(o["batch_efficiency"], 0.6875);
+    // A heartbeat that leaves the capacity out keeps the one known.
+    let (s, v) = heartbeats(
+        &app,
+        &key,
+        vec![json!({"name": "vllm-1", "state": "busy", "batch_size": 16})],
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let o = overview(&app, &[("role", "inference")]).await;
+    assert_eq!(o["workers"][0]["batch_efficiency"], 0.5);
+    assert_eq!(o["batch_efficiency"], 0.75);
 }

@@ -2,12 +2,14 @@
 //! the metric catalog, the state machine, silences, message templates and the bodies sent
 //! to channels. Everything here is pure.
 
+pub mod judge;
 pub mod message;
 pub mod metric;
 pub mod state;
 
 use app::types::alert::{
-    Aggregation, AlertRuleInput, ChannelInput, ChannelKind, Comparator, Labels, Severity, Silence,
+    Aggregation, AlertRuleInput, ChannelInput, ChannelKind, Comparator, Labels, RuleKind, Severity,
+    Silence,
 };
 use chrono::{DateTime, Duration, Utc};
 
@@ -19,6 +21,11 @@ pub const MAX_MESSAGE_CHARS: usize = 2000;
 pub const MAX_LABEL_CHARS: usize = 256;
 pub const DEFAULT_WINDOW: Duration = Duration::minutes(5);
 pub const DEFAULT_REPEAT: Duration = Duration::hours(4);
+pub const DEFAULT_ANOMALY_BASELINE: Duration = Duration::hours(2);
+pub const DEFAULT_FORECAST_BASELINE: Duration = Duration::hours(6);
+pub const DEFAULT_HORIZON: Duration = Duration::hours(24);
+/// The most scaled MADs an anomaly rule may ask for: beyond it nothing would ever fire.
+pub const MAX_SENSITIVITY: f64 = 50.0;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invalid {
@@ -43,12 +50,59 @@ pub struct Spec {
     pub aggregation: Aggregation,
     pub window: Duration,
     pub comparator: Comparator,
+    /// The level (threshold and forecast rules) or scaled MADs (anomaly rules).
     pub threshold: f64,
+    pub kind: Kind,
     pub timing: Timing,
     pub severity: Severity,
     pub channels: Vec<i64>,
     pub message: Option<String>,
     pub enabled: bool,
+}
+
+/// How a rule judges its value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kind {
+    /// The value against the threshold.
+    Threshold,
+    /// The value against the usual band of its values over `baseline` (before the current
+    /// window), never narrower than `min_delta` each side.
+    Anomaly { baseline: Duration, min_delta: f64 },
+    /// A line fitted to the values over `baseline`, read `horizon` ahead, against the
+    /// threshold.
+    Forecast {
+        baseline: Duration,
+        horizon: Duration,
+    },
+}
+
+impl Kind {
+    pub fn api(&self) -> RuleKind {
+        match self {
+            Kind::Threshold => RuleKind::Threshold,
+            Kind::Anomaly { .. } => RuleKind::Anomaly,
+            Kind::Forecast { .. } => RuleKind::Forecast,
+        }
+    }
+
+    pub fn baseline(&self) -> Option<Duration> {
+        match *self {
+            Kind::Threshold => None,
+            Kind::Anomaly { baseline, .. } | Kind::Forecast { baseline, .. } => Some(baseline),
+        }
+    }
+}
+
+impl Spec {
+    /// How far back the rule reads: its window, and for anomalies and forecasts the history
+    /// they judge from (an anomaly's history ends where its current window starts).
+    pub fn reach(&self) -> Duration {
+        match self.kind {
+            Kind::Threshold => self.window,
+            Kind::Anomaly { baseline, .. } => baseline + self.window * 2,
+            Kind::Forecast { baseline, .. } => baseline + self.window,
+        }
+    }
 }
 
 impl PartialEq for Metric {
@@ -207,6 +261,7 @@ pub fn validate_rule(input: &AlertRuleInput) -> Result<Spec, Invalid> {
     if !input.threshold.is_finite() {
         return Err(invalid("threshold", "must be a finite number"));
     }
+    let kind = validate_kind(input, metric)?;
     let for_ = match &input.for_ {
         Some(f) => parse_duration("for", f, Duration::zero(), Duration::hours(24))?,
         None => Duration::zero(),
@@ -252,6 +307,7 @@ pub fn validate_rule(input: &AlertRuleInput) -> Result<Spec, Invalid> {
         window,
         comparator: input.comparator,
         threshold: input.threshold,
+        kind,
         timing: Timing {
             for_,
             keep_firing_for,
@@ -261,6 +317,82 @@ pub fn validate_rule(input: &AlertRuleInput) -> Result<Spec, Invalid> {
         channels,
         message,
         enabled: input.enabled.unwrap_or(true),
+    })
+}
+
+/// The kind's own fields: refused on a kind that has no use for them, so a rule never
+/// carries a setting that does nothing.
+fn validate_kind(input: &AlertRuleInput, metric: &Metric) -> Result<Kind, Invalid> {
+    let kind = input.kind.unwrap_or_default();
+    let only = |field: &str, which: &str| {
+        invalid(
+            field,
+            format!(
+                "only {which} rules have it; this rule is a {} rule",
+                kind.as_str()
+            ),
+        )
+    };
+    if kind != RuleKind::Anomaly && input.min_delta.is_some() {
+        return Err(only("min_delta", "anomaly"));
+    }
+    if kind != RuleKind::Forecast && input.horizon.is_some() {
+        return Err(only("horizon", "forecast"));
+    }
+    if kind == RuleKind::Threshold {
+        if input.baseline.is_some() {
+            return Err(only("baseline", "anomaly and forecast"));
+        }
+        return Ok(Kind::Threshold);
+    }
+    if !matches!(
+        metric.source,
+        Source::System { .. } | Source::Llm(_) | Source::App(_) | Source::Database(_)
+    ) {
+        return Err(invalid(
+            "kind",
+            format!(
+                "{} has only its current value; {} rules need a metric with history (system, LLM, application or database metrics){}",
+                metric.name,
+                kind.as_str(),
+                if matches!(metric.source, Source::Budget { .. }) {
+                    "; budget.projected_utilization is already the budget's forecast"
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
+    let baseline = |default| match &input.baseline {
+        Some(b) => parse_duration("baseline", b, Duration::minutes(15), Duration::hours(24)),
+        None => Ok(default),
+    };
+    if kind == RuleKind::Anomaly {
+        if !(input.threshold > 0.0 && input.threshold <= MAX_SENSITIVITY) {
+            return Err(invalid(
+                "threshold",
+                format!("an anomaly rule's threshold is how many scaled MADs from the median the value must move: above 0, at most {MAX_SENSITIVITY} (4 is a good start)"),
+            ));
+        }
+        let min_delta = input.min_delta.unwrap_or(0.0);
+        if !min_delta.is_finite() || min_delta < 0.0 {
+            return Err(invalid(
+                "min_delta",
+                "must be a number of at least 0, in the metric's unit",
+            ));
+        }
+        return Ok(Kind::Anomaly {
+            baseline: baseline(DEFAULT_ANOMALY_BASELINE)?,
+            min_delta,
+        });
+    }
+    let horizon = match &input.horizon {
+        Some(h) => parse_duration("horizon", h, Duration::minutes(5), Duration::days(30))?,
+        None => DEFAULT_HORIZON,
+    };
+    Ok(Kind::Forecast {
+        baseline: baseline(DEFAULT_FORECAST_BASELINE)?,
+        horizon,
     })
 }
 
@@ -373,6 +505,20 @@ pub fn silences(s: &Silence, rule_id: i64, labels: &Labels, now: DateTime<Utc>) 
 
 pub const DEFAULT_MESSAGE: &str =
     "{{rule}}: {{metric}} is {{value}}{{unit}} ({{comparator}} {{threshold}}{{unit}}) {{labels}}";
+
+/// The message of a rule without its own: the threshold reads as the band's edge for an
+/// anomaly, the value as the forecast for a forecast.
+pub fn default_message(kind: &Kind) -> std::borrow::Cow<'static, str> {
+    match kind {
+        Kind::Threshold => DEFAULT_MESSAGE.into(),
+        Kind::Anomaly { .. } => "{{rule}}: {{metric}} is {{value}}{{unit}}, outside its usual band ({{comparator}} {{threshold}}{{unit}}) {{labels}}".into(),
+        Kind::Forecast { horizon, .. } => format!(
+            "{{{{rule}}}}: {{{{metric}}}} is predicted to reach {{{{value}}}}{{{{unit}}}} within {} ({{{{comparator}}}} {{{{threshold}}}}{{{{unit}}}}) {{{{labels}}}}",
+            format_duration(*horizon)
+        )
+        .into(),
+    }
+}
 
 /// What a template can show of one alert.
 pub struct TemplateValues<'a> {
@@ -503,6 +649,85 @@ mod tests {
         let mut r = rule();
         r.channels = vec![0];
         assert_eq!(field_of(r), "channels[0]");
+    }
+
+    #[test]
+    fn anomaly_and_forecast_rules_get_their_defaults() {
+        let mut r = rule();
+        r.kind = Some(RuleKind::Anomaly);
+        r.threshold = 4.0;
+        let s = validate_rule(&r).unwrap();
+        assert_eq!(
+            s.kind,
+            Kind::Anomaly {
+                baseline: DEFAULT_ANOMALY_BASELINE,
+                min_delta: 0.0
+            }
+        );
+        assert_eq!(s.reach(), Duration::hours(2) + Duration::minutes(10));
+        let mut r = rule();
+        r.metric = "system.filesystem.utilization".into();
+        r.kind = Some(RuleKind::Forecast);
+        r.baseline = Some("3h".into());
+        r.threshold = 95.0;
+        let s = validate_rule(&r).unwrap();
+        assert_eq!(
+            s.kind,
+            Kind::Forecast {
+                baseline: Duration::hours(3),
+                horizon: DEFAULT_HORIZON
+            }
+        );
+        assert_eq!(s.reach(), Duration::hours(3) + Duration::minutes(5));
+        assert_eq!(
+            validate_rule(&rule()).unwrap().reach(),
+            Duration::minutes(5)
+        );
+    }
+
+    #[test]
+    fn kind_settings_are_refused_where_they_do_nothing() {
+        let anomaly = || {
+            let mut r = rule();
+            r.kind = Some(RuleKind::Anomaly);
+            r.threshold = 4.0;
+            r
+        };
+        let mut r = rule();
+        r.baseline = Some("1h".into());
+        assert_eq!(field_of(r), "baseline", "a threshold rule has no baseline");
+        let mut r = rule();
+        r.min_delta = Some(1.0);
+        assert_eq!(field_of(r), "min_delta");
+        let mut r = anomaly();
+        r.horizon = Some("1d".into());
+        assert_eq!(field_of(r), "horizon");
+        let mut r = anomaly();
+        r.threshold = 0.0;
+        assert_eq!(field_of(r), "threshold", "zero MADs would always fire");
+        let mut r = anomaly();
+        r.threshold = 80.0;
+        assert_eq!(field_of(r), "threshold");
+        let mut r = anomaly();
+        r.min_delta = Some(-1.0);
+        assert_eq!(field_of(r), "min_delta");
+        let mut r = anomaly();
+        r.baseline = Some("5m".into());
+        assert_eq!(field_of(r), "baseline");
+        let mut r = anomaly();
+        r.metric = "budget.utilization".into();
+        r.aggregation = None;
+        let e = validate_rule(&r).unwrap_err();
+        assert_eq!(e.field, "kind");
+        assert!(
+            e.message.contains("budget.projected_utilization"),
+            "{}",
+            e.message
+        );
+        let mut r = rule();
+        r.kind = Some(RuleKind::Forecast);
+        r.horizon = Some("90d".into());
+        assert_eq!(field_of(r), "horizon");
     }
 
     #[test]
