@@ -106,8 +106,8 @@ pub async fn summary(pool: &PgPool, session_id: &str) -> sqlx::Result<Option<Ses
 /// Deletes every call of the session and any of its pending starts.
 pub async fn delete(pool: &PgPool, session_id: &str) -> sqlx::Result<u64> {
     let mut tx = pool.begin().await?;
-    let times: Vec<(DateTime<Utc>,)> =
-        sqlx::query_as("DELETE FROM llm_calls WHERE session_id = $1 RETURNING time")
+    let times: Vec<(DateTime<Utc>, Option<String>)> =
+        sqlx::query_as("DELETE FROM llm_calls WHERE session_id = $1 RETURNING time, user_id")
             .bind(session_id)
             .fetch_all(&mut *tx)
             .await?;
@@ -123,6 +123,10 @@ pub async fn delete(pool: &PgPool, session_id: &str) -> sqlx::Result<u64> {
         super::rollups::rebuild(&mut tx, h, h + chrono::Duration::hours(1)).await?;
     }
     super::people::delete_session(&mut tx, session_id).await?;
+    let mut users: Vec<String> = times.into_iter().filter_map(|t| t.1).collect();
+    users.sort();
+    users.dedup();
+    super::people::refresh_last_seen(&mut tx, &users).await?;
     sqlx::query("DELETE FROM pending_calls WHERE start_event->>'session_id' = $1")
         .bind(session_id)
         .execute(&mut *tx)

@@ -109,6 +109,38 @@ pub async fn delete_session(
     Ok(())
 }
 
+/// After calls of `users` were deleted (and the user hours rebuilt): each one's last call
+/// again, read in the latest hour the rollup still holds for them; a user with no calls
+/// left is forgotten, so active-user counts stop counting them at once.
+pub async fn refresh_last_seen(
+    tx: &mut Transaction<'_, Postgres>,
+    users: &[String],
+) -> sqlx::Result<()> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "WITH latest AS (
+            SELECT user_id, max(bucket) AS hour FROM llm_user_hour
+            WHERE user_id = ANY($1) GROUP BY user_id
+         ), seen AS (
+            SELECT l.user_id, (SELECT max(c.time) FROM llm_calls c
+                               WHERE c.user_id = l.user_id AND c.time >= l.hour
+                                 AND c.time < l.hour + interval '1 hour') AS last_seen
+            FROM latest l
+         ), gone AS (
+            DELETE FROM llm_user_last u WHERE u.user_id = ANY($1)
+              AND NOT EXISTS (SELECT 1 FROM seen s WHERE s.user_id = u.user_id)
+         )
+         UPDATE llm_user_last u SET last_seen = s.last_seen FROM seen s
+         WHERE u.user_id = s.user_id AND s.last_seen IS NOT NULL",
+    )
+    .bind(users)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Users whose last call is at or after each of `since` (in order).
 pub async fn active_users(pool: &PgPool, since: &[DateTime<Utc>]) -> sqlx::Result<Vec<i64>> {
     let mut out = Vec::with_capacity(since.len());

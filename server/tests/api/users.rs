@@ -87,6 +87,20 @@ async fn active_users_sessions_and_top_users_come_from_the_rollups() {
     let v = get(vec![("range", "7d".into())]).await;
     assert_eq!(names(&v["top_by_cost"]), ["alice", "bob"]);
     assert_eq!(v["sessions"]["sessions"], 2);
+    assert_eq!(v["active_7d"], 2, "carol's only calls are gone: {v}");
+    // A user with calls left keeps the time of the last one left.
+    app.ingest(&key, &[call("a4", "alice", "s-late", 1, 10, 0.0)])
+        .await;
+    app.assert_status_as_user(Method::DELETE, "/api/v1/sessions/s-late", 200)
+        .await;
+    let (last, a3): (chrono::DateTime<Utc>, chrono::DateTime<Utc>) = sqlx::query_as(
+        "SELECT (SELECT last_seen FROM llm_user_last WHERE user_id = 'alice'),
+                (SELECT time FROM llm_calls WHERE id = 'a3')",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(last, a3);
 
     // The rollups equal the raw calls.
     let (raw, rolled): (i64, i64) = sqlx::query_as(
