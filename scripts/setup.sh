@@ -139,7 +139,8 @@ build_release() {
     return 0
   fi
   log "cargo leptos build --release"
-  (cd "$ROOT" && cargo leptos build --release)
+  # A failed or interrupted build must not be stamped up to date.
+  (cd "$ROOT" && cargo leptos build --release) || return 1
   touch "$bin" "$wasm"
 }
 

@@ -126,7 +126,7 @@ fn over_span_on(p: &Palette, y: Axis, lines: Vec<Line>, span: Option<(f64, f64)>
 /// the Overview's charts; `scale` turns the figure into the chart's unit.
 fn with_band(
     ov: &Overview,
-    name: &str,
+    p: &Palette,
     value: impl Fn(&Figures) -> Option<f64>,
     band: impl Fn(&BucketBands) -> Option<Band>,
     scale: f64,
@@ -143,7 +143,6 @@ fn with_band(
             })
             .collect()
     };
-    let dashed = || LineStyle::new().type_(LineStyleType::Dashed).width(1);
     let marks: Vec<Vec<Option<f64>>> = ov
         .series
         .iter()
@@ -152,20 +151,32 @@ fn with_band(
         .collect();
     (
         vec![
-            Line::new()
-                .name(format!("usual {name} (low)"))
-                .line_style(dashed())
-                .data(edge(|b| b.lower)),
-            Line::new()
-                .name(format!("usual {name} (high)"))
-                .line_style(dashed())
-                .data(edge(|b| b.upper)),
+            band_edge(p, USUAL).data(edge(|b| b.lower)),
+            band_edge(p, USUAL).data(edge(|b| b.upper)),
         ],
         Scatter::new()
-            .name(format!("unusual {name}"))
+            .name("unusual")
             .symbol_size(10)
+            .item_style(ItemStyle::new().color("#c22f2f"))
             .data(marks),
     )
+}
+
+/// The legend entry of a band: both edges share it, so one click hides the band.
+const USUAL: &str = "usual range";
+
+/// One dashed, muted edge of a usual band.
+fn band_edge(p: &Palette, name: &str) -> Line {
+    Line::new()
+        .name(name)
+        .show_symbol(false)
+        .line_style(
+            LineStyle::new()
+                .type_(LineStyleType::Dashed)
+                .width(1)
+                .color(p.muted.as_str()),
+        )
+        .item_style(ItemStyle::new().color(p.muted.as_str()))
 }
 
 /// Each bucket's value where it lies above its band.
@@ -185,7 +196,7 @@ fn above_band(
 pub fn tokens_over_time(ov: &Overview, p: &Palette) -> Chart {
     let (band, marks) = with_band(
         ov,
-        "total",
+        p,
         |f| Some(f.total_tokens as f64),
         |b| b.total_tokens,
         1.0,
@@ -209,7 +220,7 @@ pub fn tokens_over_time(ov: &Overview, p: &Palette) -> Chart {
 pub fn cost_over_time(ov: &Overview, p: &Palette) -> Chart {
     let (band, marks) = with_band(
         ov,
-        "cost",
+        p,
         |f| Some(f.cost_micros as f64 / 1e6),
         |b| b.cost_usd,
         1.0,
@@ -232,7 +243,7 @@ fn gappy_points(ov: &Overview, value: impl Fn(&Figures) -> Option<f64>) -> Vec<V
 
 /// p95 latency per bucket, in ms, with its usual band.
 pub fn latency_over_time(ov: &Overview, p: &Palette) -> Chart {
-    let (band, marks) = with_band(ov, "p95", |f| f.p95_latency_ms, |b| b.p95_latency_ms, 1.0);
+    let (band, marks) = with_band(ov, p, |f| f.p95_latency_ms, |b| b.p95_latency_ms, 1.0);
     let mut lines = vec![Line::new()
         .name("Latency p95")
         .data(gappy_points(ov, |f| f.p95_latency_ms.map(f64::round)))];
@@ -243,7 +254,7 @@ pub fn latency_over_time(ov: &Overview, p: &Palette) -> Chart {
 /// Error rate per bucket, in percent, with its usual band.
 pub fn errors_over_time(ov: &Overview, p: &Palette) -> Chart {
     let rate = |f: &Figures| (f.requests > 0).then_some(f.error_rate);
-    let (band, marks) = with_band(ov, "error rate", rate, |b| b.error_rate, 100.0);
+    let (band, marks) = with_band(ov, p, rate, |b| b.error_rate, 100.0);
     let mut lines = vec![Line::new().name("Error rate").data(gappy_points(ov, |f| {
         rate(f).map(|v| (v * 10_000.0).round() / 100.0)
     }))];
@@ -530,20 +541,19 @@ pub fn rule_series(s: &RuleSeries, p: &Palette) -> Chart {
             first = first.min(Some(a.0)).or(Some(a.0));
             last = last.max(Some(b.0));
         }
-        for (edge, pick) in [("low", 0), ("high", 1)] {
+        for pick in [0, 1] {
             let edge_data: Vec<Vec<Option<f64>>> = line
                 .band
                 .iter()
                 .map(|(t, b)| vec![Some(ms(*t)), b.map(|b| if pick == 0 { b.0 } else { b.1 })])
                 .collect();
             if edge_data.iter().any(|d| d[1].is_some()) {
-                chart = chart.series(
-                    Line::new()
-                        .name(format!("{name}: usual ({edge})"))
-                        .show_symbol(false)
-                        .line_style(LineStyle::new().type_(LineStyleType::Dashed).width(1))
-                        .data(edge_data),
-                );
+                let label = if s.lines.len() == 1 {
+                    USUAL.to_owned()
+                } else {
+                    format!("{name}: {USUAL}")
+                };
+                chart = chart.series(band_edge(p, &label).data(edge_data));
             }
         }
         chart = chart.series(Line::new().name(name).show_symbol(false).data(data));
@@ -1089,7 +1099,7 @@ mod tests {
         let p = Palette::default();
         let cost = json(&cost_over_time(&o, &p));
         assert!(
-            cost.contains("usual cost (high)") && cost.contains("dashed"),
+            cost.contains("usual range") && cost.contains("dashed"),
             "{cost}"
         );
         assert_eq!(cost.matches("\"type\":\"scatter\"").count(), 1);
@@ -1099,7 +1109,7 @@ mod tests {
             "{latency}"
         );
         let errors = json(&errors_over_time(&o, &p));
-        assert!(errors.contains("{value} %") && errors.contains("usual error rate (high)"));
+        assert!(errors.contains("{value} %") && errors.contains("usual range"));
         // $1.23 is above the $1.00 edge and 2400 ms above 900 ms: marked; 1 % errors lies
         // inside 0 to 2 %: not.
         let cost_usd = |f: &Figures| Some(f.cost_micros as f64 / 1e6);

@@ -38,6 +38,10 @@ struct Args {
     /// Crossings to time.
     #[arg(long, default_value_t = 6)]
     crossings: usize,
+    /// Make three rules in ten judge their history: CPU and LLM p95 anomalies (2 h
+    /// baseline), disk forecasts (6 h baseline, 1 d ahead).
+    #[arg(long)]
+    history_rules: bool,
 }
 
 const PASSWORD: &str = "bench-admin-password";
@@ -74,7 +78,7 @@ fn median(v: &mut [f64]) -> (f64, f64) {
     (v[v.len() / 2], v[(v.len() * 95 / 100).min(v.len() - 1)])
 }
 
-fn rule(i: usize) -> AlertRuleInput {
+fn rule(i: usize, history: bool) -> AlertRuleInput {
     let host = format!("host-{}", i % 10);
     let (metric, labels, agg, threshold): (&str, serde_json::Value, Option<&str>, f64) =
         match i % 10 {
@@ -113,12 +117,27 @@ fn rule(i: usize) -> AlertRuleInput {
             8 => ("budget.utilization", json!({}), None, 80.0),
             _ => ("system.host.silence", json!({}), None, 300.0),
         };
-    serde_json::from_value(json!({
+    let mut r = json!({
         "name": format!("bench rule {i}"), "metric": metric, "labels": labels,
         "aggregation": agg, "window": if i.is_multiple_of(3) { "15m" } else { "5m" },
         "comparator": ">", "threshold": threshold, "for": "5m", "severity": "warning",
-    }))
-    .unwrap()
+    });
+    if history {
+        match i % 10 {
+            0 | 5 => {
+                r["kind"] = json!("anomaly");
+                r["baseline"] = json!("2h");
+                r["threshold"] = json!(4.0);
+            }
+            3 => {
+                r["kind"] = json!("forecast");
+                r["baseline"] = json!("6h");
+                r["horizon"] = json!("1d");
+            }
+            _ => {}
+        }
+    }
+    serde_json::from_value(r).unwrap()
 }
 
 #[tokio::main]
@@ -223,7 +242,7 @@ async fn main() {
     );
 
     for i in 0..a.rules {
-        let spec = validate_rule(&rule(i)).unwrap();
+        let spec = validate_rule(&rule(i, a.history_rules)).unwrap();
         store::alerts::insert_rule(&pool, &spec, false)
             .await
             .unwrap();

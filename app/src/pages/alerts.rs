@@ -258,7 +258,7 @@ pub fn AlertsPage() -> impl IntoView {
                                         <td>{cond}</td>
                                         <td>{severity_badge(r.severity)}</td>
                                         <td>{if r.enabled { state_badge(state).into_any() } else { view! { <span class="badge badge-muted">"disabled"</span> }.into_any() }}</td>
-                                        <td class="confirm">
+                                        <td class="actions"><div class="confirm">
                                             <button type="button" class="button button-ghost" on:click=move |_| edit.run(for_edit.clone())>"Edit"</button>
                                             {move || if confirming.get() == Some(id) {
                                                 view! {
@@ -268,7 +268,7 @@ pub fn AlertsPage() -> impl IntoView {
                                             } else {
                                                 view! { <button type="button" class="button button-danger-ghost" on:click=move |_| confirming.set(Some(id))>"Delete…"</button> }.into_any()
                                             }}
-                                        </td>
+                                        </div></td>
                                     </tr>
                                 }
                             }).collect_view()}
@@ -389,6 +389,8 @@ fn RuleForm(
             }
         };
     }
+    // Options carry `selected` for the server's HTML and `prop:selected` after hydration: the
+    // attribute alone no longer moves a select a person has already changed (Edit).
     view! {
         <section class="card" aria-labelledby="rule-form-title">
             <h2 id="rule-form-title">{move || if editing.get().is_some() { "Edit rule" } else { "New rule" }}</h2>
@@ -412,7 +414,7 @@ fn RuleForm(
                                     let name = m.name.clone();
                                     let sel = move || form.with(|f| f.metric == name);
                                     let text = format!("{} — {}{}", m.title, m.name, if m.unit.is_empty() { String::new() } else { format!(" ({})", m.unit) });
-                                    view! { <option value=m.name.clone() selected=sel>{text}</option> }
+                                    view! { <option value=m.name.clone() selected=sel.clone() prop:selected=sel>{text}</option> }
                                 }).collect_view().into_any(),
                                 _ => view! { <option value="system.cpu.utilization">"CPU utilisation — system.cpu.utilization (%)"</option> }.into_any(),
                             }}
@@ -432,7 +434,7 @@ fn RuleForm(
                         <select id="rule-kind" on:change=move |ev| form.update(|f| f.kind = event_target_value(&ev))
                             aria-invalid=invalid("kind") aria-describedby="rule-kind-error rule-kind-hint">
                             {[("threshold", "Threshold"), ("anomaly", "Anomaly: unusual for its history"), ("forecast", "Forecast: predicted to cross")].into_iter().map(|(v, t)| {
-                                view! { <option value=v selected=move || form.with(|f| f.kind == v)>{t}</option> }
+                                view! { <option value=v selected=move || form.with(|f| f.kind == v) prop:selected=move || form.with(|f| f.kind == v)>{t}</option> }
                             }).collect_view()}
                         </select>
                         <span class="hint" id="rule-kind-hint">{move || match form.with(|f| f.kind.clone()).as_str() {
@@ -466,7 +468,7 @@ fn RuleForm(
                                 let v = a.as_str();
                                 let default = *a == m.default_aggregation;
                                 let sel = move || form.with(|f| f.aggregation == v || (f.aggregation.is_empty() && default));
-                                view! { <option value=v selected=sel>{v}</option> }
+                                view! { <option value=v selected=sel prop:selected=sel>{v}</option> }
                             }).collect_view())}
                         </select>
                         <span class="field-error" id="rule-aggregation-error" role="alert">{error_for("aggregation")}</span>
@@ -475,7 +477,7 @@ fn RuleForm(
                     <div class="field">
                         <label for="rule-comparator">"Comparator"</label>
                         <select id="rule-comparator" on:change=move |ev| form.update(|f| f.comparator = event_target_value(&ev))>
-                            {[">", ">=", "<", "<="].into_iter().map(|c| view! { <option value=c selected=move || form.with(|f| f.comparator == c)>{c}</option> }).collect_view()}
+                            {[">", ">=", "<", "<="].into_iter().map(|c| view! { <option value=c selected=move || form.with(|f| f.comparator == c) prop:selected=move || form.with(|f| f.comparator == c)>{c}</option> }).collect_view()}
                         </select>
                     </div>
                     <div class="field">
@@ -508,7 +510,7 @@ fn RuleForm(
                     <div class="field">
                         <label for="rule-severity">"Severity"</label>
                         <select id="rule-severity" on:change=move |ev| form.update(|f| f.severity = event_target_value(&ev))>
-                            {["info", "warning", "critical"].into_iter().map(|s| view! { <option value=s selected=move || form.with(|f| f.severity == s)>{s}</option> }).collect_view()}
+                            {["info", "warning", "critical"].into_iter().map(|s| view! { <option value=s selected=move || form.with(|f| f.severity == s) prop:selected=move || form.with(|f| f.severity == s)>{s}</option> }).collect_view()}
                         </select>
                     </div>
                     {text_field!("Repeat while firing every", "repeat", "repeat_interval", repeat_interval, "4h")}

@@ -18,6 +18,20 @@ struct Figure {
     floor: f64,
 }
 
+/// The error rate's least half-width at a bucket of `n` calls: 3 binomial standard errors
+/// at the history's pooled rate. On a quiet service most buckets have no error at all (a
+/// median and MAD of 0), and one failed call out of 20 is chance, not an anomaly.
+fn error_floor(history: &[&Figures], n: u64) -> f64 {
+    let (errors, calls) = history.iter().fold((0.0, 0.0), |(e, c), f| {
+        (e + f.error_rate * f.requests as f64, c + f.requests as f64)
+    });
+    if calls == 0.0 || n == 0 {
+        return ERRORS.floor;
+    }
+    let p = errors / calls;
+    (3.0 * (p * (1.0 - p) / n as f64).sqrt()).max(ERRORS.floor)
+}
+
 const COST: Figure = Figure {
     value: |f| Some(f.cost_micros as f64 / 1e6),
     floor: 0.01,
@@ -36,12 +50,12 @@ const ERRORS: Figure = Figure {
     floor: 0.005,
 };
 
-fn bands_of(all: &[&Figures], at: usize, figure: &Figure) -> Option<Band> {
+fn bands_of(all: &[&Figures], at: usize, figure: &Figure, floor: f64) -> Option<Band> {
     let past: Vec<f64> = all[at.saturating_sub(WINDOW)..at]
         .iter()
         .map(|f| (figure.value)(f).unwrap_or(f64::NAN))
         .collect();
-    drift::band(&past, WINDOW / 2, MADS, figure.floor).map(|b| Band {
+    drift::band(&past, WINDOW / 2, MADS, floor).map(|b| Band {
         lower: b.lower.max(0.0),
         upper: b.upper,
     })
@@ -56,12 +70,13 @@ pub fn overview_bands(previous: &[BucketFigures], current: &[BucketFigures]) -> 
         .enumerate()
         .map(|(i, b)| {
             let at = previous.len() + i;
+            let history = &all[at.saturating_sub(WINDOW)..at];
             BucketBands {
                 start: b.start,
-                cost_usd: bands_of(&all, at, &COST),
-                total_tokens: bands_of(&all, at, &TOKENS),
-                p95_latency_ms: bands_of(&all, at, &LATENCY),
-                error_rate: bands_of(&all, at, &ERRORS),
+                cost_usd: bands_of(&all, at, &COST, COST.floor),
+                total_tokens: bands_of(&all, at, &TOKENS, TOKENS.floor),
+                p95_latency_ms: bands_of(&all, at, &LATENCY, LATENCY.floor),
+                error_rate: bands_of(&all, at, &ERRORS, error_floor(history, b.figures.requests)),
             }
         })
         .collect()
@@ -113,6 +128,26 @@ mod tests {
         let t = bands[3].total_tokens.unwrap();
         assert_eq!((t.lower, t.upper), (9_900.0, 10_100.0));
         assert!(bands[0].p95_latency_ms.is_some());
+    }
+
+    #[test]
+    fn one_failed_call_of_twenty_is_chance_but_a_failing_hour_is_not() {
+        // 2 % of calls fail on average; most hours have none.
+        let hour = |h: i64, requests: u64, errors: u64| {
+            let mut b = bucket(h, 1.0, Some(800.0));
+            b.figures.requests = requests;
+            b.figures.error_rate = errors as f64 / requests as f64;
+            b
+        };
+        let previous: Vec<_> = (0..24)
+            .map(|h| hour(h, 20, u64::from(h % 3 == 0)))
+            .collect();
+        let current = vec![hour(24, 20, 1), hour(25, 20, 8)];
+        let bands = overview_bands(&previous, &current);
+        let one = bands[0].error_rate.unwrap();
+        assert!(!one.above(0.05), "1 of 20: {one:?}");
+        let eight = bands[1].error_rate.unwrap();
+        assert!(eight.above(0.4), "8 of 20: {eight:?}");
     }
 
     #[test]

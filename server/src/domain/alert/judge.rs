@@ -68,7 +68,12 @@ pub fn judge(
         }),
         Kind::Anomaly { min_delta, .. } => {
             let past: Vec<f64> = history.iter().map(|(_, v)| *v).collect();
-            let band = drift::band(&past, min_points(spec, now), spec.threshold, min_delta)?;
+            let mut band = drift::band(&past, min_points(spec, now), spec.threshold, min_delta)?;
+            // A metric that never went below zero (counts, rates, money) has no negative
+            // usual values: the lower edge stops at zero.
+            if past.iter().all(|v| *v >= 0.0) {
+                band.lower = band.lower.max(0.0);
+            }
             let limit = match spec.comparator {
                 app::types::alert::Comparator::Gt | app::types::alert::Comparator::Ge => band.upper,
                 _ => band.lower,
