@@ -513,11 +513,22 @@ pub fn rule_series(s: &RuleSeries, p: &Palette) -> Chart {
     } else {
         s.unit.as_str()
     };
+    let times = s
+        .lines
+        .iter()
+        .flat_map(|l| l.points.iter().map(|pt| ms(pt.0)));
+    let (from, to) = times.fold((f64::MAX, f64::MIN), |(a, b), t| (a.min(t), b.max(t)));
+    // At most about six labels, however narrow the chart.
+    let x = if from < to {
+        time_axis(p).split_number(5).min_interval((to - from) / 6.0)
+    } else {
+        time_axis(p)
+    };
     let mut chart = base(p)
         .tooltip(tooltip(Trigger::Axis))
         .legend(legend(p))
         .grid(grid())
-        .x_axis(time_axis(p))
+        .x_axis(x)
         .y_axis(value_axis(p, unit, "{value}"));
     let (mut first, mut last) = (None, None);
     // An anomaly rule's threshold is a count of MADs, not a level: its band is drawn instead.

@@ -791,12 +791,12 @@ pub fn HistoryTable(events: Signal<Vec<AlertEvent>>) -> impl IntoView {
                 <tbody>
                     {list.into_iter().map(|e| view! {
                         <tr>
-                            <td>{when(&e.at)}</td>
-                            <td><a href=format!("/alerts/rules/{}", e.rule_id)>{e.rule_name.clone()}</a> " " {severity_badge(e.severity)}</td>
-                            <td class="mono">{labels_text(&e.labels)}</td>
-                            <td>{state_badge(e.from)} " → " {state_badge(e.to)} {e.silenced.then(|| view! { " " <span class="badge badge-muted">"silenced"</span> })}</td>
-                            <td class="num">{e.value.map(format::plain_number).unwrap_or_else(|| "—".into())}</td>
-                            <td class="num">{format::plain_number(e.threshold)}</td>
+                            <td data-label="Time">{when(&e.at)}</td>
+                            <td data-label="Rule"><a href=format!("/alerts/rules/{}", e.rule_id)>{e.rule_name.clone()}</a> " " {severity_badge(e.severity)}</td>
+                            <td class="mono" data-label="Labels">{labels_text(&e.labels)}</td>
+                            <td data-label="Change">{state_badge(e.from)} " → " {state_badge(e.to)} {e.silenced.then(|| view! { " " <span class="badge badge-muted">"silenced"</span> })}</td>
+                            <td class="num" data-label="Value">{e.value.map(format::plain_number).unwrap_or_else(|| "—".into())}</td>
+                            <td class="num" data-label="Threshold">{format::plain_number(e.threshold)}</td>
                         </tr>
                     }).collect_view()}
                 </tbody>
