@@ -43,11 +43,33 @@ pub struct Inputs {
 /// The width of the rollup buckets evaluation reads (system and LLM minute rollups).
 pub const BUCKET: Duration = Duration::minutes(1);
 
-/// Whether the bucket starting at `bucket` overlaps the window `(since, now]`. A window
+/// The rows whose bucket overlaps the window `(since, now]`. A window
 /// takes every bucket it overlaps: at 12:00:10 a one-minute window still sees the 11:59
 /// bucket, where testing the bucket's start alone would find nothing and say "no data".
-fn in_window(bucket: DateTime<Utc>, since: DateTime<Utc>, now: DateTime<Utc>) -> bool {
-    bucket + BUCKET > since && bucket <= now
+///
+/// The rows are sorted by bucket ([`Inputs::sort`]), so a window is a slice found by two
+/// binary searches: a rule costs what its window holds, not what the longest rule read
+/// (a 6-hour forecast would otherwise make every 5-minute rule scan 6 hours of rows).
+fn window<T>(
+    points: &[T],
+    bucket: impl Fn(&T) -> DateTime<Utc>,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> &[T] {
+    debug_assert!(points.is_sorted_by_key(&bucket), "Inputs::sort first");
+    let lo = points.partition_point(|p| bucket(p) + BUCKET <= since);
+    let hi = points.partition_point(|p| bucket(p) <= now).max(lo);
+    &points[lo..hi]
+}
+
+impl Inputs {
+    /// Sorts the per-minute rows by bucket, as evaluation expects.
+    pub fn sort(&mut self) {
+        self.system.sort_by_key(|p| p.bucket);
+        self.llm.sort_by_key(|p| p.bucket);
+        self.app.sort_by_key(|p| p.bucket);
+        self.db.sort_by_key(|p| p.bucket);
+    }
 }
 
 /// The values of a rule's metric at `now`, one per label set.
@@ -56,10 +78,7 @@ pub fn values(rule: &StoredRule, inputs: &Inputs, now: DateTime<Utc>) -> Vec<(La
     let since = now - s.window;
     match s.metric.source {
         Source::System { .. } => {
-            let pts = inputs
-                .system
-                .iter()
-                .filter(|p| in_window(p.bucket, since, now));
+            let pts = window(&inputs.system, |p| p.bucket, since, now);
             metric::system_values(s.metric, s.aggregation, &s.labels, pts)
         }
         Source::HostSilence => inputs
@@ -73,10 +92,7 @@ pub fn values(rule: &StoredRule, inputs: &Inputs, now: DateTime<Utc>) -> Vec<(La
             .filter(|(l, _)| s.labels.iter().all(|(k, v)| l.get(k) == Some(v)))
             .collect(),
         Source::Llm(figure) => {
-            let pts = inputs
-                .llm
-                .iter()
-                .filter(|p| in_window(p.bucket, since, now));
+            let pts = window(&inputs.llm, |p| p.bucket, since, now);
             metric::llm_values(
                 figure,
                 s.aggregation,
@@ -98,7 +114,7 @@ pub fn values(rule: &StoredRule, inputs: &Inputs, now: DateTime<Utc>) -> Vec<(La
         Source::IngestQueue => vec![(Labels::new(), inputs.ingest_queue)],
         Source::Workers => metric::worker_values(&s.labels, &inputs.workers),
         Source::Database(figure) => {
-            let pts = inputs.db.iter().filter(|p| in_window(p.bucket, since, now));
+            let pts = window(&inputs.db, |p| p.bucket, since, now);
             metric::db_values(
                 figure,
                 s.aggregation,
@@ -108,10 +124,7 @@ pub fn values(rule: &StoredRule, inputs: &Inputs, now: DateTime<Utc>) -> Vec<(La
             )
         }
         Source::App(figure) => {
-            let pts = inputs
-                .app
-                .iter()
-                .filter(|p| in_window(p.bucket, since, now));
+            let pts = window(&inputs.app, |p| p.bucket, since, now);
             metric::app_values(
                 figure,
                 s.aggregation,
@@ -446,10 +459,11 @@ mod tests {
         last_minute.bucket = Utc.with_ymd_and_hms(2026, 1, 1, 11, 59, 0).unwrap();
         let mut too_old = cpu("b", now, 90.0);
         too_old.bucket = Utc.with_ymd_and_hms(2026, 1, 1, 11, 58, 0).unwrap();
-        let inputs = Inputs {
+        let mut inputs = Inputs {
             system: vec![last_minute, too_old],
             ..Inputs::default()
         };
+        inputs.sort();
         let got = values(&r, &inputs, now);
         assert_eq!(got.len(), 1, "{got:?}");
         assert_eq!(got[0].0["host"], "a");

@@ -159,7 +159,7 @@ pub async fn gather(
         Some(w) => db_points(now - w - BUCKET),
         None => Vec::new(),
     };
-    Ok(Inputs {
+    let mut inputs = Inputs {
         system,
         hosts,
         llm,
@@ -168,7 +168,9 @@ pub async fn gather(
         budgets,
         ingest_queue: state.ingest.waiting() as f64,
         workers,
-    })
+    };
+    inputs.sort();
+    Ok(inputs)
 }
 
 /// Sightline's pools per minute from `since`, as the database watch keeps them.
