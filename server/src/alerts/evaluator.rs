@@ -4,7 +4,7 @@
 //! next try (within one interval). Alert state lives in PostgreSQL, so a new leader goes
 //! on where the old one stopped.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use app::types::live::AlertsTopic;
@@ -85,18 +85,22 @@ pub async fn gather(
     now: DateTime<Utc>,
 ) -> sqlx::Result<Inputs> {
     let enabled: Vec<&StoredRule> = rules.iter().filter(|r| r.spec.enabled).collect();
-    let mut names = BTreeSet::new();
+    // Each system series is read back as far as the rules naming it reach, so a 6-hour
+    // forecast on disk use does not make every CPU rule's series read 6 hours.
+    let mut reach: BTreeMap<&str, Duration> = BTreeMap::new();
     for r in &enabled {
         if let Source::System { num, den, .. } = r.spec.metric.source {
-            names.insert(num);
-            if let Some(d) = den {
-                names.insert(d);
+            for name in std::iter::once(num).chain(den) {
+                let e = reach.entry(name).or_insert(r.spec.reach());
+                *e = (*e).max(r.spec.reach());
             }
         }
     }
-    let names: Vec<&str> = names.into_iter().collect();
+    let mut by_reach: BTreeMap<Duration, Vec<&str>> = BTreeMap::new();
+    for (name, d) in reach {
+        by_reach.entry(d).or_default().push(name);
+    }
     let pool = &state.pool;
-    let system_since = max_window(&enabled, |s| matches!(s, Source::System { .. }));
     let llm_since = max_window(&enabled, |s| matches!(s, Source::Llm(_)));
     let app_since = max_window(&enabled, |s| matches!(s, Source::App(_)));
     let hosts = enabled
@@ -107,10 +111,11 @@ pub async fn gather(
         .any(|r| matches!(r.spec.metric.source, Source::Budget { .. }));
     let (system, hosts, llm, app, budgets) = tokio::try_join!(
         async {
-            match system_since {
-                Some(w) => store::alerts::system_points(pool, now - w - BUCKET, &names).await,
-                None => Ok(Vec::new()),
-            }
+            let reads = by_reach
+                .iter()
+                .map(|(w, names)| store::alerts::system_points(pool, now - *w - BUCKET, names));
+            let parts = futures_util::future::try_join_all(reads).await?;
+            Ok::<_, sqlx::Error>(parts.into_iter().flatten().collect::<Vec<_>>())
         },
         async {
             if hosts {
