@@ -20,7 +20,7 @@ use crate::{
 /// Attempts before a message is given up (about 17 minutes of retries).
 pub const MAX_ATTEMPTS: i32 = 8;
 /// How long a claim holds: longer than any attempt.
-const CLAIM: Duration = Duration::seconds(60);
+pub const CLAIM: Duration = Duration::seconds(60);
 const POLL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The wait before attempt `n + 1` after `n` failures: 2 s doubling, at most 5 minutes,

@@ -697,7 +697,8 @@ pub async fn test_channel(
         ends_at: None,
         at: now,
     };
-    let message = store::alerts::insert_test_message(&state.pool, id, &item).await?;
+    let message =
+        store::alerts::insert_test_message(&state.pool, id, &item, dispatch::CLAIM).await?;
     let claimed = Claimed {
         id: message,
         channel_id: id,

@@ -851,12 +851,21 @@ pub async fn group_outbox(pool: &PgPool, window: Duration) -> sqlx::Result<u64> 
 }
 
 /// A test message for a channel, sent like any other.
-pub async fn insert_test_message(pool: &PgPool, channel: i64, item: &Item) -> sqlx::Result<i64> {
+/// The message is stored already claimed for `hold`: the caller delivers it at once, and the
+/// dispatcher must not take it too (that sent test mails twice).
+pub async fn insert_test_message(
+    pool: &PgPool,
+    channel: i64,
+    item: &Item,
+    hold: Duration,
+) -> sqlx::Result<i64> {
     sqlx::query_scalar(
-        "INSERT INTO alert_messages (channel_id, items, test) VALUES ($1, $2, true) RETURNING id",
+        "INSERT INTO alert_messages (channel_id, items, test, claimed_until)
+         VALUES ($1, $2, true, now() + make_interval(secs => $3)) RETURNING id",
     )
     .bind(channel)
     .bind(serde_json::json!([item]))
+    .bind(hold.num_seconds() as f64)
     .fetch_one(pool)
     .await
 }
