@@ -6,15 +6,10 @@ use std::collections::BTreeMap;
 use app::types::Call;
 use chrono::{DateTime, Utc};
 
-use super::bucket::RollupTier;
-
-/// One user's calls in one hour.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct UserHour {
-    pub calls: i64,
-    pub tokens: i64,
-    pub cost_micros: i64,
-}
+use super::{
+    bucket::RollupTier,
+    stats::{CallFacts, Stats},
+};
 
 /// A session's part in a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,29 +21,27 @@ pub struct SessionSpan {
     pub calls: i64,
 }
 
-/// Sums per (hour, user).
-pub type UserHours = BTreeMap<(DateTime<Utc>, String), UserHour>;
+/// Summaries per (hour, user): the call rollups' figures, so analytics by user read them.
+/// Calls without a user are summed under the user `""` (ingest turns an empty id into none).
+pub type UserHours = BTreeMap<(DateTime<Utc>, String), Stats>;
 /// Each user's latest call.
 pub type LastSeen = BTreeMap<String, DateTime<Utc>>;
 
-/// Per (hour, user) sums, and each user's latest call.
+/// Per (hour, user) summaries, and each user's latest call.
 pub fn user_deltas<'a>(calls: impl IntoIterator<Item = &'a Call>) -> (UserHours, LastSeen) {
     let mut hours = UserHours::new();
     let mut last: BTreeMap<String, DateTime<Utc>> = BTreeMap::new();
     for c in calls {
+        hours
+            .entry((
+                RollupTier::Hour.truncate(c.time),
+                c.user_id.clone().unwrap_or_default(),
+            ))
+            .or_default()
+            .add(&CallFacts::from(c));
         let Some(u) = c.user_id.as_deref() else {
             continue;
         };
-        let h = hours
-            .entry((RollupTier::Hour.truncate(c.time), u.to_owned()))
-            .or_default();
-        h.calls += 1;
-        h.tokens = h
-            .tokens
-            .saturating_add(c.input_tokens.saturating_add(c.output_tokens));
-        h.cost_micros = h
-            .cost_micros
-            .saturating_add(c.cost_total_micros.unwrap_or(0));
         let l = last.entry(u.to_owned()).or_insert(c.time);
         *l = (*l).max(c.time);
     }
@@ -115,19 +108,15 @@ mod tests {
         ];
         let (hours, last) = user_deltas(&calls);
         let h10: DateTime<Utc> = "2026-12-01T10:00:00Z".parse().unwrap();
+        let u1 = &hours[&(h10, "u1".to_owned())];
         assert_eq!(
-            hours[&(h10, "u1".to_owned())],
-            UserHour {
-                calls: 2,
-                tokens: 30,
-                cost_micros: 100
-            }
+            (u1.calls, u1.input_tokens + u1.output_tokens, u1.cost_micros),
+            (2, 30, 100)
         );
-        assert_eq!(
-            hours.len(),
-            3,
-            "u1 at 10 and 11, u2 at 10; no anonymous row"
-        );
+        assert_eq!((u1.priced_calls, u1.latency.count()), (1, 2));
+        assert_eq!(hours.len(), 4, "u1 at 10 and 11, u2 and no user at 10");
+        assert_eq!(hours[&(h10, String::new())].calls, 1);
+        assert!(!last.contains_key(""));
         assert_eq!(last["u1"].to_rfc3339(), "2026-12-01T11:01:00+00:00");
     }
 

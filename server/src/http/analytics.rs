@@ -1,7 +1,7 @@
 //! `/api/v1/analytics`: figures over a range, grouped and bucketed, with the previous period
 //! of equal length; `/api/v1/analytics/overview`: what the Overview page draws, in one answer.
-//! Both read the rollups, closed days merged and kept in memory (sessions and users, which
-//! rollups do not keep, read raw calls).
+//! Both read the rollups, closed days merged and kept in memory; by user they read the user
+//! hours (whole hours, no dimension filter), and sessions and API keys the raw calls.
 
 use std::sync::Arc;
 
@@ -168,6 +168,10 @@ pub async fn aggregation(state: &AppState, q: &AnalyticsQuery) -> Result<Aggrega
     let w = p.window;
     let mut agg = Aggregate::new(w);
     let source = match group_by {
+        GroupBy::User if p.filter.is_empty() => {
+            by_user(state, &p, &mut agg).await?;
+            AnalyticsSource::Rollups
+        }
         GroupBy::Session | GroupBy::User | GroupBy::ApiKey => {
             rollups::scan_raw(&state.pool, w.previous_from, w.to, &p.filter, |r| {
                 let key = match group_by {
@@ -223,6 +227,45 @@ pub async fn aggregation(state: &AppState, q: &AnalyticsQuery) -> Result<Aggrega
         previous: agg.previous(),
         groups,
     })
+}
+
+/// Figures by user over the window and its previous period: whole hours from the user
+/// hours where they hold every figure, the edges (and older hours) from the raw calls.
+async fn by_user(state: &AppState, p: &Params, agg: &mut Aggregate) -> Result<(), ApiError> {
+    let w = p.window;
+    let since = rollups::users_complete_since(&state.pool).await?;
+    let mut raw = Vec::new();
+    // Each period is planned on its own so no hour straddles their border.
+    for (from, to) in [(w.previous_from, w.from), (w.from, w.to)] {
+        for (tier, a, b) in bucket::plan(from, to, w.size, w.tz) {
+            let split = if tier == bucket::RollupTier::Hour {
+                since.clamp(a, b)
+            } else {
+                b
+            };
+            if a < split {
+                raw.push((a, split));
+            }
+            if split < b {
+                for r in rollups::fetch_users(&state.pool, split, b).await? {
+                    agg.add_rollup(
+                        r.bucket,
+                        &r.user_id,
+                        &r.stats,
+                        &r.latency_packed,
+                        &r.ttft_packed,
+                    );
+                }
+            }
+        }
+    }
+    for (a, b) in raw {
+        rollups::scan_raw(&state.pool, a, b, &p.filter, |r| {
+            agg.add_call(r.time, &r.user_id.unwrap_or_default(), &r.facts);
+        })
+        .await?;
+    }
+    Ok(())
 }
 
 /// API-key groups are keyed by id; people read them as `name (sl_1a2b3c4d)`.

@@ -19,6 +19,7 @@ struct Rated {
     provider: String,
     model: String,
     feature: Option<String>,
+    user_id: Option<String>,
     user_rating: Option<i16>,
     quality_score: Option<f64>,
 }
@@ -33,7 +34,7 @@ pub async fn apply(pool: &PgPool, f: &Feedback) -> sqlx::Result<Vec<String>> {
     // The column comes from the Target enum, never from input. Locked so two feedbacks on
     // one call move the rollups by consistent differences.
     let calls: Vec<Rated> = sqlx::query_as(&format!(
-        "SELECT id, time, provider, model, feature, user_rating, quality_score
+        "SELECT id, time, provider, model, feature, user_id, user_rating, quality_score
          FROM llm_calls WHERE {column} = $1 ORDER BY time, id FOR UPDATE"
     ))
     .bind(value)
@@ -65,6 +66,15 @@ pub async fn apply(pool: &PgPool, f: &Feedback) -> sqlx::Result<Vec<String>> {
         }
         rollups::upsert(&mut tx, tier, &deltas).await?;
     }
+    let mut users: BTreeMap<(DateTime<Utc>, String), Stats> = BTreeMap::new();
+    for c in &calls {
+        let user = c.user_id.clone().unwrap_or_default();
+        users
+            .entry((RollupTier::Hour.truncate(c.time), user))
+            .or_default()
+            .merge(&delta((c.user_rating, c.quality_score), f));
+    }
+    rollups::upsert_users(&mut tx, &users).await?;
     tx.commit().await?;
     Ok(calls.into_iter().map(|c| c.id).collect())
 }

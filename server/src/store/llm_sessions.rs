@@ -66,29 +66,41 @@ pub struct SessionFilter {
     pub before: Option<(DateTime<Utc>, String)>,
 }
 
-/// Sessions with calls in the range, most recently active first.
+/// Sessions with calls in the range, most recently active first, each with its totals.
+/// The page is chosen from the session spans (kept at ingest), so only its sessions' calls
+/// are read; the user filter is the session's latest user.
 pub async fn list(
     pool: &PgPool,
     f: &SessionFilter,
     limit: i64,
 ) -> sqlx::Result<Vec<SessionSummary>> {
-    let mut q = QueryBuilder::<Postgres>::new(format!(
-        "SELECT {SUMMARY_COLUMNS} FROM llm_calls WHERE session_id IS NOT NULL AND time >= "
-    ));
-    q.push_bind(f.from).push(" AND time < ").push_bind(f.to);
+    let mut q = QueryBuilder::<Postgres>::new(
+        "WITH page AS (SELECT session_id, first_call, last_call FROM llm_session_spans
+         WHERE last_call >= ",
+    );
+    q.push_bind(f.from)
+        .push(" AND first_call < ")
+        .push_bind(f.to);
     if let Some(u) = &f.user_id {
         q.push(" AND user_id = ").push_bind(u.clone());
     }
-    q.push(" GROUP BY session_id");
     if let Some((t, id)) = &f.before {
-        q.push(" HAVING (max(time), session_id) < (")
+        q.push(" AND (last_call, session_id) < (")
             .push_bind(*t)
             .push(", ")
             .push_bind(id.clone())
             .push(")");
     }
-    q.push(" ORDER BY max(time) DESC, session_id DESC LIMIT ")
+    q.push(" ORDER BY last_call DESC, session_id DESC LIMIT ")
         .push_bind(limit);
+    // The time bounds let PostgreSQL skip the day partitions the page does not touch.
+    q.push(format!(
+        ") SELECT {SUMMARY_COLUMNS} FROM llm_calls
+         WHERE session_id IN (SELECT session_id FROM page)
+           AND time >= (SELECT min(first_call) FROM page)
+           AND time <= (SELECT max(last_call) FROM page)
+         GROUP BY session_id ORDER BY max(time) DESC, session_id DESC"
+    ));
     let rows: Vec<Row> = q.build_query_as().fetch_all(pool).await?;
     Ok(rows.into_iter().map(Into::into).collect())
 }

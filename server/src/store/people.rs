@@ -16,21 +16,7 @@ pub async fn upsert(
     sessions: &BTreeMap<String, SessionSpan>,
 ) -> sqlx::Result<()> {
     if !hours.is_empty() {
-        sqlx::query(
-            "INSERT INTO llm_user_hour AS r (bucket, user_id, calls, tokens, cost_micros)
-             SELECT * FROM UNNEST($1::timestamptz[], $2::text[], $3::int8[], $4::int8[],
-                $5::int8[])
-             ON CONFLICT (bucket, user_id) DO UPDATE SET calls = r.calls + excluded.calls,
-                tokens = sat_add(r.tokens, excluded.tokens),
-                cost_micros = sat_add(r.cost_micros, excluded.cost_micros)",
-        )
-        .bind(hours.keys().map(|k| k.0).collect::<Vec<_>>())
-        .bind(hours.keys().map(|k| k.1.as_str()).collect::<Vec<_>>())
-        .bind(hours.values().map(|h| h.calls).collect::<Vec<_>>())
-        .bind(hours.values().map(|h| h.tokens).collect::<Vec<_>>())
-        .bind(hours.values().map(|h| h.cost_micros).collect::<Vec<_>>())
-        .execute(&mut **tx)
-        .await?;
+        super::rollups::upsert_users(tx, hours).await?;
         sqlx::query(
             "INSERT INTO llm_user_last AS r (user_id, last_seen)
              SELECT * FROM UNNEST($1::text[], $2::timestamptz[])
@@ -71,9 +57,9 @@ pub async fn upsert(
     Ok(())
 }
 
-/// Recomputes the user hours in [from, to) (whole hours) from the raw calls, after calls
-/// there were re-costed or deleted.
-pub async fn rebuild_users(
+/// Forgets the user hours in [from, to) (whole hours), which [`super::rollups::rebuild`]
+/// then adds again from the raw calls.
+pub async fn clear_users(
     tx: &mut Transaction<'_, Postgres>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
@@ -83,17 +69,6 @@ pub async fn rebuild_users(
         .bind(to)
         .execute(&mut **tx)
         .await?;
-    sqlx::query(
-        "INSERT INTO llm_user_hour
-         SELECT date_trunc('hour', time), user_id, count(*),
-            sum(input_tokens + output_tokens)::int8, coalesce(sum(cost_total_micros), 0)::int8
-         FROM llm_calls WHERE user_id IS NOT NULL AND time >= $1 AND time < $2
-         GROUP BY 1, 2",
-    )
-    .bind(from)
-    .bind(to)
-    .execute(&mut **tx)
-    .await?;
     Ok(())
 }
 
@@ -193,7 +168,7 @@ pub async fn top_users(
     };
     sqlx::query_as(&format!(
         "SELECT user_id, sum(calls)::int8, sum(tokens)::int8, sum(cost_micros)::int8
-         FROM llm_user_hour WHERE bucket >= $1 AND bucket < $2
+         FROM llm_user_hour WHERE bucket >= $1 AND bucket < $2 AND user_id <> ''
          GROUP BY user_id ORDER BY {order}, 1 LIMIT $3"
     ))
     .bind(from)

@@ -45,88 +45,167 @@ pub async fn upsert(
     if tier == RollupTier::Minute && first.bucket < closed::late_before(Utc::now()) {
         bump_generation(tx).await?;
     }
+    // The table name comes from the RollupTier enum, never from input.
+    let sql = upsert_sql(
+        tier.table(),
+        &[("provider", "text"), ("model", "text"), ("feature", "text")],
+        None,
+    );
+    let keys = deltas.keys();
+    let q = sqlx::query(&sql)
+        .bind(keys.clone().map(|k| k.bucket).collect::<Vec<_>>())
+        .bind(
+            keys.clone()
+                .map(|k| k.provider.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(keys.clone().map(|k| k.model.as_str()).collect::<Vec<_>>())
+        .bind(keys.map(|k| k.feature.as_str()).collect::<Vec<_>>());
+    bind_stats(q, deltas.values()).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// How a summary column of two rows merges.
+#[derive(Clone, Copy)]
+enum Merge {
+    Add,
+    /// `sat_add`: sums that could overflow (tokens, cost).
+    Saturating,
+    /// `sl_hist_merge` of two packed histograms.
+    Histogram,
+}
+
+/// The summary columns every rollup table keeps (those of [`Stats`]), in bind order.
+const STAT_COLUMNS: [(&str, &str, Merge); 24] = [
+    ("calls", "int8", Merge::Saturating),
+    ("ok", "int8", Merge::Add),
+    ("err_4xx", "int8", Merge::Add),
+    ("err_5xx", "int8", Merge::Add),
+    ("err_timeout", "int8", Merge::Add),
+    ("err_other", "int8", Merge::Add),
+    ("cancelled", "int8", Merge::Add),
+    ("input_tokens", "int8", Merge::Saturating),
+    ("output_tokens", "int8", Merge::Saturating),
+    ("cached_tokens", "int8", Merge::Saturating),
+    ("cost_micros", "int8", Merge::Saturating),
+    ("priced_calls", "int8", Merge::Add),
+    ("latency_sum_ms", "float8", Merge::Add),
+    ("ttft_sum_ms", "float8", Merge::Add),
+    ("ttft_calls", "int8", Merge::Add),
+    ("tps_sum", "float8", Merge::Add),
+    ("tps_calls", "int8", Merge::Add),
+    ("quality_sum", "float8", Merge::Add),
+    ("quality_calls", "int8", Merge::Add),
+    ("rating_sum", "float8", Merge::Add),
+    ("rating_calls", "int8", Merge::Add),
+    ("tool_calls", "int8", Merge::Saturating),
+    ("latency_hist", "text", Merge::Histogram),
+    ("ttft_hist", "text", Merge::Histogram),
+];
+
+/// The additive upsert into `table` of rows keyed by `bucket` and `keys` (bound first, as
+/// arrays, then the [`STAT_COLUMNS`]); `extra` is a further summed column computed from them.
+fn upsert_sql(table: &str, keys: &[(&str, &str)], extra: Option<(&str, &str)>) -> String {
+    let key_cols: Vec<(&str, &str)> = [("bucket", "timestamptz")]
+        .into_iter()
+        .chain(keys.iter().copied())
+        .collect();
+    let all: Vec<(&str, &str)> = key_cols
+        .iter()
+        .copied()
+        .chain(STAT_COLUMNS.iter().map(|(c, t, _)| (*c, *t)))
+        .collect();
+    let names = |cols: &[(&str, &str)]| cols.iter().map(|c| c.0).collect::<Vec<_>>().join(", ");
+    let arrays = all
+        .iter()
+        .enumerate()
+        .map(|(i, (_, t))| format!("${}::{t}[]", i + 1))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let select = all
+        .iter()
+        .map(|(c, _)| match STAT_COLUMNS.iter().find(|s| s.0 == *c) {
+            Some((_, _, Merge::Histogram)) => format!("{c}::int8[]"),
+            _ => (*c).to_owned(),
+        })
+        .chain(extra.map(|(_, e)| e.to_owned()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let updates = STAT_COLUMNS
+        .iter()
+        .map(|(c, _, m)| (*c, *m))
+        .chain(extra.map(|(c, _)| (c, Merge::Saturating)))
+        .map(|(c, m)| match m {
+            Merge::Add => format!("{c} = r.{c} + excluded.{c}"),
+            Merge::Saturating => format!("{c} = sat_add(r.{c}, excluded.{c})"),
+            Merge::Histogram => format!("{c} = sl_hist_merge(r.{c}, excluded.{c})"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let extra_col = extra.map(|(c, _)| format!(", {c}")).unwrap_or_default();
+    format!(
+        "INSERT INTO {table} AS r ({}{extra_col}) SELECT {select} FROM UNNEST({arrays}) AS t({})
+         ON CONFLICT ({}) DO UPDATE SET {updates}",
+        names(&all),
+        names(&all),
+        names(&key_cols),
+    )
+}
+
+/// Binds the [`STAT_COLUMNS`] of `stats`, in order, after the keys.
+fn bind_stats<'q, 's>(
+    q: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
+    stats: impl Iterator<Item = &'s Stats> + Clone,
+) -> sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments> {
     macro_rules! col {
         ($f:expr) => {
-            deltas.iter().map($f).collect::<Vec<_>>()
+            stats.clone().map($f).collect::<Vec<_>>()
         };
     }
-    // The table name comes from the RollupTier enum, never from input.
-    let sql = format!(
-        "INSERT INTO {t} AS r (bucket, provider, model, feature, calls, ok, err_4xx, err_5xx,
-            err_timeout, err_other, cancelled, input_tokens, output_tokens, cached_tokens,
-            cost_micros, priced_calls, latency_sum_ms, ttft_sum_ms, ttft_calls, tps_sum,
-            tps_calls, quality_sum, quality_calls, tool_calls, latency_hist, ttft_hist,
-            rating_sum, rating_calls)
-         SELECT bucket, provider, model, feature, calls, ok, err_4xx, err_5xx, err_timeout,
-            err_other, cancelled, input_tokens, output_tokens, cached_tokens, cost_micros,
-            priced_calls, latency_sum_ms, ttft_sum_ms, ttft_calls, tps_sum, tps_calls,
-            quality_sum, quality_calls, tool_calls, latency_hist::int8[], ttft_hist::int8[],
-            rating_sum, rating_calls
-         FROM UNNEST($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::int8[],
-            $6::int8[], $7::int8[], $8::int8[], $9::int8[], $10::int8[], $11::int8[],
-            $12::int8[], $13::int8[], $14::int8[], $15::int8[], $16::int8[], $17::float8[],
-            $18::float8[], $19::int8[], $20::float8[], $21::int8[], $22::float8[], $23::int8[],
-            $24::int8[], $25::text[], $26::text[], $27::float8[], $28::int8[])
-         AS t(bucket, provider, model, feature, calls, ok, err_4xx, err_5xx, err_timeout,
-            err_other, cancelled, input_tokens, output_tokens, cached_tokens, cost_micros,
-            priced_calls, latency_sum_ms, ttft_sum_ms, ttft_calls, tps_sum, tps_calls,
-            quality_sum, quality_calls, tool_calls, latency_hist, ttft_hist, rating_sum,
-            rating_calls)
-         ON CONFLICT (bucket, provider, model, feature) DO UPDATE SET
-            calls = sat_add(r.calls, excluded.calls), ok = r.ok + excluded.ok,
-            err_4xx = r.err_4xx + excluded.err_4xx, err_5xx = r.err_5xx + excluded.err_5xx,
-            err_timeout = r.err_timeout + excluded.err_timeout,
-            err_other = r.err_other + excluded.err_other,
-            cancelled = r.cancelled + excluded.cancelled,
-            input_tokens = sat_add(r.input_tokens, excluded.input_tokens),
-            output_tokens = sat_add(r.output_tokens, excluded.output_tokens),
-            cached_tokens = sat_add(r.cached_tokens, excluded.cached_tokens),
-            cost_micros = sat_add(r.cost_micros, excluded.cost_micros),
-            priced_calls = r.priced_calls + excluded.priced_calls,
-            latency_sum_ms = r.latency_sum_ms + excluded.latency_sum_ms,
-            ttft_sum_ms = r.ttft_sum_ms + excluded.ttft_sum_ms,
-            ttft_calls = r.ttft_calls + excluded.ttft_calls,
-            tps_sum = r.tps_sum + excluded.tps_sum, tps_calls = r.tps_calls + excluded.tps_calls,
-            quality_sum = r.quality_sum + excluded.quality_sum,
-            quality_calls = r.quality_calls + excluded.quality_calls,
-            rating_sum = r.rating_sum + excluded.rating_sum,
-            rating_calls = r.rating_calls + excluded.rating_calls,
-            tool_calls = sat_add(r.tool_calls, excluded.tool_calls),
-            latency_hist = sl_hist_merge(r.latency_hist, excluded.latency_hist),
-            ttft_hist = sl_hist_merge(r.ttft_hist, excluded.ttft_hist)",
-        t = tier.table()
+    q.bind(col!(|s| s.calls))
+        .bind(col!(|s| s.ok))
+        .bind(col!(|s| s.err_4xx))
+        .bind(col!(|s| s.err_5xx))
+        .bind(col!(|s| s.err_timeout))
+        .bind(col!(|s| s.err_other))
+        .bind(col!(|s| s.cancelled))
+        .bind(col!(|s| s.input_tokens))
+        .bind(col!(|s| s.output_tokens))
+        .bind(col!(|s| s.cached_tokens))
+        .bind(col!(|s| s.cost_micros))
+        .bind(col!(|s| s.priced_calls))
+        .bind(col!(|s| s.latency_sum_ms))
+        .bind(col!(|s| s.ttft_sum_ms))
+        .bind(col!(|s| s.ttft_calls))
+        .bind(col!(|s| s.tps_sum))
+        .bind(col!(|s| s.tps_calls))
+        .bind(col!(|s| s.quality_sum))
+        .bind(col!(|s| s.quality_calls))
+        .bind(col!(|s| s.rating_sum))
+        .bind(col!(|s| s.rating_calls))
+        .bind(col!(|s| s.tool_calls))
+        .bind(col!(|s| s.latency.to_pg_literal()))
+        .bind(col!(|s| s.ttft.to_pg_literal()))
+}
+
+/// Adds per (hour, user) summaries to `llm_user_hour` (keys sorted: writers lock in one
+/// order). Its `tokens` column, which the top users read, is input plus output.
+pub async fn upsert_users(
+    tx: &mut Transaction<'_, Postgres>,
+    deltas: &BTreeMap<(DateTime<Utc>, String), Stats>,
+) -> sqlx::Result<()> {
+    if deltas.is_empty() {
+        return Ok(());
+    }
+    let sql = upsert_sql(
+        "llm_user_hour",
+        &[("user_id", "text")],
+        Some(("tokens", "sat_add(input_tokens, output_tokens)")),
     );
-    sqlx::query(&sql)
-        .bind(col!(|(k, _)| k.bucket))
-        .bind(col!(|(k, _)| k.provider.clone()))
-        .bind(col!(|(k, _)| k.model.clone()))
-        .bind(col!(|(k, _)| k.feature.clone()))
-        .bind(col!(|(_, s)| s.calls))
-        .bind(col!(|(_, s)| s.ok))
-        .bind(col!(|(_, s)| s.err_4xx))
-        .bind(col!(|(_, s)| s.err_5xx))
-        .bind(col!(|(_, s)| s.err_timeout))
-        .bind(col!(|(_, s)| s.err_other))
-        .bind(col!(|(_, s)| s.cancelled))
-        .bind(col!(|(_, s)| s.input_tokens))
-        .bind(col!(|(_, s)| s.output_tokens))
-        .bind(col!(|(_, s)| s.cached_tokens))
-        .bind(col!(|(_, s)| s.cost_micros))
-        .bind(col!(|(_, s)| s.priced_calls))
-        .bind(col!(|(_, s)| s.latency_sum_ms))
-        .bind(col!(|(_, s)| s.ttft_sum_ms))
-        .bind(col!(|(_, s)| s.ttft_calls))
-        .bind(col!(|(_, s)| s.tps_sum))
-        .bind(col!(|(_, s)| s.tps_calls))
-        .bind(col!(|(_, s)| s.quality_sum))
-        .bind(col!(|(_, s)| s.quality_calls))
-        .bind(col!(|(_, s)| s.tool_calls))
-        .bind(col!(|(_, s)| s.latency.to_pg_literal()))
-        .bind(col!(|(_, s)| s.ttft.to_pg_literal()))
-        .bind(col!(|(_, s)| s.rating_sum))
-        .bind(col!(|(_, s)| s.rating_calls))
-        .execute(&mut **tx)
-        .await?;
+    let q = sqlx::query(&sql)
+        .bind(deltas.keys().map(|k| k.0).collect::<Vec<_>>())
+        .bind(deltas.keys().map(|k| k.1.as_str()).collect::<Vec<_>>());
+    bind_stats(q, deltas.values()).execute(&mut **tx).await?;
     Ok(())
 }
 
@@ -139,6 +218,11 @@ pub struct DimFilter {
 }
 
 impl DimFilter {
+    /// Whether no dimension is filtered on.
+    pub fn is_empty(&self) -> bool {
+        self.provider.is_none() && self.model.is_none() && self.feature.is_none()
+    }
+
     fn push(&self, q: &mut QueryBuilder<'_, Postgres>, feature_empty_as_null: bool) {
         if let Some(p) = &self.provider {
             q.push(" AND provider = ").push_bind(p.clone());
@@ -157,12 +241,9 @@ impl DimFilter {
     }
 }
 
+/// The summary columns of a rollup row, as read.
 #[derive(sqlx::FromRow)]
-struct Row {
-    bucket: DateTime<Utc>,
-    provider: String,
-    model: String,
-    feature: String,
+struct StatsRow {
     calls: i64,
     ok: i64,
     err_4xx: i64,
@@ -189,8 +270,58 @@ struct Row {
     ttft_hist: Vec<i64>,
 }
 
+/// What [`StatsRow`] selects.
+const STATS_SELECT: &str = "calls, ok, err_4xx, err_5xx, err_timeout, err_other, cancelled,
+    input_tokens, output_tokens, cached_tokens, cost_micros, priced_calls, latency_sum_ms,
+    ttft_sum_ms, ttft_calls, tps_sum, tps_calls, quality_sum, quality_calls, rating_sum,
+    rating_calls, tool_calls, latency_hist, ttft_hist";
+
+impl StatsRow {
+    /// The summary (histograms empty) and the packed histograms, merged later.
+    fn split(self) -> (Stats, Vec<i64>, Vec<i64>) {
+        let stats = Stats {
+            calls: self.calls,
+            ok: self.ok,
+            err_4xx: self.err_4xx,
+            err_5xx: self.err_5xx,
+            err_timeout: self.err_timeout,
+            err_other: self.err_other,
+            cancelled: self.cancelled,
+            input_tokens: self.input_tokens,
+            output_tokens: self.output_tokens,
+            cached_tokens: self.cached_tokens,
+            cost_micros: self.cost_micros,
+            priced_calls: self.priced_calls,
+            latency_sum_ms: self.latency_sum_ms,
+            ttft_sum_ms: self.ttft_sum_ms,
+            ttft_calls: self.ttft_calls,
+            tps_sum: self.tps_sum,
+            tps_calls: self.tps_calls,
+            quality_sum: self.quality_sum,
+            quality_calls: self.quality_calls,
+            rating_sum: self.rating_sum,
+            rating_calls: self.rating_calls,
+            tool_calls: self.tool_calls,
+            latency: Histogram::new(),
+            ttft: Histogram::new(),
+        };
+        (stats, self.latency_hist, self.ttft_hist)
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    bucket: DateTime<Utc>,
+    provider: String,
+    model: String,
+    feature: String,
+    #[sqlx(flatten)]
+    stats: StatsRow,
+}
+
 impl From<Row> for RollupRow {
     fn from(r: Row) -> Self {
+        let (stats, latency_packed, ttft_packed) = r.stats.split();
         RollupRow {
             key: RollupKey {
                 bucket: r.bucket,
@@ -198,36 +329,64 @@ impl From<Row> for RollupRow {
                 model: r.model,
                 feature: r.feature,
             },
-            stats: Stats {
-                calls: r.calls,
-                ok: r.ok,
-                err_4xx: r.err_4xx,
-                err_5xx: r.err_5xx,
-                err_timeout: r.err_timeout,
-                err_other: r.err_other,
-                cancelled: r.cancelled,
-                input_tokens: r.input_tokens,
-                output_tokens: r.output_tokens,
-                cached_tokens: r.cached_tokens,
-                cost_micros: r.cost_micros,
-                priced_calls: r.priced_calls,
-                latency_sum_ms: r.latency_sum_ms,
-                ttft_sum_ms: r.ttft_sum_ms,
-                ttft_calls: r.ttft_calls,
-                tps_sum: r.tps_sum,
-                tps_calls: r.tps_calls,
-                quality_sum: r.quality_sum,
-                quality_calls: r.quality_calls,
-                rating_sum: r.rating_sum,
-                rating_calls: r.rating_calls,
-                tool_calls: r.tool_calls,
-                latency: Histogram::new(),
-                ttft: Histogram::new(),
-            },
-            latency_packed: r.latency_hist,
-            ttft_packed: r.ttft_hist,
+            stats,
+            latency_packed,
+            ttft_packed,
         }
     }
+}
+
+/// One user's summary of one hour.
+pub struct UserHourRow {
+    pub bucket: DateTime<Utc>,
+    pub user_id: String,
+    pub stats: Stats,
+    pub latency_packed: Vec<i64>,
+    pub ttft_packed: Vec<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    bucket: DateTime<Utc>,
+    user_id: String,
+    #[sqlx(flatten)]
+    stats: StatsRow,
+}
+
+/// From when `llm_user_hour` holds every figure (hours before an upgrade hold counts only).
+pub async fn users_complete_since(pool: &PgPool) -> sqlx::Result<DateTime<Utc>> {
+    sqlx::query_scalar("SELECT since FROM llm_user_hour_complete")
+        .fetch_one(pool)
+        .await
+}
+
+/// The user hours with buckets in [from, to).
+pub async fn fetch_users(
+    pool: &PgPool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> sqlx::Result<Vec<UserHourRow>> {
+    let rows: Vec<UserRow> = sqlx::query_as(&format!(
+        "SELECT bucket, user_id, {STATS_SELECT} FROM llm_user_hour
+         WHERE bucket >= $1 AND bucket < $2"
+    ))
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let (stats, latency_packed, ttft_packed) = r.stats.split();
+            UserHourRow {
+                bucket: r.bucket,
+                user_id: r.user_id,
+                stats,
+                latency_packed,
+                ttft_packed,
+            }
+        })
+        .collect())
 }
 
 /// The rows of `tier` with buckets in [from, to) matching `filter`.
@@ -239,12 +398,7 @@ pub async fn fetch(
     filter: &DimFilter,
 ) -> sqlx::Result<Vec<RollupRow>> {
     let mut q = QueryBuilder::<Postgres>::new(format!(
-        "SELECT bucket, provider, model, feature, calls, ok, err_4xx, err_5xx, err_timeout,
-            err_other, cancelled, input_tokens, output_tokens, cached_tokens, cost_micros,
-            priced_calls, latency_sum_ms, ttft_sum_ms, ttft_calls, tps_sum, tps_calls,
-            quality_sum, quality_calls, rating_sum, rating_calls, tool_calls, latency_hist,
-            ttft_hist
-         FROM {} WHERE bucket >= ",
+        "SELECT bucket, provider, model, feature, {STATS_SELECT} FROM {} WHERE bucket >= ",
         tier.table()
     ));
     q.push_bind(from).push(" AND bucket < ").push_bind(to);
@@ -320,7 +474,7 @@ pub async fn rebuild(
         .execute(&mut **tx)
         .await?;
     }
-    super::people::rebuild_users(tx, from, to).await?;
+    super::people::clear_users(tx, from, to).await?;
     // A day at a time keeps memory bounded over long ranges.
     let mut start = from;
     while start < to {
@@ -340,6 +494,15 @@ pub async fn rebuild(
             }
             upsert(tx, tier, &deltas).await?;
         }
+        let mut users: BTreeMap<(DateTime<Utc>, String), Stats> = BTreeMap::new();
+        for r in &rows {
+            let user = r.user_id.clone().unwrap_or_default();
+            users
+                .entry((RollupTier::Hour.truncate(r.time), user))
+                .or_default()
+                .add(&r.facts);
+        }
+        upsert_users(tx, &users).await?;
         start = end;
     }
     Ok(())

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use crate::support::{spawn_app, spawn_with_key, TestApp};
+use app::types::CallStatus;
 use chrono::{DateTime, Duration, Utc};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -211,7 +212,7 @@ async fn figures_equal_sql_over_raw_rows_and_percentiles_stay_within_the_stated_
         .unwrap();
     assert_eq!(late_group["totals"]["total_tokens"], 30);
 
-    // Users come from raw rows and agree with SQL.
+    // Users come from the user hours and agree with SQL.
     let (status, users) = app
         .get_json(
             "/api/v1/analytics",
@@ -223,7 +224,7 @@ async fn figures_equal_sql_over_raw_rows_and_percentiles_stay_within_the_stated_
         )
         .await;
     assert_eq!(status, 200, "{users}");
-    assert_eq!(users["source"], "raw");
+    assert_eq!(users["source"], "rollups");
     let top = &users["groups"][0];
     let count: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM llm_calls WHERE coalesce(user_id, '') = $1 AND time >= $2 AND time < $3",
@@ -265,6 +266,119 @@ async fn deleting_a_session_updates_the_rollups() {
     assert_eq!(after["totals"]["requests"], 2);
     assert_eq!(after["totals"]["total_tokens"], 40);
     assert!(after["totals"]["p50_latency_ms"].as_f64().unwrap() >= 490.0);
+    app.shutdown().await;
+}
+
+/// Analytics by user over `q` (plus `extra`), the groups by key.
+async fn by_user(app: &TestApp, extra: &[(&str, &str)]) -> (Value, HashMap<String, Value>) {
+    let mut q = vec![
+        ("range", "3d".to_owned()),
+        ("tz", "Europe/Berlin".to_owned()),
+        ("group_by", "user".to_owned()),
+    ];
+    q.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+    let (status, body) = app.get_json("/api/v1/analytics", &q).await;
+    assert_eq!(status, 200, "{body}");
+    let groups = body["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["key"].as_str().unwrap().to_owned(), g.clone()))
+        .collect();
+    (body, groups)
+}
+
+/// The same groups, figures and buckets from both answers.
+fn assert_same_groups(a: &HashMap<String, Value>, b: &HashMap<String, Value>) {
+    let mut keys: Vec<&String> = a.keys().collect();
+    keys.sort();
+    let mut other: Vec<&String> = b.keys().collect();
+    other.sort();
+    assert_eq!(keys, other);
+    for k in keys {
+        assert_same_figures(&a[k]["totals"], &b[k]["totals"]);
+        assert_same_figures(&a[k]["previous"], &b[k]["previous"]);
+        let (x, y) = (
+            a[k]["buckets"].as_array().unwrap(),
+            b[k]["buckets"].as_array().unwrap(),
+        );
+        assert_eq!(x.len(), y.len(), "{k}");
+        for (x, y) in x.iter().zip(y) {
+            assert_same_figures(x, y);
+        }
+    }
+}
+
+#[tokio::test]
+async fn analytics_by_user_read_the_user_hours_and_agree_with_the_raw_calls() {
+    let (app, key) = spawn_with_key().await;
+    let now = Utc::now();
+    // Five days of calls (the previous period too) from three users and none, with every
+    // status class, TTFTs and spread latencies.
+    let calls: Vec<app::types::CallInput> = (0..400)
+        .map(|i: i64| app::types::CallInput {
+            id: Some(format!("u{i}")),
+            time: Some(now - Duration::minutes(17 * i + 3)),
+            provider: "openai".into(),
+            model: if i % 3 == 0 { "gpt-4o" } else { "gpt-4o-mini" }.into(),
+            user_id: [Some("ann"), Some("bob"), Some("cy"), None][(i % 4) as usize]
+                .map(str::to_owned),
+            status: [
+                CallStatus::Ok,
+                CallStatus::Ok,
+                CallStatus::Error,
+                CallStatus::Timeout,
+                CallStatus::Cancelled,
+            ][(i % 5) as usize],
+            http_status: (i % 5 == 2).then_some(if i % 2 == 0 { 429 } else { 503 }),
+            duration_ms: 60.0 + ((i * 37) % 900) as f64,
+            ttft_ms: (i % 2 == 0).then_some(10.0 + (i % 50) as f64),
+            input_tokens: 100 + i as u64,
+            output_tokens: 20 + (i % 7) as u64,
+            ..Default::default()
+        })
+        .collect();
+    app.ingest(&key, &calls).await;
+    let rate = app
+        .post_json(
+            "/api/v1/feedback",
+            &key,
+            &json!({"call_id": "u4", "rating": 2}),
+        )
+        .await;
+    assert_eq!(rate.0, 200, "{}", rate.1);
+
+    let (body, rolled) = by_user(&app, &[]).await;
+    assert_eq!(body["source"], "rollups");
+    // A dimension filter matching every call reads the raw calls: the same answer.
+    let (raw_body, raw) = by_user(&app, &[("provider", "openai")]).await;
+    assert_eq!(raw_body["source"], "raw");
+    assert_same_groups(&rolled, &raw);
+    assert_eq!(rolled.len(), 4, "three users and the calls without one");
+    assert_eq!(rolled["ann"]["totals"]["avg_rating"], 2.0);
+    let failed: i64 = rolled
+        .values()
+        .map(|g| {
+            g["totals"]["requests"].as_i64().unwrap() - g["totals"]["successes"].as_i64().unwrap()
+        })
+        .sum();
+    assert!(failed > 0);
+
+    // A database upgraded now: the hours before the upgrade hold counts only, so they are
+    // read raw. Emptying their figures must not change the answer.
+    sqlx::query("UPDATE llm_user_hour_complete SET since = date_trunc('hour', now())")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE llm_user_hour SET latency_hist = '{}', ok = 0, input_tokens = 0
+         WHERE bucket < date_trunc('hour', now())",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let (_, upgraded) = by_user(&app, &[]).await;
+    assert_same_groups(&upgraded, &raw);
     app.shutdown().await;
 }
 

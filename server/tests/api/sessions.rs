@@ -70,3 +70,63 @@ async fn sessions_are_listed_summed_shown_and_deleted() {
     assert_eq!(app.call_count().await, 2);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_list_filters_by_range_and_user_and_sums_each_session() {
+    let (app, key) = spawn_with_key().await;
+    let now = chrono::Utc::now();
+    let call = |id: &str, session: &str, user: &str, hours: i64| {
+        json!({"id": id, "time": now - chrono::Duration::hours(hours), "provider": "openai",
+        "model": "gpt-4o-mini", "session_id": session, "user_id": user, "duration_ms": 10.0,
+        "input_tokens": 100, "output_tokens": 10})
+    };
+    // "old" ended 3 days ago; "long" began 10 days ago and is still going; "carol" is recent.
+    let calls = json!([
+        call("o1", "old", "ann", 80),
+        call("o2", "old", "ann", 72),
+        call("l1", "long", "bob", 240),
+        call("l2", "long", "bob", 1),
+        call("c1", "carol-s", "carol", 2),
+    ]);
+    app.ingest(&key, calls.as_array().unwrap()).await;
+    let ids = |page: &Value| -> Vec<String> {
+        page["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["session_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (_, all) = app.get_json_with_key("/api/v1/sessions", &key).await;
+    assert_eq!(ids(&all), ["long", "carol-s", "old"]);
+    // A session is counted whole, the calls before the range included.
+    assert_eq!(all["sessions"][0]["calls"], 2);
+    assert_eq!(all["sessions"][0]["input_tokens"], 200);
+    let (_, day) = app
+        .get_json_with_key("/api/v1/sessions?range=24h", &key)
+        .await;
+    assert_eq!(ids(&day), ["long", "carol-s"]);
+    let from = (now - chrono::Duration::hours(100)).to_rfc3339();
+    let to = (now - chrono::Duration::hours(50)).to_rfc3339();
+    let (s, past) = app
+        .get_json_with_key(
+            &format!(
+                "/api/v1/sessions?from={}&to={}",
+                urlencode(&from),
+                urlencode(&to)
+            ),
+            &key,
+        )
+        .await;
+    assert_eq!(s, 200, "{past}");
+    assert_eq!(ids(&past), ["long", "old"], "spans overlapping the range");
+    let (_, bob) = app
+        .get_json_with_key("/api/v1/sessions?user_id=bob", &key)
+        .await;
+    assert_eq!(ids(&bob), ["long"]);
+    app.shutdown().await;
+}
+
+fn urlencode(s: &str) -> String {
+    s.replace('+', "%2B").replace(':', "%3A")
+}
