@@ -136,6 +136,7 @@ impl Application {
                     key_cache: Arc::default(),
                     metrics,
                     closed: Arc::default(),
+                    closed_users: Arc::default(),
                     bench: crate::bench::Runs::default(),
                     budgets: crate::budgets::Book::default(),
                     alerts: crate::alerts::Alerts::default(),

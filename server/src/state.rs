@@ -64,6 +64,8 @@ pub struct AppState {
     pub bench: crate::bench::Runs,
     /// Closed analytics buckets, merged once.
     pub closed: Arc<crate::analytics::closed::ClosedCache>,
+    /// The same for analytics by user (rows keyed by user), apart so neither evicts the other.
+    pub closed_users: Arc<crate::analytics::closed::ClosedCache>,
     /// Where the built site lives, for server-side rendering and static files.
     pub leptos_options: LeptosOptions,
 }

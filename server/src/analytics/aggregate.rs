@@ -127,34 +127,42 @@ impl Aggregate {
 
     fn apply(&mut self, time: DateTime<Utc>, group: &str, f: impl Fn(&mut Stats)) {
         let w = self.window;
-        if time >= w.from && time < w.to {
+        let current = (w.from..w.to).contains(&time);
+        if !current && !(w.previous_from..w.from).contains(&time) {
+            return;
+        }
+        let key = self.group_key(group);
+        // Looked up by reference: a key is allocated once, not once per row added.
+        if !self.groups.contains_key(key) {
+            self.groups.insert(key.to_owned(), Group::default());
+        }
+        let series = self.series.then(|| bucket_start(time, w.size, w.tz));
+        let Some(g) = self.groups.get_mut(key) else {
+            return;
+        };
+        if current {
             f(&mut self.totals);
-            let series = self.series;
-            let g = self.group(group);
             f(&mut g.totals);
-            if series {
-                let b = bucket_start(time, w.size, w.tz);
+            if let Some(b) = series {
                 f(g.buckets.entry(b).or_default());
             }
-        } else if time >= w.previous_from && time < w.from {
+        } else {
             f(&mut self.previous);
-            f(&mut self.group(group).previous);
-            if self.series {
-                let b = bucket_start(time, w.size, w.tz);
+            f(&mut g.previous);
+            if let Some(b) = series {
                 f(self.previous_buckets.entry(b).or_default());
             }
         }
     }
 
-    /// The group of `key`; once [`MAX_TRACKED_GROUPS`] exist, new keys fold into
+    /// The group `key` is counted in: once [`MAX_TRACKED_GROUPS`] exist, new keys fold into
     /// [`OTHER`], so invented names cannot grow memory without bound.
-    fn group(&mut self, key: &str) -> &mut Group {
-        let key = if self.groups.contains_key(key) || self.groups.len() < MAX_TRACKED_GROUPS {
+    fn group_key<'k>(&self, key: &'k str) -> &'k str {
+        if self.groups.contains_key(key) || self.groups.len() < MAX_TRACKED_GROUPS {
             key
         } else {
             OTHER
-        };
-        self.groups.entry(key.to_owned()).or_default()
+        }
     }
 
     pub fn totals(&self) -> app::types::Figures {
@@ -169,55 +177,41 @@ impl Aggregate {
     }
 
     /// The groups, busiest first; with `starts` each gets the full series (empty buckets
-    /// included, so charts have a continuous axis).
+    /// included, so charts have a continuous axis). Figures are computed only for the groups
+    /// answered: past MAX_GROUPS - 1 named ones, the rest (and what was folded while adding)
+    /// become one OTHER group over exactly those calls.
     pub fn groups(&self, starts: Option<&[DateTime<Utc>]>) -> Vec<GroupFigures> {
         let w = self.window;
-        let mut out: Vec<GroupFigures> = self
-            .groups
-            .iter()
-            .map(|(key, g)| GroupFigures {
-                key: key.clone(),
-                totals: g.totals.figures(Window::seconds(w.from, w.to)),
-                previous: g.previous.figures(Window::seconds(w.previous_from, w.from)),
-                buckets: starts
-                    .map(|s| series(&w, s, |b| g.buckets.get(&b)))
-                    .unwrap_or_default(),
-            })
-            .collect();
-        out.sort_by(|a, b| {
-            b.totals
-                .requests
-                .cmp(&a.totals.requests)
-                .then_with(|| a.key.cmp(&b.key))
+        let figures = |key: &str, g: &Group| GroupFigures {
+            key: key.to_owned(),
+            totals: g.totals.figures(Window::seconds(w.from, w.to)),
+            previous: g.previous.figures(Window::seconds(w.previous_from, w.from)),
+            buckets: starts
+                .map(|s| series(&w, s, |b| g.buckets.get(&b)))
+                .unwrap_or_default(),
+        };
+        let mut named: Vec<(&String, &Group)> =
+            self.groups.iter().filter(|(k, _)| *k != OTHER).collect();
+        named.sort_by(|a, b| {
+            b.1.totals
+                .calls
+                .cmp(&a.1.totals.calls)
+                .then_with(|| a.0.cmp(b.0))
         });
-        // Named groups first; past MAX_GROUPS - 1 of them, the rest (and what was folded
-        // while adding) become one OTHER group over exactly those calls.
-        out.retain(|g| g.key != OTHER);
-        let folded = self.groups.contains_key(OTHER);
-        if out.len() > MAX_GROUPS || folded {
-            let keep = out.len().min(MAX_GROUPS - 1);
-            let mut merged = Group::default();
-            for g in &out[keep..] {
-                if let Some(src) = self.groups.get(&g.key) {
-                    merged.merge(src);
-                }
-            }
-            if let Some(src) = self.groups.get(OTHER) {
-                merged.merge(src);
-            }
-            out.truncate(keep);
-            out.push(GroupFigures {
-                key: OTHER.to_owned(),
-                totals: merged.totals.figures(Window::seconds(w.from, w.to)),
-                previous: merged
-                    .previous
-                    .figures(Window::seconds(w.previous_from, w.from)),
-                buckets: starts
-                    .map(|s| series(&w, s, |b| merged.buckets.get(&b)))
-                    .unwrap_or_default(),
-            });
+        let folded = self.groups.get(OTHER);
+        if named.len() <= MAX_GROUPS && folded.is_none() {
+            return named.into_iter().map(|(k, g)| figures(k, g)).collect();
         }
-        out
+        let keep = named.len().min(MAX_GROUPS - 1);
+        let mut merged = Group::default();
+        for g in named[keep..].iter().map(|(_, g)| *g).chain(folded) {
+            merged.merge(g);
+        }
+        named[..keep]
+            .iter()
+            .map(|(k, g)| figures(k, g))
+            .chain(std::iter::once(figures(OTHER, &merged)))
+            .collect()
     }
 
     /// The series of all groups together.

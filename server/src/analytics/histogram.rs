@@ -30,11 +30,14 @@ fn key_of(v: f64) -> i32 {
     (v.ln() / GAMMA.ln()).ceil() as i32
 }
 
-/// Counts per bucket, dense from the lowest key (so merging is adding slices); only as long
-/// as the highest bucket used.
+/// Counts per bucket, dense from the lowest bucket used to the highest (so merging is adding
+/// slices). Starting at the lowest one used rather than at [`MIN_KEY`] keeps a histogram of
+/// LLM latencies (100 ms to a minute) about a third as long: merges are that much cheaper.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Histogram {
     counts: Vec<u64>,
+    /// The key of `counts[0]` (while `counts` is empty: 0).
+    base: i32,
     count: u64,
 }
 
@@ -44,7 +47,15 @@ impl Histogram {
     }
 
     fn slot(&mut self, key: i32) -> &mut u64 {
-        let i = (key.max(min_key()) - min_key()) as usize;
+        let key = key.max(min_key());
+        if self.counts.is_empty() {
+            self.base = key;
+        } else if key < self.base {
+            let grow = (self.base - key) as usize;
+            self.counts.splice(0..0, std::iter::repeat_n(0, grow));
+            self.base = key;
+        }
+        let i = (key - self.base) as usize;
         if i >= self.counts.len() {
             self.counts.resize(i + 1, 0);
         }
@@ -62,10 +73,14 @@ impl Histogram {
     }
 
     pub fn merge(&mut self, other: &Histogram) {
-        if other.counts.len() > self.counts.len() {
-            self.counts.resize(other.counts.len(), 0);
+        if other.counts.is_empty() {
+            return;
         }
-        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
+        // Widen to cover the other's range, then add slice to slice.
+        self.slot(other.base);
+        self.slot(other.base + other.counts.len() as i32 - 1);
+        let from = (other.base - self.base) as usize;
+        for (a, b) in self.counts[from..].iter_mut().zip(&other.counts) {
             *a += b;
         }
         self.count += other.count;
@@ -92,7 +107,7 @@ impl Histogram {
             .iter()
             .enumerate()
             .filter(|(_, c)| **c > 0)
-            .map(|(i, c)| (i as i32 + min_key(), *c))
+            .map(|(i, c)| (i as i32 + self.base, *c))
     }
 
     /// Each used bucket's reported value and count, smallest first (for distributions).
@@ -171,6 +186,34 @@ pub fn exact_quantile(values: &mut [f64], q: f64) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merges_of_any_ranges_in_any_order_equal_recording_everything() {
+        let low = [0.0005, 0.5, 3.0];
+        let high = [250.0, 900.0, 42_000.0];
+        let mid = [1.0, 120.0];
+        let hist = |vs: &[f64]| {
+            let mut h = Histogram::new();
+            vs.iter().for_each(|v| h.record(*v));
+            h
+        };
+        let all: Vec<f64> = low.iter().chain(&high).chain(&mid).copied().collect();
+        let mut up = hist(&high);
+        up.merge(&hist(&low));
+        up.merge(&hist(&mid));
+        let mut down = hist(&mid);
+        down.merge(&hist(&high));
+        down.merge(&Histogram::new());
+        down.merge(&hist(&low));
+        assert_eq!(up, hist(&all));
+        assert_eq!(down, hist(&all));
+        let mut packed = Histogram::new();
+        packed.merge_packed(&hist(&high).to_packed());
+        packed.merge_packed(&hist(&low).to_packed());
+        packed.merge_packed(&hist(&mid).to_packed());
+        assert_eq!(packed, hist(&all));
+        assert_eq!(packed.quantile(1.0), hist(&high).quantile(1.0));
+    }
 
     /// A deterministic spread of latencies over six orders of magnitude.
     fn sample(n: usize, seed: u64) -> Vec<f64> {

@@ -19,8 +19,9 @@ use crate::{
     analytics::{
         aggregate::{Aggregate, Window},
         bands, bucket,
-        closed::{self, CacheKey},
+        closed::{self, CacheKey, ClosedCache},
         histogram::RELATIVE_ERROR,
+        rollup::RollupKey,
     },
     state::AppState,
     store::rollups::{self, DimFilter, RollupRow},
@@ -95,51 +96,90 @@ async fn fetch_range(
 /// from the database.
 async fn rollup_rows(state: &AppState, p: &Params) -> Result<Vec<Arc<Vec<RollupRow>>>, ApiError> {
     let w = p.window;
-    let horizon = closed::horizon(Utc::now());
+    let mut kept = Kept::new(state, &state.closed, p);
     let mut parts = Vec::new();
-    let mut generation = None;
     // Each period is split on its own so no bucket straddles their border.
     for (from, to) in [(w.previous_from, w.from), (w.from, w.to)] {
-        let split = closed::split(from, to, w.size, w.tz, horizon);
+        parts.extend(
+            kept.rows(from, to, |a, b| fetch_range(state, p, a, b))
+                .await?,
+        );
+    }
+    Ok(parts)
+}
+
+/// Rows of closed buckets from a cache, merged once per bucket; the rest read each time.
+struct Kept<'a> {
+    state: &'a AppState,
+    cache: &'a ClosedCache,
+    p: &'a Params,
+    horizon: DateTime<Utc>,
+    generation: Option<i64>,
+}
+
+impl<'a> Kept<'a> {
+    fn new(state: &'a AppState, cache: &'a ClosedCache, p: &'a Params) -> Self {
+        Self {
+            state,
+            cache,
+            p,
+            horizon: closed::horizon(Utc::now()),
+            generation: None,
+        }
+    }
+
+    /// The rows of [from, to) in parts, `fetch` reading rows of a range from the database.
+    async fn rows<F, Fut>(
+        &mut self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        fetch: F,
+    ) -> Result<Vec<Arc<Vec<RollupRow>>>, ApiError>
+    where
+        F: Fn(DateTime<Utc>, DateTime<Utc>) -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<RollupRow>, ApiError>>,
+    {
+        let w = self.p.window;
+        let split = closed::split(from, to, w.size, w.tz, self.horizon);
+        let mut parts = Vec::new();
         for (a, b) in split.open {
-            parts.push(Arc::new(fetch_range(state, p, a, b).await?));
+            parts.push(Arc::new(fetch(a, b).await?));
         }
         if split.closed.is_empty() {
-            continue;
+            return Ok(parts);
         }
-        let g = match generation {
+        let g = match self.generation {
             Some(g) => g,
-            None => *generation.insert(rollups::generation(&state.pool).await?),
+            None => *self
+                .generation
+                .insert(rollups::generation(&self.state.pool).await?),
         };
+        let f = &self.p.filter;
         let key = |(start, end)| CacheKey {
             tz: w.tz.name(),
             size: w.size,
             start,
             end,
-            filter: [
-                p.filter.provider.clone(),
-                p.filter.model.clone(),
-                p.filter.feature.clone(),
-            ],
+            filter: [f.provider.clone(), f.model.clone(), f.feature.clone()],
         };
         let mut missing = Vec::new();
         for bucket in split.closed {
-            match state.closed.get(g, &key(bucket)) {
+            match self.cache.get(g, &key(bucket)) {
                 Some(rows) => parts.push(rows),
                 None => missing.push(bucket),
             }
         }
         // The missing buckets in one read, from the first to the last.
         if let (Some(first), Some(last)) = (missing.first(), missing.last()) {
-            let rows = fetch_range(state, p, first.0, last.1).await?;
+            let rows = fetch(first.0, last.1).await?;
             let mut merged = closed::merge_by_bucket(&rows, w.size, w.tz);
             for bucket in missing {
                 let rows = merged.remove(&bucket.0).unwrap_or_default();
-                parts.push(state.closed.put(g, key(bucket), rows));
+                parts.push(self.cache.put(g, key(bucket), rows));
             }
         }
+        Ok(parts)
     }
-    Ok(parts)
 }
 
 /// `GET /api/v1/analytics?group_by=none|model|provider|feature|session|user&…`
@@ -234,6 +274,7 @@ pub async fn aggregation(state: &AppState, q: &AnalyticsQuery) -> Result<Aggrega
 async fn by_user(state: &AppState, p: &Params, agg: &mut Aggregate) -> Result<(), ApiError> {
     let w = p.window;
     let since = rollups::users_complete_since(&state.pool).await?;
+    let mut kept = Kept::new(state, &state.closed_users, p);
     let mut raw = Vec::new();
     // Each period is planned on its own so no hour straddles their border.
     for (from, to) in [(w.previous_from, w.from), (w.from, w.to)] {
@@ -247,10 +288,11 @@ async fn by_user(state: &AppState, p: &Params, agg: &mut Aggregate) -> Result<()
                 raw.push((a, split));
             }
             if split < b {
-                for r in rollups::fetch_users(&state.pool, split, b).await? {
+                let parts = kept.rows(split, b, |x, y| user_rows(state, x, y)).await?;
+                for r in parts.iter().flat_map(|part| part.iter()) {
                     agg.add_rollup(
-                        r.bucket,
-                        &r.user_id,
+                        r.key.bucket,
+                        &r.key.feature,
                         &r.stats,
                         &r.latency_packed,
                         &r.ttft_packed,
@@ -266,6 +308,30 @@ async fn by_user(state: &AppState, p: &Params, agg: &mut Aggregate) -> Result<()
         .await?;
     }
     Ok(())
+}
+
+/// The user hours of [from, to) as rollup rows keyed by `feature` = the user (provider and
+/// model empty), so the closed-bucket cache and its merge serve them unchanged.
+async fn user_rows(
+    state: &AppState,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<RollupRow>, ApiError> {
+    Ok(rollups::fetch_users(&state.pool, from, to)
+        .await?
+        .into_iter()
+        .map(|r| RollupRow {
+            key: RollupKey {
+                bucket: r.bucket,
+                provider: String::new(),
+                model: String::new(),
+                feature: r.user_id,
+            },
+            stats: r.stats,
+            latency_packed: r.latency_packed,
+            ttft_packed: r.ttft_packed,
+        })
+        .collect())
 }
 
 /// API-key groups are keyed by id; people read them as `name (sl_1a2b3c4d)`.

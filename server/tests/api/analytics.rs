@@ -274,6 +274,7 @@ async fn by_user(app: &TestApp, extra: &[(&str, &str)]) -> (Value, HashMap<Strin
     let mut q = vec![
         ("range", "3d".to_owned()),
         ("tz", "Europe/Berlin".to_owned()),
+        ("bucket", "day".to_owned()),
         ("group_by", "user".to_owned()),
     ];
     q.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
@@ -363,6 +364,36 @@ async fn analytics_by_user_read_the_user_hours_and_agree_with_the_raw_calls() {
         })
         .sum();
     assert!(failed > 0);
+
+    // Closed days are kept merged; a late call and feedback on an old call still show.
+    let (_, again) = by_user(&app, &[]).await;
+    assert_same_groups(&again, &raw);
+    let late = app::types::CallInput {
+        id: Some("late-ann".into()),
+        time: Some(now - Duration::hours(30)),
+        provider: "openai".into(),
+        model: "gpt-4o".into(),
+        user_id: Some("ann".into()),
+        duration_ms: 5000.0,
+        ..Default::default()
+    };
+    app.ingest(&key, &[late]).await;
+    let rate = app
+        .post_json(
+            "/api/v1/feedback",
+            &key,
+            &json!({"call_id": "u100", "quality_score": 10}),
+        )
+        .await;
+    assert_eq!(rate.0, 200, "{}", rate.1);
+    let (_, later) = by_user(&app, &[]).await;
+    let (_, raw) = by_user(&app, &[("provider", "openai")]).await;
+    assert_same_groups(&later, &raw);
+    assert_eq!(
+        later["ann"]["totals"]["requests"].as_i64().unwrap(),
+        rolled["ann"]["totals"]["requests"].as_i64().unwrap() + 1
+    );
+    assert_eq!(later["ann"]["totals"]["avg_quality"], 10.0);
 
     // A database upgraded now: the hours before the upgrade hold counts only, so they are
     // read raw. Emptying their figures must not change the answer.
