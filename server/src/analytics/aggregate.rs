@@ -1,7 +1,7 @@
 //! Folding summaries (rollup rows or raw calls) into totals, previous-period totals and
 //! per-group time series. Pure: the HTTP layer fetches, this decides.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use app::types::{BucketFigures, BucketSize, GroupFigures};
 use chrono::{DateTime, Utc};
@@ -67,7 +67,10 @@ pub struct Aggregate {
     previous: Stats,
     /// The previous period per bucket (with a series): the history the bands are read from.
     previous_buckets: HashMap<DateTime<Utc>, Stats>,
-    groups: BTreeMap<String, Group>,
+    /// Hashed, not ordered: a row finds its group in one hash, where an ordered map compared
+    /// strings at every level (a profile of analytics by user found a sixth of the time there).
+    /// Everything that reads them in order sorts first.
+    groups: HashMap<String, Group>,
 }
 
 /// Groups answered at most: the busiest, then one [`OTHER`] with the rest.
@@ -94,7 +97,7 @@ impl Aggregate {
             totals: Stats::default(),
             previous: Stats::default(),
             previous_buckets: HashMap::new(),
-            groups: BTreeMap::new(),
+            groups: HashMap::new(),
         }
     }
 
@@ -217,7 +220,10 @@ impl Aggregate {
     /// The series of all groups together.
     pub fn series(&self, starts: &[DateTime<Utc>]) -> Vec<BucketFigures> {
         let mut all: HashMap<DateTime<Utc>, Stats> = HashMap::new();
-        for g in self.groups.values() {
+        // In key order, so float sums come out the same every time.
+        let mut groups: Vec<(&String, &Group)> = self.groups.iter().collect();
+        groups.sort_by(|a, b| a.0.cmp(b.0));
+        for (_, g) in groups {
             for (b, s) in &g.buckets {
                 all.entry(*b).or_default().merge(s);
             }
