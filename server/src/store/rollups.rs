@@ -1,5 +1,6 @@
-//! The rollup tables `llm_rollup_minute` and `llm_rollup_hour`: additive upserts from the
-//! ingest writer, reads for analytics, and rebuilds from raw rows after calls change.
+//! The rollup tables `llm_rollup_minute`, `llm_rollup_hour` and `llm_user_hour` (the same
+//! figures per hour and user): additive upserts from the ingest writer and feedback, reads
+//! for analytics, and rebuilds from raw rows after calls change.
 
 use std::collections::BTreeMap;
 
