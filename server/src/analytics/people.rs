@@ -22,10 +22,19 @@ pub struct SessionSpan {
 }
 
 /// Summaries per (hour, user): the call rollups' figures, so analytics by user read them.
-/// Calls without a user are summed under the user `""` (ingest turns an empty id into none).
+/// Calls without a user are summed under the user `""` (ingest turns an empty id into none;
+/// see [`user_hour`]).
 pub type UserHours = BTreeMap<(DateTime<Utc>, String), Stats>;
 /// Each user's latest call.
 pub type LastSeen = BTreeMap<String, DateTime<Utc>>;
+
+/// The user-hours key of a call: its hour and its user, `""` when it names none.
+pub fn user_hour(time: DateTime<Utc>, user: Option<&str>) -> (DateTime<Utc>, String) {
+    (
+        RollupTier::Hour.truncate(time),
+        user.unwrap_or_default().to_owned(),
+    )
+}
 
 /// Per (hour, user) summaries, and each user's latest call.
 pub fn user_deltas<'a>(calls: impl IntoIterator<Item = &'a Call>) -> (UserHours, LastSeen) {
@@ -33,10 +42,7 @@ pub fn user_deltas<'a>(calls: impl IntoIterator<Item = &'a Call>) -> (UserHours,
     let mut last: BTreeMap<String, DateTime<Utc>> = BTreeMap::new();
     for c in calls {
         hours
-            .entry((
-                RollupTier::Hour.truncate(c.time),
-                c.user_id.clone().unwrap_or_default(),
-            ))
+            .entry(user_hour(c.time, c.user_id.as_deref()))
             .or_default()
             .add(&CallFacts::from(c));
         let Some(u) = c.user_id.as_deref() else {

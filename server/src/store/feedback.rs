@@ -8,6 +8,7 @@ use sqlx::PgPool;
 
 use super::rollups;
 use crate::analytics::bucket::RollupTier;
+use crate::analytics::people;
 use crate::analytics::rollup::RollupKey;
 use crate::analytics::stats::Stats;
 use crate::domain::feedback::{delta, Feedback, Target};
@@ -68,9 +69,8 @@ pub async fn apply(pool: &PgPool, f: &Feedback) -> sqlx::Result<Vec<String>> {
     }
     let mut users: BTreeMap<(DateTime<Utc>, String), Stats> = BTreeMap::new();
     for c in &calls {
-        let user = c.user_id.clone().unwrap_or_default();
         users
-            .entry((RollupTier::Hour.truncate(c.time), user))
+            .entry(people::user_hour(c.time, c.user_id.as_deref()))
             .or_default()
             .merge(&delta((c.user_rating, c.quality_score), f));
     }

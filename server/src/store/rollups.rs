@@ -12,6 +12,7 @@ use crate::analytics::{
     bucket::RollupTier,
     closed,
     histogram::Histogram,
+    people,
     rollup::RollupKey,
     stats::{CallFacts, Stats},
 };
@@ -46,14 +47,20 @@ pub async fn upsert(
     if tier == RollupTier::Minute && first.bucket < closed::late_before(Utc::now()) {
         bump_generation(tx).await?;
     }
-    // The table name comes from the RollupTier enum, never from input.
-    let sql = upsert_sql(
-        tier.table(),
-        &[("provider", "text"), ("model", "text"), ("feature", "text")],
-        None,
-    );
+    // Built once per table (every ingest commit runs it); the table name comes from the
+    // RollupTier enum, never from input.
+    static SQL: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
+        [RollupTier::Minute, RollupTier::Hour].map(|t| {
+            upsert_sql(
+                t.table(),
+                &[("provider", "text"), ("model", "text"), ("feature", "text")],
+                None,
+            )
+        })
+    });
+    let sql = &SQL[usize::from(tier == RollupTier::Hour)];
     let keys = deltas.keys();
-    let q = sqlx::query(&sql)
+    let q = sqlx::query(sql)
         .bind(keys.clone().map(|k| k.bucket).collect::<Vec<_>>())
         .bind(
             keys.clone()
@@ -198,12 +205,14 @@ pub async fn upsert_users(
     if deltas.is_empty() {
         return Ok(());
     }
-    let sql = upsert_sql(
-        "llm_user_hour",
-        &[("user_id", "text")],
-        Some(("tokens", "sat_add(input_tokens, output_tokens)")),
-    );
-    let q = sqlx::query(&sql)
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        upsert_sql(
+            "llm_user_hour",
+            &[("user_id", "text")],
+            Some(("tokens", "sat_add(input_tokens, output_tokens)")),
+        )
+    });
+    let q = sqlx::query(&SQL)
         .bind(deltas.keys().map(|k| k.0).collect::<Vec<_>>())
         .bind(deltas.keys().map(|k| k.1.as_str()).collect::<Vec<_>>());
     bind_stats(q, deltas.values()).execute(&mut **tx).await?;
@@ -497,9 +506,8 @@ pub async fn rebuild(
         }
         let mut users: BTreeMap<(DateTime<Utc>, String), Stats> = BTreeMap::new();
         for r in &rows {
-            let user = r.user_id.clone().unwrap_or_default();
             users
-                .entry((RollupTier::Hour.truncate(r.time), user))
+                .entry(people::user_hour(r.time, r.user_id.as_deref()))
                 .or_default()
                 .add(&r.facts);
         }
