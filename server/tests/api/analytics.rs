@@ -566,3 +566,55 @@ async fn bad_parameters_name_the_field() {
     assert!((60..=61).contains(&ov["series"].as_array().unwrap().len()));
     app.shutdown().await;
 }
+
+/// `sl_hist_merge` (PL/pgSQL since migration 0027) merges packed histograms exactly as the
+/// Rust histogram does: any two histograms, empty and NULL ones, repeated keys and counts
+/// that no longer fit in 32 bits.
+#[tokio::test]
+async fn the_sql_histogram_merge_equals_the_rust_merge() {
+    use rand::{rngs::SmallRng, Rng, SeedableRng};
+    use server::analytics::histogram::Histogram;
+    let app = spawn_app().await;
+    let merge_sql = |a: Option<Vec<i64>>, b: Option<Vec<i64>>| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, Vec<i64>>("SELECT sl_hist_merge($1, $2)")
+                .bind(a)
+                .bind(b)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let mut rng = SmallRng::seed_from_u64(15);
+    for round in 0..200 {
+        let mut hists = [Histogram::new(), Histogram::new()];
+        for h in &mut hists {
+            // Some rounds leave one side empty; values span sub-millisecond to minutes.
+            for _ in 0..rng.random_range(0..=(round % 7) * 40) {
+                h.record(10f64.powf(rng.random_range(-1.0..5.0)));
+            }
+        }
+        let mut want = hists[0].clone();
+        want.merge(&hists[1]);
+        let got = merge_sql(Some(hists[0].to_packed()), Some(hists[1].to_packed())).await;
+        assert_eq!(Histogram::from_packed(&got).to_packed(), want.to_packed());
+        assert!(
+            got.windows(2).all(|w| w[0] >> 32 <= w[1] >> 32),
+            "the merge keeps keys sorted: {got:?}"
+        );
+    }
+    // NULL on either side is an empty histogram.
+    assert_eq!(merge_sql(None, None).await, Vec::<i64>::new());
+    assert_eq!(merge_sql(None, Some(vec![5])).await, vec![5]);
+    assert_eq!(merge_sql(Some(vec![5]), None).await, vec![5]);
+    // A count past 32 bits stays in its key as a repeated element instead of spilling into
+    // the key bits.
+    let key = |k: i64, c: i64| (k << 32) | c;
+    let full = key(40, 0xFFFF_FFFF);
+    let merged = merge_sql(Some(vec![full]), Some(vec![key(40, 2), key(41, 1)])).await;
+    assert_eq!(merged, vec![full, key(40, 2), key(41, 1)]);
+    let h = Histogram::from_packed(&merged);
+    assert_eq!(h.count(), 0xFFFF_FFFF + 3);
+    app.shutdown().await;
+}
