@@ -138,9 +138,13 @@ build_release() {
     log "release build is up to date"
     return 0
   fi
-  log "cargo leptos build --release"
+  log "cargo leptos build --release --split --precompress"
+  # --split: the pages are lazy routes (app's `lazy_pages!`), each its own WASM chunk; without
+  # it the WASM imports a placeholder module no browser can load. --precompress: .br and .gz
+  # beside every file of the site, which the server sends to browsers that accept them
+  # (nothing is compressed per request).
   # A failed or interrupted build must not be stamped up to date.
-  (cd "$ROOT" && cargo leptos build --release) || return 1
+  (cd "$ROOT" && cargo leptos build --release --split --precompress) || return 1
   touch "$bin" "$wasm"
 }
 

@@ -1,6 +1,10 @@
 //! Sightline's UI: the HTML shell, the router and the pages. Compiled twice: with `ssr` into
 //! the server (rendering) and with `hydrate` into the WASM (interactivity).
 
+// Leptos' typed views nest deeply; each lazy page turns its whole view type into an `AnyView`
+// here, which the release WASM build needs the headroom for.
+#![recursion_limit = "256"]
+
 pub mod alert_form;
 pub mod analytics;
 pub mod api;
@@ -15,8 +19,8 @@ pub mod types;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
-    components::{Route, Router, Routes},
-    path,
+    components::{Outlet, ParentRoute, Route, Router, Routes},
+    lazy_route, path, Lazy, LazyRoute,
 };
 
 use components::layout::Layout;
@@ -73,20 +77,62 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// Declares a page whose code the release WASM loads only when it is first shown
+/// (`cargo leptos build --split`): the first load carries the shell, the router, the frame
+/// and the Overview (where people land, so it hydrates without fetching chunks), not every
+/// page. On the server the page renders as before.
+macro_rules! lazy_pages {
+    ($($route:ident => $page:ident),* $(,)?) => {$(
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                $page().into_any()
+            }
+        }
+    )*};
+}
+
+lazy_pages! {
+    CallsRoute => CallsPage,
+    SessionsRoute => SessionsPage,
+    SessionRoute => SessionPage,
+    BudgetsRoute => BudgetsPage,
+    BudgetRoute => BudgetPage,
+    SystemRoute => SystemPage,
+    AppsRoute => AppsPage,
+    FrontendRoute => FrontendPage,
+    DatabaseRoute => DatabasePage,
+    ReportsRoute => ReportsPage,
+    BenchmarksRoute => BenchmarksPage,
+    WorkersRoute => WorkersPage,
+    ModelsRoute => ModelsPage,
+    AlertsRoute => AlertsPage,
+    AlertHistoryRoute => AlertHistoryPage,
+    AlertRuleRoute => AlertRulePage,
+    ChannelsRoute => ChannelsPage,
+    ApiKeysRoute => ApiKeysPage,
+    ProvidersRoute => ProvidersPage,
+}
+
+/// The frame around every signed-in page, kept while the pages inside it change.
+#[component]
+fn Framed() -> impl IntoView {
+    view! {
+        <Layout>
+            <Outlet />
+        </Layout>
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Marks the page as hydrated (effects only run in the browser): end-to-end tests wait
-    // for it before interacting.
-    Effect::new(move |_| {
-        #[cfg(feature = "hydrate")]
-        if let Some(body) = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.body())
-        {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
     view! {
         <Stylesheet id="leptos" href="/pkg/sightline.css" />
         <Title formatter=|page: String| {
@@ -95,45 +141,46 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=|| view! { <Layout><NotFound /></Layout> }>
                 <Route path=path!("/login") view=LoginPage />
-                <Route path=path!("/") view=|| view! { <Layout><OverviewPage /></Layout> } />
-                <Route path=path!("/calls") view=|| view! { <Layout><CallsPage /></Layout> } />
-                <Route path=path!("/sessions") view=|| view! { <Layout><SessionsPage /></Layout> } />
-                <Route
-                    path=path!("/sessions/:id")
-                    view=|| view! { <Layout><SessionPage /></Layout> }
-                />
-                <Route path=path!("/budgets") view=|| view! { <Layout><BudgetsPage /></Layout> } />
-                <Route path=path!("/budgets/:id") view=|| view! { <Layout><BudgetPage /></Layout> } />
-                <Route path=path!("/system") view=|| view! { <Layout><SystemPage /></Layout> } />
-                <Route path=path!("/apps") view=|| view! { <Layout><AppsPage /></Layout> } />
-                <Route path=path!("/frontend") view=|| view! { <Layout><FrontendPage /></Layout> } />
-                <Route path=path!("/database") view=|| view! { <Layout><DatabasePage /></Layout> } />
-                <Route path=path!("/reports") view=|| view! { <Layout><ReportsPage /></Layout> } />
-                <Route path=path!("/benchmarks") view=|| view! { <Layout><BenchmarksPage /></Layout> } />
-                <Route path=path!("/ai/workers") view=|| view! { <Layout><WorkersPage /></Layout> } />
-                <Route path=path!("/ai/models") view=|| view! { <Layout><ModelsPage /></Layout> } />
-                <Route path=path!("/alerts") view=|| view! { <Layout><AlertsPage /></Layout> } />
-                <Route
-                    path=path!("/alerts/history")
-                    view=|| view! { <Layout><AlertHistoryPage /></Layout> }
-                />
-                <Route
-                    path=path!("/alerts/rules/:id")
-                    view=|| view! { <Layout><AlertRulePage /></Layout> }
-                />
-                <Route
-                    path=path!("/settings/channels")
-                    view=|| view! { <Layout><ChannelsPage /></Layout> }
-                />
-                <Route
-                    path=path!("/settings/api-keys")
-                    view=|| view! { <Layout><ApiKeysPage /></Layout> }
-                />
-                <Route
-                    path=path!("/settings/providers")
-                    view=|| view! { <Layout><ProvidersPage /></Layout> }
-                />
+                <ParentRoute path=path!("") view=Framed>
+                    <Route path=path!("") view=OverviewPage />
+                    <Route path=path!("/calls") view={Lazy::<CallsRoute>::new()} />
+                    <Route path=path!("/sessions") view={Lazy::<SessionsRoute>::new()} />
+                    <Route path=path!("/sessions/:id") view={Lazy::<SessionRoute>::new()} />
+                    <Route path=path!("/budgets") view={Lazy::<BudgetsRoute>::new()} />
+                    <Route path=path!("/budgets/:id") view={Lazy::<BudgetRoute>::new()} />
+                    <Route path=path!("/system") view={Lazy::<SystemRoute>::new()} />
+                    <Route path=path!("/apps") view={Lazy::<AppsRoute>::new()} />
+                    <Route path=path!("/frontend") view={Lazy::<FrontendRoute>::new()} />
+                    <Route path=path!("/database") view={Lazy::<DatabaseRoute>::new()} />
+                    <Route path=path!("/reports") view={Lazy::<ReportsRoute>::new()} />
+                    <Route path=path!("/benchmarks") view={Lazy::<BenchmarksRoute>::new()} />
+                    <Route path=path!("/ai/workers") view={Lazy::<WorkersRoute>::new()} />
+                    <Route path=path!("/ai/models") view={Lazy::<ModelsRoute>::new()} />
+                    <Route path=path!("/alerts") view={Lazy::<AlertsRoute>::new()} />
+                    <Route path=path!("/alerts/history") view={Lazy::<AlertHistoryRoute>::new()} />
+                    <Route path=path!("/alerts/rules/:id") view={Lazy::<AlertRuleRoute>::new()} />
+                    <Route path=path!("/settings/channels") view={Lazy::<ChannelsRoute>::new()} />
+                    <Route path=path!("/settings/api-keys") view={Lazy::<ApiKeysRoute>::new()} />
+                    <Route path=path!("/settings/providers") view={Lazy::<ProvidersRoute>::new()} />
+                </ParentRoute>
             </Routes>
         </Router>
     }
+}
+
+/// Hydrates the server-rendered page (the WASM entry point calls it). Pages are split from
+/// the main WASM (`lazy_pages!`), so hydration waits for the shown page's code and runs as a
+/// task; the body is marked `data-hydrated` after it, which end-to-end tests wait for before
+/// interacting.
+#[cfg(feature = "hydrate")]
+pub fn hydrate() {
+    wasm_bindgen_futures::spawn_local(async {
+        let Some(body) = document().body() else {
+            return;
+        };
+        leptos::mount::hydrate_from_async(body.clone(), App)
+            .await
+            .forget();
+        let _ = body.set_attribute("data-hydrated", "true");
+    });
 }

@@ -25,6 +25,21 @@ await page.getByRole("button", { name: "Log in" }).click();
 await page.waitForURL((u) => u.pathname === "/");
 
 const charts = ["chart-tokens", "chart-cost", "chart-models", "chart-provider-requests", "chart-provider-cost", "chart-quality"];
+// The WASM a first visit downloads for the Overview: a fresh context (empty cache) with the
+// logged-in session; the main module and any split chunks, as sent (the server sends the
+// precompressed brotli or gzip file when the browser accepts it).
+const fresh = await browser.newContext({ storageState: await context.storageState() });
+const first = await fresh.newPage();
+await first.goto(`${url}/?range=30d`);
+await first.waitForFunction(() => document.body.hasAttribute("data-hydrated"), null, { timeout: 30_000 });
+const wasm = await first.evaluate(() =>
+  performance
+    .getEntriesByType("resource")
+    .filter((e) => new URL(e.name).pathname.endsWith(".wasm"))
+    .map((e) => ({ name: new URL(e.name).pathname, bytes: e.encodedBodySize })),
+);
+await fresh.close();
+
 const loads = [];
 for (let i = 0; i < runs; i++) {
   await page.goto(`${url}/?range=30d`);
@@ -78,11 +93,15 @@ for (let i = 0; i < runs; i++) {
   await page.waitForTimeout(300);
 }
 await browser.close();
+const wasmKb = Math.round(wasm.reduce((n, e) => n + e.bytes, 0) / 1024);
 // For scripts/bench.sh's goal table (see server/examples/load/figures.rs).
 if (process.env.BENCH_FIGURES) {
   const { appendFileSync } = await import("node:fs");
   appendFileSync(process.env.BENCH_FIGURES, `overview_page_ms ${median(loads)}\nlive_card_ms ${median(live)}\n`);
+  appendFileSync(process.env.BENCH_FIGURES, `overview_wasm_kb ${wasmKb}\n`);
 }
+const named = wasm.slice(0, 5).map((e) => `${e.name.replace("/pkg/", "")} ${Math.round(e.bytes / 1024)} KB`);
+console.log(`overview first visit: ${wasmKb} KB of WASM as sent, ${wasm.length} file(s): ${named.join(", ")}${wasm.length > 5 ? ", …" : ""}`);
 const fmt = (xs) => `median ${median(xs).toFixed(0)} ms (min ${Math.min(...xs).toFixed(0)}, max ${Math.max(...xs).toFixed(0)}, n=${xs.length})`;
 console.log(`overview page, 30 days: navigation -> hydrated, cards and 6 charts drawn: ${fmt(loads)}`);
 console.log(`live update: POST -> request card changed: ${fmt(live)}`);
