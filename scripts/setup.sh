@@ -143,8 +143,11 @@ build_release() {
   # it the WASM imports a placeholder module no browser can load. --precompress: .br and .gz
   # beside every file of the site, which the server sends to browsers that accept them
   # (nothing is compressed per request).
-  # A failed or interrupted build must not be stamped up to date.
-  (cd "$ROOT" && cargo leptos build --release --split --precompress) || return 1
+  # cargo-leptos runs wasm-opt on every chunk at once; one build here failed in that step
+  # without a message and passed when run again, so a failure is retried once (a real
+  # compile error fails twice). A failed or interrupted build must not be stamped up to date.
+  (cd "$ROOT" && { cargo leptos build --release --split --precompress ||
+    { log "cargo leptos build failed; retrying once"; cargo leptos build --release --split --precompress; }; }) || return 1
   touch "$bin" "$wasm"
 }
 
