@@ -67,7 +67,7 @@ pub async fn apply(pool: &PgPool, f: &Feedback) -> sqlx::Result<Vec<String>> {
         }
         rollups::upsert(&mut tx, tier, &deltas).await?;
     }
-    let mut users: BTreeMap<(DateTime<Utc>, String), Stats> = BTreeMap::new();
+    let mut users = people::UserHours::new();
     for c in &calls {
         users
             .entry(people::user_hour(c.time, c.user_id.as_deref()))

@@ -200,7 +200,7 @@ fn bind_stats<'q, 's>(
 /// order). Its `tokens` column, which the top users read, is input plus output.
 pub async fn upsert_users(
     tx: &mut Transaction<'_, Postgres>,
-    deltas: &BTreeMap<(DateTime<Utc>, String), Stats>,
+    deltas: &people::UserHours,
 ) -> sqlx::Result<()> {
     if deltas.is_empty() {
         return Ok(());
@@ -504,7 +504,7 @@ pub async fn rebuild(
             }
             upsert(tx, tier, &deltas).await?;
         }
-        let mut users: BTreeMap<(DateTime<Utc>, String), Stats> = BTreeMap::new();
+        let mut users = people::UserHours::new();
         for r in &rows {
             users
                 .entry(people::user_hour(r.time, r.user_id.as_deref()))
