@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::{
     bucket::RollupTier,
+    people::{self, LastSeen, SessionSpan, UserHours},
     stats::{CallFacts, Stats},
 };
 
@@ -60,6 +61,40 @@ pub fn deltas<'a>(
     out
 }
 
+/// Everything one write adds to the rollups, stored together in one statement: the call
+/// summaries of both tiers and per (hour, user), and, for new calls, each user's last call
+/// and the sessions' spans. Feedback and rebuilds fill only the summaries.
+#[derive(Debug, Default)]
+pub struct Deltas {
+    pub minute: BTreeMap<RollupKey, Stats>,
+    pub hour: BTreeMap<RollupKey, Stats>,
+    pub users: UserHours,
+    pub last_seen: LastSeen,
+    pub sessions: BTreeMap<String, SessionSpan>,
+}
+
+impl Deltas {
+    /// What new `calls` add to every rollup.
+    pub fn of_new_calls<'a>(calls: impl IntoIterator<Item = &'a Call> + Clone) -> Self {
+        let (users, last_seen) = people::user_deltas(calls.clone());
+        Deltas {
+            minute: deltas(RollupTier::Minute, calls.clone()),
+            hour: deltas(RollupTier::Hour, calls.clone()),
+            users,
+            last_seen,
+            sessions: people::session_deltas(calls),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.minute.is_empty()
+            && self.hour.is_empty()
+            && self.users.is_empty()
+            && self.last_seen.is_empty()
+            && self.sessions.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,5 +134,24 @@ mod tests {
         let mut sorted = keys.clone();
         sorted.sort();
         assert_eq!(keys, sorted);
+    }
+
+    #[test]
+    fn new_calls_fill_every_rollup() {
+        let mut calls = [
+            call("2026-05-01T10:00:05Z", "a", None),
+            call("2026-05-01T10:01:00Z", "a", None),
+            call("2026-05-01T11:00:00Z", "b", None),
+        ];
+        calls[0].user_id = Some("u1".into());
+        calls[1].user_id = Some("u1".into());
+        calls[1].session_id = Some("s1".into());
+        let d = Deltas::of_new_calls(&calls);
+        assert_eq!((d.minute.len(), d.hour.len()), (3, 2));
+        assert_eq!(d.users.len(), 2, "u1 at 10 and no user at 11");
+        assert_eq!(d.last_seen["u1"], calls[1].time);
+        assert_eq!(d.sessions["s1"].calls, 1);
+        assert!(!d.is_empty());
+        assert!(Deltas::default().is_empty());
     }
 }

@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
 use crate::domain::call::NewCall;
 use crate::{
-    analytics::{bucket::RollupTier, people, rollup},
+    analytics::rollup,
     live::LiveHub,
     metrics::{CallSource, Metrics},
     store,
@@ -201,14 +201,17 @@ async fn timed_commit(
 /// the calls each job added.
 async fn commit(pool: &PgPool, jobs: &[Job]) -> Result<Vec<u64>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let mut inserted = Vec::with_capacity(jobs.len());
     let mut new_calls: Vec<&NewCall> = jobs.iter().flat_map(|j| &j.calls).collect();
-    // Nearly every batch is new calls only, which one COPY stores fastest; a batch with a
-    // retried call falls back to the insert that skips what is stored.
-    if store::calls::copy_new(&mut tx, &new_calls).await? {
-        inserted.extend(jobs.iter().map(|j| j.calls.len() as u64));
+    // Nearly every batch is new calls only, which one COPY stores fastest. A batch with a
+    // retried call aborts that first statement; it starts again with the insert that skips
+    // what is stored.
+    let inserted: Vec<u64> = if store::calls::copy_new(&mut tx, &new_calls).await? {
+        jobs.iter().map(|j| j.calls.len() as u64).collect()
     } else {
+        tx.rollback().await?;
+        tx = pool.begin().await?;
         new_calls.clear();
+        let mut inserted = Vec::with_capacity(jobs.len());
         for job in jobs {
             let fresh = store::calls::insert_batch(&mut tx, &job.calls).await?;
             inserted.push(fresh.iter().filter(|f| **f).count() as u64);
@@ -220,16 +223,12 @@ async fn commit(pool: &PgPool, jobs: &[Job]) -> Result<Vec<u64>, sqlx::Error> {
                     .map(|(n, _)| n),
             );
         }
-    }
+        inserted
+    };
     // Rollups and budget counters move in the same transaction as the calls, so they never
     // disagree; only calls that were new count, so a retried batch is not counted twice.
-    for tier in [RollupTier::Minute, RollupTier::Hour] {
-        let deltas = rollup::deltas(tier, new_calls.iter().map(|n| &n.call));
-        store::rollups::upsert(&mut tx, tier, &deltas).await?;
-    }
-    let (hours, last) = people::user_deltas(new_calls.iter().map(|n| &n.call));
-    let sessions = people::session_deltas(new_calls.iter().map(|n| &n.call));
-    store::people::upsert(&mut tx, &hours, &last, &sessions).await?;
+    let deltas = rollup::Deltas::of_new_calls(new_calls.iter().map(|n| &n.call));
+    store::rollups::add(&mut tx, &deltas).await?;
     store::budgets::count_calls(&mut tx, &new_calls).await?;
     tx.commit().await?;
     Ok(inserted)

@@ -17,9 +17,10 @@ const COLUMNS: &str = "id, time, trace_id, session_id, user_id, feature, provide
 const COLUMN_COUNT: i16 = 30;
 
 /// Stores calls none of which is stored yet, with one binary `COPY`: about twice as fast
-/// as an `INSERT … ON CONFLICT` (docs/BENCHMARKS.md). `COPY` cannot skip duplicates, so it
-/// runs under a savepoint: when any call is already stored, or repeated in `calls`, nothing
-/// of it is kept and this answers `false`, for the caller to use [`insert_batch`] instead.
+/// as an `INSERT … ON CONFLICT` (docs/BENCHMARKS.md). `COPY` cannot skip duplicates: when
+/// any call is already stored, or repeated in `calls`, this answers `false` and the
+/// transaction is aborted, for the caller to roll back and use [`insert_batch`] in a new
+/// one. (No savepoint: it would cost every commit two more round trips for a rare case.)
 pub async fn copy_new(
     tx: &mut Transaction<'_, Postgres>,
     calls: &[&NewCall],
@@ -27,23 +28,9 @@ pub async fn copy_new(
     if calls.is_empty() {
         return Ok(true);
     }
-    let payload = copy_payload(calls);
-    sqlx::query("SAVEPOINT sl_copy_calls")
-        .execute(&mut **tx)
-        .await?;
-    match copy_rows(tx, payload).await {
-        Ok(()) => {
-            sqlx::query("RELEASE SAVEPOINT sl_copy_calls")
-                .execute(&mut **tx)
-                .await?;
-            Ok(true)
-        }
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            sqlx::query("ROLLBACK TO SAVEPOINT sl_copy_calls")
-                .execute(&mut **tx)
-                .await?;
-            Ok(false)
-        }
+    match copy_rows(tx, copy_payload(calls)).await {
+        Ok(()) => Ok(true),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
         Err(e) => Err(e),
     }
 }

@@ -1,16 +1,13 @@
 //! Feedback after the fact: a call's rating and quality score replaced, and its rollup rows
 //! moved by the difference, in one transaction.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use super::rollups;
 use crate::analytics::bucket::RollupTier;
 use crate::analytics::people;
-use crate::analytics::rollup::RollupKey;
-use crate::analytics::stats::Stats;
+use crate::analytics::rollup::{Deltas, RollupKey};
 use crate::domain::feedback::{delta, Feedback, Target};
 
 #[derive(sqlx::FromRow)]
@@ -56,25 +53,22 @@ pub async fn apply(pool: &PgPool, f: &Feedback) -> sqlx::Result<Vec<String>> {
     .bind(f.quality_score)
     .execute(&mut *tx)
     .await?;
-    for tier in [RollupTier::Minute, RollupTier::Hour] {
-        let mut deltas: BTreeMap<RollupKey, Stats> = BTreeMap::new();
-        for c in &calls {
-            let key = RollupKey::of(tier, c.time, &c.provider, &c.model, c.feature.as_deref());
-            deltas
-                .entry(key)
-                .or_default()
-                .merge(&delta((c.user_rating, c.quality_score), f));
-        }
-        rollups::upsert(&mut tx, tier, &deltas).await?;
-    }
-    let mut users = people::UserHours::new();
+    let mut d = Deltas::default();
     for c in &calls {
-        users
+        let change = delta((c.user_rating, c.quality_score), f);
+        for (tier, map) in [
+            (RollupTier::Minute, &mut d.minute),
+            (RollupTier::Hour, &mut d.hour),
+        ] {
+            let key = RollupKey::of(tier, c.time, &c.provider, &c.model, c.feature.as_deref());
+            map.entry(key).or_default().merge(&change);
+        }
+        d.users
             .entry(people::user_hour(c.time, c.user_id.as_deref()))
             .or_default()
-            .merge(&delta((c.user_rating, c.quality_score), f));
+            .merge(&change);
     }
-    rollups::upsert_users(&mut tx, &users).await?;
+    rollups::add(&mut tx, &d).await?;
     tx.commit().await?;
     Ok(calls.into_iter().map(|c| c.id).collect())
 }

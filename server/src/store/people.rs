@@ -1,61 +1,8 @@
-//! The user and session rollups: written with the calls, rebuilt with the call rollups,
-//! and read for active users, session lengths and top users.
-
-use std::collections::BTreeMap;
+//! The user and session rollups (written with the calls by [`super::rollups::add`]): cleared
+//! and refreshed when calls change, and read for active users, session lengths and top users.
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
-
-use crate::analytics::people::{LastSeen, SessionSpan, UserHours};
-
-/// Adds a batch's users and sessions (keys sorted, so writers lock in one order).
-pub async fn upsert(
-    tx: &mut Transaction<'_, Postgres>,
-    hours: &UserHours,
-    last: &LastSeen,
-    sessions: &BTreeMap<String, SessionSpan>,
-) -> sqlx::Result<()> {
-    if !hours.is_empty() {
-        super::rollups::upsert_users(tx, hours).await?;
-        sqlx::query(
-            "INSERT INTO llm_user_last AS r (user_id, last_seen)
-             SELECT * FROM UNNEST($1::text[], $2::timestamptz[])
-             ON CONFLICT (user_id) DO UPDATE SET
-                last_seen = GREATEST(r.last_seen, excluded.last_seen)",
-        )
-        .bind(last.keys().map(String::as_str).collect::<Vec<_>>())
-        .bind(last.values().copied().collect::<Vec<_>>())
-        .execute(&mut **tx)
-        .await?;
-    }
-    if !sessions.is_empty() {
-        sqlx::query(
-            "INSERT INTO llm_session_spans AS r (session_id, user_id, first_call, last_call, calls)
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[],
-                $5::int8[])
-             ON CONFLICT (session_id) DO UPDATE SET
-                user_id = CASE WHEN excluded.user_id IS NOT NULL
-                    AND excluded.last_call >= r.last_call THEN excluded.user_id
-                    ELSE coalesce(r.user_id, excluded.user_id) END,
-                first_call = LEAST(r.first_call, excluded.first_call),
-                last_call = GREATEST(r.last_call, excluded.last_call),
-                calls = r.calls + excluded.calls",
-        )
-        .bind(sessions.keys().map(String::as_str).collect::<Vec<_>>())
-        .bind(
-            sessions
-                .values()
-                .map(|s| s.user_id.as_deref())
-                .collect::<Vec<_>>(),
-        )
-        .bind(sessions.values().map(|s| s.first).collect::<Vec<_>>())
-        .bind(sessions.values().map(|s| s.last).collect::<Vec<_>>())
-        .bind(sessions.values().map(|s| s.calls).collect::<Vec<_>>())
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
-}
 
 /// Forgets the user hours in [from, to) (whole hours), which [`super::rollups::rebuild`]
 /// then adds again from the raw calls.

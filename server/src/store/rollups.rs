@@ -2,8 +2,6 @@
 //! figures per hour and user): additive upserts from the ingest writer and feedback, reads
 //! for analytics, and rebuilds from raw rows after calls change.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Duration, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder, Transaction};
 
@@ -13,7 +11,7 @@ use crate::analytics::{
     closed,
     histogram::Histogram,
     people,
-    rollup::RollupKey,
+    rollup::{Deltas, RollupKey},
     stats::{CallFacts, Stats},
 };
 
@@ -32,45 +30,95 @@ async fn bump_generation(tx: &mut Transaction<'_, Postgres>) -> sqlx::Result<()>
     Ok(())
 }
 
-/// Adds `deltas` to `tier`'s rows (creating missing ones), in key order. Late calls (buckets
-/// before [`closed::late_before`]) move the generation on, checked with the minute tier: it is
-/// written first, so like [`rebuild`] the generation row is the first rollup lock taken.
-pub async fn upsert(
-    tx: &mut Transaction<'_, Postgres>,
-    tier: RollupTier,
-    deltas: &BTreeMap<RollupKey, Stats>,
-) -> sqlx::Result<()> {
-    let Some(first) = deltas.keys().next() else {
+/// Adds `d` to every rollup table in one statement (one round trip where five separate
+/// upserts took five, while the commit's row locks are held). Keys are sorted within each
+/// table and every writer runs this same statement, so concurrent writers lock rows in one
+/// order. Late calls (buckets before [`closed::late_before`]) first move the generation on,
+/// which like [`rebuild`] makes the generation row the first rollup lock taken.
+pub async fn add(tx: &mut Transaction<'_, Postgres>, d: &Deltas) -> sqlx::Result<()> {
+    if d.is_empty() {
         return Ok(());
-    };
+    }
     // Keys are sorted by bucket first, so the first is the oldest.
-    if tier == RollupTier::Minute && first.bucket < closed::late_before(Utc::now()) {
+    let oldest = d.minute.keys().next().map(|k| k.bucket);
+    if oldest.is_some_and(|b| b < closed::late_before(Utc::now())) {
         bump_generation(tx).await?;
     }
-    // Built once per table (every ingest commit runs it); the table name comes from the
-    // RollupTier enum, never from input.
-    static SQL: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
-        [RollupTier::Minute, RollupTier::Hour].map(|t| {
-            upsert_sql(
-                t.table(),
-                &[("provider", "text"), ("model", "text"), ("feature", "text")],
-                None,
+    // Built once (every ingest commit runs it); table names come from code, never input.
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(add_sql);
+    let mut q = sqlx::query(&SQL);
+    for tier in [&d.minute, &d.hour] {
+        let keys = tier.keys();
+        q = q
+            .bind(keys.clone().map(|k| k.bucket).collect::<Vec<_>>())
+            .bind(
+                keys.clone()
+                    .map(|k| k.provider.as_str())
+                    .collect::<Vec<_>>(),
             )
-        })
-    });
-    let sql = &SQL[usize::from(tier == RollupTier::Hour)];
-    let keys = deltas.keys();
-    let q = sqlx::query(sql)
-        .bind(keys.clone().map(|k| k.bucket).collect::<Vec<_>>())
+            .bind(keys.clone().map(|k| k.model.as_str()).collect::<Vec<_>>())
+            .bind(keys.map(|k| k.feature.as_str()).collect::<Vec<_>>());
+        q = bind_stats(q, tier.values());
+    }
+    q = q
+        .bind(d.users.keys().map(|k| k.0).collect::<Vec<_>>())
+        .bind(d.users.keys().map(|k| k.1.as_str()).collect::<Vec<_>>());
+    q = bind_stats(q, d.users.values());
+    let sessions = d.sessions.values();
+    q.bind(d.last_seen.keys().map(String::as_str).collect::<Vec<_>>())
+        .bind(d.last_seen.values().copied().collect::<Vec<_>>())
+        .bind(d.sessions.keys().map(String::as_str).collect::<Vec<_>>())
         .bind(
-            keys.clone()
-                .map(|k| k.provider.as_str())
+            sessions
+                .clone()
+                .map(|s| s.user_id.as_deref())
                 .collect::<Vec<_>>(),
         )
-        .bind(keys.clone().map(|k| k.model.as_str()).collect::<Vec<_>>())
-        .bind(keys.map(|k| k.feature.as_str()).collect::<Vec<_>>());
-    bind_stats(q, deltas.values()).execute(&mut **tx).await?;
+        .bind(sessions.clone().map(|s| s.first).collect::<Vec<_>>())
+        .bind(sessions.clone().map(|s| s.last).collect::<Vec<_>>())
+        .bind(sessions.map(|s| s.calls).collect::<Vec<_>>())
+        .execute(&mut **tx)
+        .await?;
     Ok(())
+}
+
+/// The statement of [`add`]: one data-modifying CTE per table, in the order [`add`] binds
+/// them. A table given empty arrays is left alone.
+fn add_sql() -> String {
+    let dims = [("provider", "text"), ("model", "text"), ("feature", "text")];
+    // Each summary table binds its bucket, its key columns and the summary columns.
+    let tier_params = 1 + dims.len() + STAT_COLUMNS.len();
+    let minute = upsert_sql(RollupTier::Minute.table(), &dims, None, 1);
+    let hour = upsert_sql(RollupTier::Hour.table(), &dims, None, 1 + tier_params);
+    let users = upsert_sql(
+        "llm_user_hour",
+        &[("user_id", "text")],
+        Some(("tokens", "sat_add(input_tokens, output_tokens)")),
+        1 + 2 * tier_params,
+    );
+    let p = 2 * tier_params + 2 + STAT_COLUMNS.len();
+    let [l1, l2, s1, s2, s3, s4, s5] = std::array::from_fn::<_, 7, _>(|i| p + 1 + i);
+    format!(
+        "WITH minute AS ({minute}), hour AS ({hour}), users AS ({users}),
+         last_seen AS (
+            INSERT INTO llm_user_last AS r (user_id, last_seen)
+            SELECT * FROM UNNEST(${l1}::text[], ${l2}::timestamptz[])
+            ON CONFLICT (user_id) DO UPDATE SET
+                last_seen = GREATEST(r.last_seen, excluded.last_seen)
+         ), sessions AS (
+            INSERT INTO llm_session_spans AS r (session_id, user_id, first_call, last_call, calls)
+            SELECT * FROM UNNEST(${s1}::text[], ${s2}::text[], ${s3}::timestamptz[],
+                ${s4}::timestamptz[], ${s5}::int8[])
+            ON CONFLICT (session_id) DO UPDATE SET
+                user_id = CASE WHEN excluded.user_id IS NOT NULL
+                    AND excluded.last_call >= r.last_call THEN excluded.user_id
+                    ELSE coalesce(r.user_id, excluded.user_id) END,
+                first_call = LEAST(r.first_call, excluded.first_call),
+                last_call = GREATEST(r.last_call, excluded.last_call),
+                calls = r.calls + excluded.calls
+         )
+         SELECT 1"
+    )
 }
 
 /// How a summary column of two rows merges.
@@ -111,9 +159,15 @@ const STAT_COLUMNS: [(&str, &str, Merge); 24] = [
     ("ttft_hist", "text", Merge::Histogram),
 ];
 
-/// The additive upsert into `table` of rows keyed by `bucket` and `keys` (bound first, as
-/// arrays, then the [`STAT_COLUMNS`]); `extra` is a further summed column computed from them.
-fn upsert_sql(table: &str, keys: &[(&str, &str)], extra: Option<(&str, &str)>) -> String {
+/// The additive upsert into `table` of rows keyed by `bucket` and `keys` (bound as arrays
+/// from parameter `first` on, then the [`STAT_COLUMNS`]); `extra` is a further summed column
+/// computed from them.
+fn upsert_sql(
+    table: &str,
+    keys: &[(&str, &str)],
+    extra: Option<(&str, &str)>,
+    first: usize,
+) -> String {
     let key_cols: Vec<(&str, &str)> = [("bucket", "timestamptz")]
         .into_iter()
         .chain(keys.iter().copied())
@@ -127,7 +181,7 @@ fn upsert_sql(table: &str, keys: &[(&str, &str)], extra: Option<(&str, &str)>) -
     let arrays = all
         .iter()
         .enumerate()
-        .map(|(i, (_, t))| format!("${}::{t}[]", i + 1))
+        .map(|(i, (_, t))| format!("${}::{t}[]", i + first))
         .collect::<Vec<_>>()
         .join(", ");
     let select = all
@@ -194,29 +248,6 @@ fn bind_stats<'q, 's>(
         .bind(col!(|s| s.tool_calls))
         .bind(col!(|s| s.latency.to_pg_literal()))
         .bind(col!(|s| s.ttft.to_pg_literal()))
-}
-
-/// Adds per (hour, user) summaries to `llm_user_hour` (keys sorted: writers lock in one
-/// order). Its `tokens` column, which the top users read, is input plus output.
-pub async fn upsert_users(
-    tx: &mut Transaction<'_, Postgres>,
-    deltas: &people::UserHours,
-) -> sqlx::Result<()> {
-    if deltas.is_empty() {
-        return Ok(());
-    }
-    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        upsert_sql(
-            "llm_user_hour",
-            &[("user_id", "text")],
-            Some(("tokens", "sat_add(input_tokens, output_tokens)")),
-        )
-    });
-    let q = sqlx::query(&SQL)
-        .bind(deltas.keys().map(|k| k.0).collect::<Vec<_>>())
-        .bind(deltas.keys().map(|k| k.1.as_str()).collect::<Vec<_>>());
-    bind_stats(q, deltas.values()).execute(&mut **tx).await?;
-    Ok(())
 }
 
 /// Optional dimension filters of an analytics query.
@@ -496,22 +527,21 @@ pub async fn rebuild(
         .bind(end)
         .fetch_all(&mut **tx)
         .await?;
-        for tier in [RollupTier::Minute, RollupTier::Hour] {
-            let mut deltas: BTreeMap<RollupKey, Stats> = BTreeMap::new();
-            for r in &rows {
-                let key = RollupKey::of(tier, r.time, &r.provider, &r.model, r.feature.as_deref());
-                deltas.entry(key).or_default().add(&r.facts);
-            }
-            upsert(tx, tier, &deltas).await?;
-        }
-        let mut users = people::UserHours::new();
+        let mut d = Deltas::default();
         for r in &rows {
-            users
+            for (tier, map) in [
+                (RollupTier::Minute, &mut d.minute),
+                (RollupTier::Hour, &mut d.hour),
+            ] {
+                let key = RollupKey::of(tier, r.time, &r.provider, &r.model, r.feature.as_deref());
+                map.entry(key).or_default().add(&r.facts);
+            }
+            d.users
                 .entry(people::user_hour(r.time, r.user_id.as_deref()))
                 .or_default()
                 .add(&r.facts);
         }
-        upsert_users(tx, &users).await?;
+        add(tx, &d).await?;
         start = end;
     }
     Ok(())
