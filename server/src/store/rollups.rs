@@ -31,9 +31,9 @@ async fn bump_generation(tx: &mut Transaction<'_, Postgres>) -> sqlx::Result<()>
 }
 
 /// Adds `d` to every rollup table in one statement (one round trip where five separate
-/// upserts took five, while the commit's row locks are held). Keys are sorted within each
-/// table and every writer runs this same statement, so concurrent writers lock rows in one
-/// order. Late calls (buckets before [`closed::late_before`]) first move the generation on,
+/// upserts took five, while the commit's row locks are held). Tables are written in a fixed
+/// order (minute, hour, user hours, then users and sessions, as [`rebuild`] deletes them) and
+/// keys are sorted within each, so concurrent writers lock rows in one order. Late calls (buckets before [`closed::late_before`]) first move the generation on,
 /// which like [`rebuild`] makes the generation row the first rollup lock taken.
 pub async fn add(tx: &mut Transaction<'_, Postgres>, d: &Deltas) -> sqlx::Result<()> {
     if d.is_empty() {
@@ -83,7 +83,8 @@ pub async fn add(tx: &mut Transaction<'_, Postgres>, d: &Deltas) -> sqlx::Result
 }
 
 /// The statement of [`add`]: one data-modifying CTE per table, in the order [`add`] binds
-/// them. A table given empty arrays is left alone.
+/// them. A table given empty arrays is left alone. The final SELECT reads the CTEs in that
+/// order, which makes PostgreSQL run them in it: CTEs nothing reads run last to first.
 fn add_sql() -> String {
     let dims = [("provider", "text"), ("model", "text"), ("feature", "text")];
     // Each summary table binds its bucket, its key columns and the summary columns.
@@ -99,12 +100,14 @@ fn add_sql() -> String {
     let p = 2 * tier_params + 2 + STAT_COLUMNS.len();
     let [l1, l2, s1, s2, s3, s4, s5] = std::array::from_fn::<_, 7, _>(|i| p + 1 + i);
     format!(
-        "WITH minute AS ({minute}), hour AS ({hour}), users AS ({users}),
+        "WITH minute AS ({minute} RETURNING 1), hour AS ({hour} RETURNING 1),
+         users AS ({users} RETURNING 1),
          last_seen AS (
             INSERT INTO llm_user_last AS r (user_id, last_seen)
             SELECT * FROM UNNEST(${l1}::text[], ${l2}::timestamptz[])
             ON CONFLICT (user_id) DO UPDATE SET
                 last_seen = GREATEST(r.last_seen, excluded.last_seen)
+            RETURNING 1
          ), sessions AS (
             INSERT INTO llm_session_spans AS r (session_id, user_id, first_call, last_call, calls)
             SELECT * FROM UNNEST(${s1}::text[], ${s2}::text[], ${s3}::timestamptz[],
@@ -116,8 +119,11 @@ fn add_sql() -> String {
                 first_call = LEAST(r.first_call, excluded.first_call),
                 last_call = GREATEST(r.last_call, excluded.last_call),
                 calls = r.calls + excluded.calls
+            RETURNING 1
          )
-         SELECT 1"
+         SELECT (SELECT count(*) FROM minute), (SELECT count(*) FROM hour),
+            (SELECT count(*) FROM users), (SELECT count(*) FROM last_seen),
+            (SELECT count(*) FROM sessions)"
     )
 }
 

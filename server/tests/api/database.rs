@@ -8,8 +8,11 @@ use crate::support::spawn_app;
 async fn a_slow_statement_and_the_pools_show_up() {
     let app = spawn_app().await;
     app.login().await;
-    // Through the server's own API pool, so the watch attributes it to `api`.
-    sqlx::query("SELECT pg_sleep(0.15), 'a literal'")
+    // Through the server's own API pool, so the watch attributes it to `api`. The watch is
+    // one per process and lists the statements with the most time first, so the other tests
+    // running beside this one add theirs (migrations under load take seconds): this one
+    // sleeps long enough to stay in the list.
+    sqlx::query("SELECT pg_sleep(4), 'a literal'")
         .execute(&app.pool)
         .await
         .unwrap();
