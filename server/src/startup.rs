@@ -27,7 +27,7 @@ use crate::{
         service::Ingest,
     },
     live::LiveHub,
-    state::AppState,
+    state::{AppState, Shared},
     store,
 };
 
@@ -119,7 +119,7 @@ impl Application {
                     crate::system::writer::SystemWriter::new(writers.clone(), live.clone());
                 let apps = crate::apps::AppRequestWriter::new(writers.clone(), live.clone());
                 let browser = crate::browser::BrowserWriter::new(writers.clone(), live.clone());
-                let state = AppState {
+                let state = AppState::new(Shared {
                     apps,
                     browser,
                     system,
@@ -157,7 +157,7 @@ impl Application {
                     )),
                     leptos_options: leptos_options(&config, actual),
                     config: Arc::new(config),
-                };
+                });
                 let housekeeping = tokio::spawn(housekeeping(state.clone()));
                 tokio::spawn(sweep_event_timeouts(state.clone()));
                 tokio::spawn(crate::scheduled_reports::run(state.clone()));
@@ -317,8 +317,10 @@ impl Application {
         if let Some(c) = self.collector {
             let _ = c.await;
         }
-        let AppState { pool, ingest, .. } = self.state;
-        drop(ingest);
+        // The last handle to the ingest pipeline goes with the state, which ends its writer
+        // once the background tasks holding the state have stopped too.
+        let pool = self.state.pool.clone();
+        drop(self.state);
         let _ = self.recorder_task.await;
         let _ = self.writer.await;
         pool.close().await;
