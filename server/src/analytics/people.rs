@@ -21,6 +21,19 @@ pub struct SessionSpan {
     pub calls: i64,
 }
 
+impl SessionSpan {
+    /// Adds a later write's part of the same session, as the session rollup's upsert does:
+    /// the user comes from the part whose last call is latest, when it names one.
+    pub fn merge(&mut self, o: &SessionSpan) {
+        if o.user_id.is_some() && (o.last >= self.last || self.user_id.is_none()) {
+            self.user_id.clone_from(&o.user_id);
+        }
+        self.first = self.first.min(o.first);
+        self.last = self.last.max(o.last);
+        self.calls += o.calls;
+    }
+}
+
 /// Summaries per (hour, user): the call rollups' figures, so analytics by user read them.
 /// Calls without a user are summed under the user `""` (ingest turns an empty id into none;
 /// see [`user_hour`]).
@@ -87,6 +100,65 @@ pub fn session_deltas<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merged_session_spans_keep_the_latest_user_and_the_widest_span() {
+        let at = |t: &str| t.parse::<DateTime<Utc>>().unwrap();
+        let span = |user: Option<&str>, first: &str, last: &str, calls| SessionSpan {
+            user_id: user.map(str::to_owned),
+            first: at(first),
+            last: at(last),
+            calls,
+        };
+        let mut a = span(
+            Some("u1"),
+            "2026-05-01T10:00:00Z",
+            "2026-05-01T10:05:00Z",
+            3,
+        );
+        a.merge(&span(
+            Some("u2"),
+            "2026-05-01T09:00:00Z",
+            "2026-05-01T10:01:00Z",
+            2,
+        ));
+        assert_eq!(a.user_id.as_deref(), Some("u1"), "u2's calls are older");
+        assert_eq!(
+            (a.first, a.last, a.calls),
+            (at("2026-05-01T09:00:00Z"), at("2026-05-01T10:05:00Z"), 5)
+        );
+        a.merge(&span(
+            None,
+            "2026-05-01T11:00:00Z",
+            "2026-05-01T11:00:00Z",
+            1,
+        ));
+        assert_eq!(
+            a.user_id.as_deref(),
+            Some("u1"),
+            "a part naming no user keeps the user"
+        );
+        a.merge(&span(
+            Some("u3"),
+            "2026-05-01T11:30:00Z",
+            "2026-05-01T11:30:00Z",
+            1,
+        ));
+        assert_eq!(a.user_id.as_deref(), Some("u3"));
+        assert_eq!(a.calls, 7);
+        let mut b = span(None, "2026-05-01T10:00:00Z", "2026-05-01T12:00:00Z", 1);
+        b.merge(&span(
+            Some("u4"),
+            "2026-05-01T10:00:00Z",
+            "2026-05-01T10:00:00Z",
+            1,
+        ));
+        assert_eq!(
+            b.user_id.as_deref(),
+            Some("u4"),
+            "a user is better than none"
+        );
+    }
 
     fn call(t: &str, user: Option<&str>, session: Option<&str>, cost: Option<i64>) -> Call {
         Call {

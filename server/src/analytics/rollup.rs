@@ -64,7 +64,7 @@ pub fn deltas<'a>(
 /// Everything one write adds to the rollups, stored together in one statement: the call
 /// summaries of both tiers and per (hour, user), and, for new calls, each user's last call
 /// and the sessions' spans. Feedback and rebuilds fill only the summaries.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct Deltas {
     pub minute: BTreeMap<RollupKey, Stats>,
     pub hour: BTreeMap<RollupKey, Stats>,
@@ -86,12 +86,43 @@ impl Deltas {
         }
     }
 
+    /// Adds another write's deltas, as adding both to the rollups one after the other would.
+    pub fn merge(&mut self, o: Deltas) {
+        for (mine, theirs) in [(&mut self.minute, o.minute), (&mut self.hour, o.hour)] {
+            merge_stats(mine, theirs);
+        }
+        merge_stats(&mut self.users, o.users);
+        for (user, at) in o.last_seen {
+            let l = self.last_seen.entry(user).or_insert(at);
+            *l = (*l).max(at);
+        }
+        for (session, span) in o.sessions {
+            match self.sessions.entry(session) {
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert(span);
+                }
+                std::collections::btree_map::Entry::Occupied(mut e) => e.get_mut().merge(&span),
+            }
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.minute.is_empty()
             && self.hour.is_empty()
             && self.users.is_empty()
             && self.last_seen.is_empty()
             && self.sessions.is_empty()
+    }
+}
+
+fn merge_stats<K: Ord>(into: &mut BTreeMap<K, Stats>, from: BTreeMap<K, Stats>) {
+    for (k, v) in from {
+        match into.entry(k) {
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(v);
+            }
+            std::collections::btree_map::Entry::Occupied(mut e) => e.get_mut().merge(&v),
+        }
     }
 }
 
@@ -153,5 +184,28 @@ mod tests {
         assert_eq!(d.sessions["s1"].calls, 1);
         assert!(!d.is_empty());
         assert!(Deltas::default().is_empty());
+    }
+
+    #[test]
+    fn merged_deltas_equal_the_deltas_of_all_calls() {
+        let mut calls = vec![
+            call("2026-05-01T10:00:05Z", "a", None),
+            call("2026-05-01T10:00:30Z", "a", None),
+            call("2026-05-01T10:01:00Z", "b", Some("chat")),
+            call("2026-05-01T11:00:00Z", "a", None),
+        ];
+        for (i, c) in calls.iter_mut().enumerate() {
+            c.user_id = Some(format!("u{}", i % 2));
+            c.session_id = Some("s1".into());
+            c.duration_ms = 100.0 * (i + 1) as f64;
+        }
+        let whole = Deltas::of_new_calls(&calls);
+        let mut merged = Deltas::of_new_calls(&calls[..1]);
+        merged.merge(Deltas::of_new_calls(&calls[1..3]));
+        merged.merge(Deltas::of_new_calls(&calls[3..]));
+        assert_eq!(whole, merged);
+        assert_eq!(merged.minute.values().map(|s| s.calls).sum::<i64>(), 4);
+        assert_eq!(merged.sessions["s1"].calls, 4);
+        assert_eq!(merged.last_seen["u1"], calls[3].time);
     }
 }

@@ -2,11 +2,13 @@
 //!
 //! A request hands its validated calls to [`Pipeline::submit`] and waits. The writer takes
 //! what is queued (up to [`MAX_ROWS_PER_COMMIT`] rows), inserts each request's calls with one
-//! statement, commits once, and only then answers every waiting request: what was
-//! acknowledged is stored. Up to [`WRITERS`] group commits run at once. A failed group
-//! commit is retried request by request, so a bad request fails only itself. A full queue
-//! answers at once with [`SubmitError::Busy`] (the API turns it into 503 + Retry-After)
-//! instead of letting memory grow.
+//! statement and commits them with a pending row (their rollups to come) and their budgets'
+//! counters. Up to [`WRITERS`] group commits run at once. The folder ([`super::fold`]) then
+//! adds the rollups of every commit that finished since its last round in one statement, and
+//! only then are the requests answered: what was acknowledged is stored and counted. A
+//! failed group commit is retried request by request, so a bad request fails only itself. A
+//! full queue answers at once with [`SubmitError::Busy`] (the API turns it into 503 +
+//! Retry-After) instead of letting memory grow.
 
 use app::types::live::CallsTopic;
 use std::{sync::Arc, time::Instant};
@@ -14,6 +16,7 @@ use std::{sync::Arc, time::Instant};
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
+use super::fold::{self, Committed};
 use crate::domain::call::NewCall;
 use crate::{
     analytics::rollup,
@@ -49,7 +52,7 @@ pub struct Stored {
     pub duplicates: u64,
 }
 
-struct Job {
+pub(super) struct Job {
     calls: Vec<NewCall>,
     source: CallSource,
     done: oneshot::Sender<Result<Stored, String>>,
@@ -73,7 +76,19 @@ impl Pipeline {
         metrics: Arc<Metrics>,
     ) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE_REQUESTS);
-        let handle = tokio::spawn(writer(pool, live, metrics, rx));
+        // Unbounded: what it holds is bounded by the rows' semaphore, whose permits the jobs
+        // keep until the folder answers them.
+        let (fold_tx, fold_rx) = mpsc::unbounded_channel();
+        let folder = tokio::spawn(fold::folder(
+            pool.clone(),
+            live,
+            Arc::clone(&metrics),
+            fold_rx,
+        ));
+        let handle = tokio::spawn(async move {
+            writer(pool, metrics, rx, fold_tx).await;
+            let _ = folder.await;
+        });
         let rows = Arc::new(Semaphore::new(QUEUE_ROWS));
         (Self { tx, rows }, handle)
     }
@@ -118,12 +133,17 @@ impl Pipeline {
 }
 
 /// Group commits in flight at once. While one waits on its commit (the WAL flush), the next
-/// already copies its rows, so small batches are not bound by one commit at a time. Every
-/// commit locks its rollup and budget-counter rows in one order (sorted keys), so two
-/// commits may wait on each other but never deadlock.
+/// already copies its rows, so small batches are not bound by one commit at a time. The
+/// commits touch no shared rollup row (the folder adds those), so they do not wait on each
+/// other; budget counters are locked in one order (sorted keys), so they never deadlock.
 const WRITERS: usize = 2;
 
-async fn writer(pool: PgPool, live: LiveHub, metrics: Arc<Metrics>, mut rx: mpsc::Receiver<Job>) {
+async fn writer(
+    pool: PgPool,
+    metrics: Arc<Metrics>,
+    mut rx: mpsc::Receiver<Job>,
+    fold: mpsc::UnboundedSender<Committed>,
+) {
     let slots = Arc::new(Semaphore::new(WRITERS));
     let mut commits = tokio::task::JoinSet::new();
     // A free slot first, then the jobs: what arrives while every slot is busy waits in the
@@ -141,32 +161,34 @@ async fn writer(pool: PgPool, live: LiveHub, metrics: Arc<Metrics>, mut rx: mpsc
                 Err(_) => break,
             }
         }
-        let (pool, live, metrics) = (pool.clone(), live.clone(), Arc::clone(&metrics));
+        let (pool, metrics, fold) = (pool.clone(), Arc::clone(&metrics), fold.clone());
         commits.spawn(async move {
-            write_jobs(&pool, &live, &metrics, jobs).await;
+            write_jobs(&pool, &metrics, &fold, jobs).await;
             drop(slot);
         });
         while commits.try_join_next().is_some() {}
     }
-    // Every handle is gone: finish what is being written.
+    // Every handle is gone: finish what is being written (the folder ends after the last
+    // sender, this one and the commits' clones, is dropped).
     while commits.join_next().await.is_some() {}
 }
 
-/// Commits the jobs together; when that fails and there were several, each is retried in
-/// a transaction of its own, so one bad request fails only itself.
-async fn write_jobs(pool: &PgPool, live: &LiveHub, metrics: &Metrics, jobs: Vec<Job>) {
-    let outcome = timed_commit(pool, metrics, &jobs).await;
-    match outcome {
-        Ok(counts) => {
-            for (job, inserted) in jobs.into_iter().zip(counts) {
-                answer(live, metrics, job, inserted);
-            }
-        }
+/// Commits the jobs together and hands them to the folder; when that fails and there were
+/// several, each is retried in a transaction of its own, so one bad request fails only
+/// itself.
+async fn write_jobs(
+    pool: &PgPool,
+    metrics: &Metrics,
+    fold: &mpsc::UnboundedSender<Committed>,
+    jobs: Vec<Job>,
+) {
+    match timed_commit(pool, metrics, &jobs).await {
+        Ok(stored) => hand_over(fold, jobs, stored),
         Err(e) if jobs.len() > 1 => {
             tracing::warn!(error = %e, requests = jobs.len(), "group commit failed; retrying each request alone");
             for job in jobs {
                 match timed_commit(pool, metrics, std::slice::from_ref(&job)).await {
-                    Ok(counts) => answer(live, metrics, job, counts[0]),
+                    Ok(stored) => hand_over(fold, vec![job], stored),
                     Err(e) => fail(job, &e),
                 }
             }
@@ -179,12 +201,31 @@ async fn write_jobs(pool: &PgPool, live: &LiveHub, metrics: &Metrics, jobs: Vec<
     }
 }
 
+/// What one commit stored: the calls each job added, the pending row of those calls (none
+/// when every call was stored before) and what they add to the rollups.
+struct Written {
+    inserted: Vec<u64>,
+    pending: Option<i64>,
+    deltas: rollup::Deltas,
+}
+
+fn hand_over(fold: &mpsc::UnboundedSender<Committed>, jobs: Vec<Job>, s: Written) {
+    let committed = Committed {
+        pending: s.pending,
+        deltas: s.deltas,
+        jobs: jobs.into_iter().zip(s.inserted).collect(),
+    };
+    // The folder outlives every sender; should it have stopped, the jobs are dropped and
+    // their requests answered "stopped".
+    let _ = fold.send(committed);
+}
+
 /// [`commit`], measured: rows per group and commit time, or a failure.
 async fn timed_commit(
     pool: &PgPool,
     metrics: &Metrics,
     jobs: &[Job],
-) -> Result<Vec<u64>, sqlx::Error> {
+) -> Result<Written, sqlx::Error> {
     let started = Instant::now();
     let outcome = commit(pool, jobs).await;
     match &outcome {
@@ -197,9 +238,9 @@ async fn timed_commit(
     outcome
 }
 
-/// Inserts each job's calls, their rollups and their budgets' counters in one transaction;
-/// the calls each job added.
-async fn commit(pool: &PgPool, jobs: &[Job]) -> Result<Vec<u64>, sqlx::Error> {
+/// Inserts each job's calls, marks the new ones pending for the rollups and adds them to
+/// their budgets' counters, in one transaction.
+async fn commit(pool: &PgPool, jobs: &[Job]) -> Result<Written, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let mut new_calls: Vec<&NewCall> = jobs.iter().flat_map(|j| &j.calls).collect();
     // Nearly every batch is new calls only, which one COPY stores fastest. A batch with a
@@ -225,16 +266,26 @@ async fn commit(pool: &PgPool, jobs: &[Job]) -> Result<Vec<u64>, sqlx::Error> {
         }
         inserted
     };
-    // Rollups and budget counters move in the same transaction as the calls, so they never
-    // disagree; only calls that were new count, so a retried batch is not counted twice.
-    let deltas = rollup::Deltas::of_new_calls(new_calls.iter().map(|n| &n.call));
-    store::rollups::add(&mut tx, &deltas).await?;
+    // Only calls that were new count, so a retried batch is not counted twice. Budget
+    // counters move with the calls (enforcement reads them); the rollups follow in the
+    // folder's round, from the pending row, which commits with the calls, so a stop in
+    // between loses nothing.
+    let pending = if new_calls.is_empty() {
+        None
+    } else {
+        Some(store::rollup_pending::mark(&mut tx, &new_calls).await?)
+    };
     store::budgets::count_calls(&mut tx, &new_calls).await?;
     tx.commit().await?;
-    Ok(inserted)
+    Ok(Written {
+        inserted,
+        pending,
+        deltas: rollup::Deltas::of_new_calls(new_calls.iter().map(|n| &n.call)),
+    })
 }
 
-fn answer(live: &LiveHub, metrics: &Metrics, job: Job, inserted: u64) {
+/// Answers a job whose calls are stored and counted.
+pub(super) fn answer(live: &LiveHub, metrics: &Metrics, job: Job, inserted: u64) {
     let duplicates = job.calls.len() as u64 - inserted;
     metrics.calls_stored(job.source, inserted);
     if inserted > 0 {

@@ -256,6 +256,40 @@ impl From<CallRow> for Call {
     }
 }
 
+/// The columns a [`CallRow`] is read from; `metadata` NULL where the caller does not show it.
+fn read_columns(metadata: bool) -> String {
+    let metadata = if metadata {
+        "metadata::text"
+    } else {
+        "NULL::text"
+    };
+    format!(
+        "id, time, trace_id, session_id, user_id, feature, provider, model, response_model,
+            status, error_type, error_message, http_status, ttft_ms, streaming_ms, duration_ms,
+            input_tokens, output_tokens, cached_tokens, reasoning_tokens, tokens_per_second,
+            cost_input_micros, cost_output_micros, cost_total_micros, tool_calls, quality_score,
+            user_rating, {metadata} AS metadata"
+    )
+}
+
+/// The stored calls among the keys (`times[i]`, `ids[i]`), without metadata.
+pub async fn by_keys(
+    tx: &mut Transaction<'_, Postgres>,
+    times: &[DateTime<Utc>],
+    ids: &[String],
+) -> sqlx::Result<Vec<Call>> {
+    let rows: Vec<CallRow> = sqlx::query_as(&format!(
+        "SELECT {} FROM llm_calls c
+         JOIN UNNEST($1::timestamptz[], $2::text[]) AS k(time, id) USING (time, id)",
+        read_columns(false)
+    ))
+    .bind(times)
+    .bind(ids)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
 /// Calls matching `filter`, newest first, at most `limit`.
 pub async fn list(pool: &PgPool, filter: &CallFilter, limit: i64) -> sqlx::Result<Vec<Call>> {
     list_with(pool, filter, limit, true).await
@@ -269,18 +303,9 @@ pub async fn list_with(
     limit: i64,
     metadata: bool,
 ) -> sqlx::Result<Vec<Call>> {
-    let metadata = if metadata {
-        "metadata::text"
-    } else {
-        "NULL::text"
-    };
     let mut q = QueryBuilder::<Postgres>::new(format!(
-        "SELECT id, time, trace_id, session_id, user_id, feature, provider, model, response_model,
-            status, error_type, error_message, http_status, ttft_ms, streaming_ms, duration_ms,
-            input_tokens, output_tokens, cached_tokens, reasoning_tokens, tokens_per_second,
-            cost_input_micros, cost_output_micros, cost_total_micros, tool_calls, quality_score,
-            user_rating, {metadata} AS metadata
-         FROM llm_calls WHERE true"
+        "SELECT {} FROM llm_calls WHERE true",
+        read_columns(metadata)
     ));
     let text_filters = [
         ("model", &filter.model),

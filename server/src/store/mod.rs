@@ -19,6 +19,7 @@ pub mod prices;
 pub mod providers;
 pub mod rate_limits;
 pub mod report_schedules;
+pub mod rollup_pending;
 pub mod rollups;
 pub mod sessions;
 pub mod statements;

@@ -495,12 +495,14 @@ pub async fn scan_raw(
 }
 
 /// Recomputes both tiers for the whole hours covering [from, to) from the raw calls, after
-/// calls there were re-costed or deleted.
+/// calls there were re-costed or deleted. Pending calls are folded first (see
+/// [`super::rollup_pending::settle`]), so none is counted twice.
 pub async fn rebuild(
     tx: &mut Transaction<'_, Postgres>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> sqlx::Result<()> {
+    super::rollup_pending::settle(tx).await?;
     bump_generation(tx).await?;
     let from = RollupTier::Hour.truncate(from);
     let to = {

@@ -25,6 +25,7 @@ mod otlp;
 mod prices;
 mod proxy;
 mod reports;
+mod rollups;
 mod schedules;
 mod sessions;
 mod system;
