@@ -117,12 +117,7 @@ impl Deltas {
 
 fn merge_stats<K: Ord>(into: &mut BTreeMap<K, Stats>, from: BTreeMap<K, Stats>) {
     for (k, v) in from {
-        match into.entry(k) {
-            std::collections::btree_map::Entry::Vacant(e) => {
-                e.insert(v);
-            }
-            std::collections::btree_map::Entry::Occupied(mut e) => e.get_mut().merge(&v),
-        }
+        into.entry(k).or_default().merge(&v);
     }
 }
 
