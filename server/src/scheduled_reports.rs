@@ -125,6 +125,8 @@ pub async fn send(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<ReportSent, ApiError> {
+    // The report reads the rollups: count every call stored so far.
+    state.ingest.settled().await;
     let q = ExportQuery {
         from: Some(from),
         to: Some(to),

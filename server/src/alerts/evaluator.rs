@@ -201,6 +201,8 @@ fn db_points(since: DateTime<Utc>) -> Vec<DbPoint> {
 
 /// One cycle at `now`: read, plan, write, group, publish.
 pub async fn run_cycle(state: &AppState, now: DateTime<Utc>) -> sqlx::Result<CycleReport> {
+    // Rules on calls read the rollups: count every call stored so far.
+    state.ingest.settled().await;
     let pool = &state.pool;
     let (rules, stored, silences, channels) = tokio::try_join!(
         store::alerts::rules(pool),

@@ -194,6 +194,21 @@ fn api(state: &AppState) -> Router<AppState> {
         .route("/workers/{name}", delete(workers::delete))
         .route("/stream", get(stream::stream))
         .fallback(api_not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), settle_reads))
+}
+
+/// Reads wait until the calls already acknowledged are in the rollups, which the ingest
+/// folder adds a moment after their commit: one way for every endpoint that reads them (and
+/// nothing to wait for when no calls are in flight).
+async fn settle_reads(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if req.method() == axum::http::Method::GET {
+        state.ingest.settled().await;
+    }
+    next.run(req).await
 }
 
 /// A NUL in the path or the query (`%00`) is refused at the door: PostgreSQL cannot store

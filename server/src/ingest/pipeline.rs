@@ -3,10 +3,10 @@
 //! A request hands its validated calls to [`Pipeline::submit`] and waits. The writer takes
 //! what is queued (up to [`MAX_ROWS_PER_COMMIT`] rows), inserts each request's calls with one
 //! statement and commits them with a pending row (their rollups to come) and their budgets'
-//! counters. Up to [`WRITERS`] group commits run at once. The folder ([`super::fold`]) then
-//! adds the rollups of every commit that finished since its last round in one statement, and
-//! only then are the requests answered: what was acknowledged is stored and counted. A
-//! failed group commit is retried request by request, so a bad request fails only itself. A
+//! counters, and answers the requests: what was acknowledged is stored and counted against
+//! its budgets. Up to [`WRITERS`] group commits run at once. The folder ([`super::fold`])
+//! then adds the rollups of the commits of the last round in one statement; readers of the
+//! rollups wait for it with [`Pipeline::settled`]. A failed group commit is retried request by request, so a bad request fails only itself. A
 //! full queue answers at once with [`SubmitError::Busy`] (the API turns it into 503 +
 //! Retry-After) instead of letting memory grow.
 
@@ -16,7 +16,7 @@ use std::{sync::Arc, time::Instant};
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
-use super::fold::{self, Committed};
+use super::fold::{self, Committed, Progress};
 use crate::domain::call::NewCall;
 use crate::{
     analytics::rollup,
@@ -52,7 +52,7 @@ pub struct Stored {
     pub duplicates: u64,
 }
 
-pub(super) struct Job {
+struct Job {
     calls: Vec<NewCall>,
     source: CallSource,
     done: oneshot::Sender<Result<Stored, String>>,
@@ -66,6 +66,7 @@ pub(super) struct Job {
 pub struct Pipeline {
     tx: mpsc::Sender<Job>,
     rows: Arc<Semaphore>,
+    progress: Arc<Progress>,
 }
 
 impl Pipeline {
@@ -76,26 +77,35 @@ impl Pipeline {
         metrics: Arc<Metrics>,
     ) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE_REQUESTS);
-        // Unbounded: what it holds is bounded by the rows' semaphore, whose permits the jobs
-        // keep until the folder answers them.
+        let progress = Progress::new();
+        // Unbounded: it holds deltas only (the calls are stored and answered), at most a
+        // round's worth while the folder keeps up, and it merges whatever has gathered.
         let (fold_tx, fold_rx) = mpsc::unbounded_channel();
-        let folder = tokio::spawn(fold::folder(
-            pool.clone(),
+        let folder = tokio::spawn(fold::folder(pool.clone(), Arc::clone(&progress), fold_rx));
+        let out = Out {
             live,
-            Arc::clone(&metrics),
-            fold_rx,
-        ));
+            metrics,
+            fold: fold_tx,
+            progress: Arc::clone(&progress),
+        };
         let handle = tokio::spawn(async move {
-            writer(pool, metrics, rx, fold_tx).await;
+            writer(pool, out, rx).await;
             let _ = folder.await;
         });
         let rows = Arc::new(Semaphore::new(QUEUE_ROWS));
-        (Self { tx, rows }, handle)
+        (Self { tx, rows, progress }, handle)
     }
 
     /// Calls queued and not yet committed.
     pub fn waiting(&self) -> usize {
         QUEUE_ROWS.saturating_sub(self.rows.available_permits())
+    }
+
+    /// Waits until the calls of every request answered before this call are in the rollups
+    /// (a few milliseconds while calls stream in; one query when none are in flight). Every
+    /// read of the rollups comes after it, so a client sees what it was told is stored.
+    pub async fn settled(&self, pool: &PgPool) {
+        self.progress.settled(pool).await;
     }
 
     /// Queues `calls` (counted as coming from `source`) and waits until they are committed.
@@ -138,12 +148,17 @@ impl Pipeline {
 /// other; budget counters are locked in one order (sorted keys), so they never deadlock.
 const WRITERS: usize = 2;
 
-async fn writer(
-    pool: PgPool,
+/// Where a group commit's outcome goes: the requests' answers, live subscribers and
+/// metrics, and the folder.
+struct Out {
+    live: LiveHub,
     metrics: Arc<Metrics>,
-    mut rx: mpsc::Receiver<Job>,
     fold: mpsc::UnboundedSender<Committed>,
-) {
+    progress: Arc<Progress>,
+}
+
+async fn writer(pool: PgPool, out: Out, mut rx: mpsc::Receiver<Job>) {
+    let out = Arc::new(out);
     let slots = Arc::new(Semaphore::new(WRITERS));
     let mut commits = tokio::task::JoinSet::new();
     // A free slot first, then the jobs: what arrives while every slot is busy waits in the
@@ -161,34 +176,29 @@ async fn writer(
                 Err(_) => break,
             }
         }
-        let (pool, metrics, fold) = (pool.clone(), Arc::clone(&metrics), fold.clone());
+        let (pool, out) = (pool.clone(), Arc::clone(&out));
         commits.spawn(async move {
-            write_jobs(&pool, &metrics, &fold, jobs).await;
+            write_jobs(&pool, &out, jobs).await;
             drop(slot);
         });
         while commits.try_join_next().is_some() {}
     }
     // Every handle is gone: finish what is being written (the folder ends after the last
-    // sender, this one and the commits' clones, is dropped).
+    // sender, in `out` and the commits' clones of it, is dropped).
     while commits.join_next().await.is_some() {}
 }
 
-/// Commits the jobs together and hands them to the folder; when that fails and there were
-/// several, each is retried in a transaction of its own, so one bad request fails only
-/// itself.
-async fn write_jobs(
-    pool: &PgPool,
-    metrics: &Metrics,
-    fold: &mpsc::UnboundedSender<Committed>,
-    jobs: Vec<Job>,
-) {
-    match timed_commit(pool, metrics, &jobs).await {
-        Ok(stored) => hand_over(fold, jobs, stored),
+/// Commits the jobs together, hands them to the folder and answers them; when that fails
+/// and there were several, each is retried in a transaction of its own, so one bad request
+/// fails only itself.
+async fn write_jobs(pool: &PgPool, out: &Out, jobs: Vec<Job>) {
+    match timed_commit(pool, &out.metrics, &jobs).await {
+        Ok(stored) => hand_over(out, jobs, stored),
         Err(e) if jobs.len() > 1 => {
             tracing::warn!(error = %e, requests = jobs.len(), "group commit failed; retrying each request alone");
             for job in jobs {
-                match timed_commit(pool, metrics, std::slice::from_ref(&job)).await {
-                    Ok(stored) => hand_over(fold, vec![job], stored),
+                match timed_commit(pool, &out.metrics, std::slice::from_ref(&job)).await {
+                    Ok(stored) => hand_over(out, vec![job], stored),
                     Err(e) => fail(job, &e),
                 }
             }
@@ -209,15 +219,17 @@ struct Written {
     deltas: rollup::Deltas,
 }
 
-fn hand_over(fold: &mpsc::UnboundedSender<Committed>, jobs: Vec<Job>, s: Written) {
+/// Sends the commit's rollups to the folder, then answers its jobs (in that order: see
+/// [`Progress::settled`]).
+fn hand_over(out: &Out, jobs: Vec<Job>, s: Written) {
     let committed = Committed {
         pending: s.pending,
         deltas: s.deltas,
-        jobs: jobs.into_iter().zip(s.inserted).collect(),
     };
-    // The folder outlives every sender; should it have stopped, the jobs are dropped and
-    // their requests answered "stopped".
-    let _ = fold.send(committed);
+    out.progress.hand_over(&out.fold, committed);
+    for (job, inserted) in jobs.into_iter().zip(s.inserted) {
+        answer(&out.live, &out.metrics, job, inserted);
+    }
 }
 
 /// [`commit`], measured: rows per group and commit time, or a failure.
@@ -285,7 +297,7 @@ async fn commit(pool: &PgPool, jobs: &[Job]) -> Result<Written, sqlx::Error> {
 }
 
 /// Answers a job whose calls are stored and counted.
-pub(super) fn answer(live: &LiveHub, metrics: &Metrics, job: Job, inserted: u64) {
+fn answer(live: &LiveHub, metrics: &Metrics, job: Job, inserted: u64) {
     let duplicates = job.calls.len() as u64 - inserted;
     metrics.calls_stored(job.source, inserted);
     if inserted > 0 {

@@ -134,6 +134,11 @@ impl Ingest {
         self.pipeline.submit(calls, source).await
     }
 
+    /// Waits until every acknowledged call is in the rollups; see [`Pipeline::settled`].
+    pub async fn settled(&self) {
+        self.pipeline.settled(&self.pool).await;
+    }
+
     /// A `started` event: validated now, as the call it will become, so a bad start is
     /// refused at once rather than at its end; then kept pending until its end or deadline.
     pub async fn start(

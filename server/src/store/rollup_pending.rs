@@ -4,10 +4,12 @@
 //! deltas to the folder (`ingest::fold`), which adds many commits' deltas in one statement.
 //! A row's calls are added to the rollups exactly once, by the transaction that deletes the
 //! row: the folder ([`claim`]), or [`fold_stored`], which reads the calls back (after a
-//! failed round or a stop, and before every rebuild).
+//! failed round or a stop, for rows a stopped replica left, and before every rebuild).
+
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::{Postgres, Transaction};
+use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::analytics::rollup::Deltas;
 use crate::domain::call::NewCall;
@@ -30,6 +32,25 @@ pub async fn mark(tx: &mut Transaction<'_, Postgres>, calls: &[&NewCall]) -> sql
     .await
 }
 
+/// The newest pending row committed less than `orphaned` ago (older ones were left by a
+/// stopped server and wait for a folder's sweep), if any.
+pub async fn newest(pool: &PgPool, orphaned: Duration) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "SELECT max(id) FROM llm_rollup_pending WHERE marked_at >= now() - make_interval(secs => $1)",
+    )
+    .bind(orphaned.as_secs_f64())
+    .fetch_one(pool)
+    .await
+}
+
+/// Whether a row up to `id` is still pending.
+pub async fn any_up_to(pool: &PgPool, id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM llm_rollup_pending WHERE id <= $1)")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+}
+
 /// Deletes the rows `ids` that are still there and answers those: the caller adds their
 /// deltas in this transaction. A row another transaction folded is not answered (its
 /// delete waits for that one to end first).
@@ -43,13 +64,21 @@ pub async fn claim(tx: &mut Transaction<'_, Postgres>, ids: &[i64]) -> sqlx::Res
         .await
 }
 
-/// Adds every pending row's calls to the rollups, read back from `llm_calls` (a call
-/// deleted since is skipped), and deletes the rows; the calls added.
-pub async fn fold_stored(tx: &mut Transaction<'_, Postgres>) -> sqlx::Result<usize> {
-    let rows: Vec<(Vec<DateTime<Utc>>, Vec<String>)> =
-        sqlx::query_as("DELETE FROM llm_rollup_pending RETURNING times, ids")
-            .fetch_all(&mut **tx)
-            .await?;
+/// Adds the calls of every pending row (or of those marked more than `older_than` ago) to
+/// the rollups, read back from `llm_calls` (a call deleted since is skipped), and deletes
+/// the rows; the calls added.
+pub async fn fold_stored(
+    tx: &mut Transaction<'_, Postgres>,
+    older_than: Option<Duration>,
+) -> sqlx::Result<usize> {
+    let rows: Vec<(Vec<DateTime<Utc>>, Vec<String>)> = sqlx::query_as(
+        "DELETE FROM llm_rollup_pending
+         WHERE $1::float8 IS NULL OR marked_at < now() - make_interval(secs => $1)
+         RETURNING times, ids",
+    )
+    .bind(older_than.map(|d| d.as_secs_f64()))
+    .fetch_all(&mut **tx)
+    .await?;
     if rows.is_empty() {
         return Ok(0);
     }
@@ -71,6 +100,6 @@ pub async fn settle(tx: &mut Transaction<'_, Postgres>) -> sqlx::Result<()> {
         .bind(LOCK)
         .execute(&mut **tx)
         .await?;
-    fold_stored(tx).await?;
+    fold_stored(tx, None).await?;
     Ok(())
 }

@@ -457,6 +457,7 @@ async fn small_batches_committed_side_by_side_count_once_in_budgets_and_rollups(
     });
     futures_util::future::join_all(clients).await;
     assert_eq!(app.call_count().await, 2_400);
+    app.settled().await;
     for tier in ["llm_rollup_minute", "llm_rollup_hour"] {
         let calls: i64 = sqlx::query_scalar(&format!("SELECT sum(calls)::bigint FROM {tier}"))
             .fetch_one(&app.pool)

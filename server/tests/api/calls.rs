@@ -171,6 +171,7 @@ async fn a_batch_mixing_stored_and_new_calls_stores_and_counts_only_the_new() {
         .await;
     assert_eq!(r, json!({"accepted": 2, "duplicates": 1}));
     assert_eq!(app.call_count().await, 3);
+    app.settled().await;
     let counted: i64 = sqlx::query_scalar("SELECT sum(calls)::int8 FROM llm_rollup_minute")
         .fetch_one(&app.pool)
         .await
@@ -513,6 +514,7 @@ async fn rollup_sums_saturate_instead_of_failing_ingest() {
     let mut first = call("sat-1", "gpt-4o");
     first["time"] = json!(at);
     app.ingest(&key, &[first]).await;
+    app.settled().await;
     // A bucket already at the top, as years of hostile traffic could leave it.
     for table in ["llm_rollup_minute", "llm_rollup_hour"] {
         sqlx::query(&format!(
@@ -526,6 +528,7 @@ async fn rollup_sums_saturate_instead_of_failing_ingest() {
     second["time"] = json!(at);
     let (status, body) = app.post_calls(&key, &[second]).await;
     assert_eq!(status, 200, "{body}");
+    app.settled().await;
     let (tokens, cost): (i64, i64) =
         sqlx::query_as("SELECT input_tokens, cost_micros FROM llm_rollup_minute")
             .fetch_one(&app.pool)

@@ -71,6 +71,7 @@ async fn feedback_is_stored_and_rolled_up_once_per_call() {
         ]
     );
     // Both tiers hold what the raw calls say: (5 + 2) over 2 ratings, not 3.
+    app.settled().await;
     for table in ["llm_rollup_minute", "llm_rollup_hour"] {
         let (sum, n, q, qn): (f64, i64, f64, i64) = sqlx::query_as(&format!(
             "SELECT sum(rating_sum), sum(rating_calls)::int8, sum(quality_sum),

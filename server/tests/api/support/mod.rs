@@ -252,6 +252,18 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Waits until the calls acknowledged so far are in the rollups, as every read through
+    /// the API does (a GET passes the server's barrier), before a test reads them directly.
+    pub async fn settled(&self) {
+        let r = self
+            .bare_client()
+            .get(self.url("/api/v1/openapi.json"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+
     /// Waits until `n` calls are stored (the proxy records in the background).
     pub async fn wait_for_calls(&self, n: i64) {
         for _ in 0..200 {
