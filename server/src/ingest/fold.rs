@@ -39,8 +39,8 @@ const FOLD_EVERY: Duration = Duration::from_millis(100);
 /// After a failed round the folder tries again this soon, even with no new commit.
 const RETRY: Duration = Duration::from_secs(2);
 /// A reader waits this long at most for the folders; past it (a fold failing) it reads what
-/// is there rather than hanging.
-const SETTLE_LIMIT: Duration = Duration::from_secs(2);
+/// is there rather than hanging. Far above a round's time, even on a loaded machine.
+const SETTLE_LIMIT: Duration = Duration::from_secs(10);
 
 /// Where the folder stands, shared by the writer (which counts commits handed over), the
 /// folder (which publishes how many it has folded) and readers (which wait between them).
