@@ -6,9 +6,10 @@
 //! counters, and answers the requests: what was acknowledged is stored and counted against
 //! its budgets. Up to [`WRITERS`] group commits run at once. The folder ([`super::fold`])
 //! then adds the rollups of the commits of the last round in one statement; readers of the
-//! rollups wait for it with [`Pipeline::settled`]. A failed group commit is retried request by request, so a bad request fails only itself. A
-//! full queue answers at once with [`SubmitError::Busy`] (the API turns it into 503 +
-//! Retry-After) instead of letting memory grow.
+//! rollups wait for it with [`Pipeline::settled`]. A failed group commit is retried request
+//! by request, so a bad request fails only itself. A full queue answers at once with
+//! [`SubmitError::Busy`] (the API turns it into 503 + Retry-After) instead of letting memory
+//! grow.
 
 use app::types::live::CallsTopic;
 use std::{sync::Arc, time::Instant};
