@@ -31,9 +31,9 @@ use crate::{
     store,
 };
 
-/// Connections of the writers' pool: the ingest pipeline's two group commits, the system
-/// writer, and one spare.
-const WRITER_CONNECTIONS: u32 = 4;
+/// Connections of the writers' pool: the ingest pipeline's group commits and its folder, the
+/// system, application and browser writers, and one spare.
+const WRITER_CONNECTIONS: u32 = crate::ingest::pipeline::WRITERS as u32 + 4;
 
 /// The console log, filtered by `filter`, beside the database watch's layer (which has a
 /// filter of its own, so sqlx's debug events reach it whatever the console shows).
