@@ -31,6 +31,8 @@ pub(super) struct Committed {
     /// Its row in `llm_rollup_pending`; none when it stored no new call.
     pub pending: Option<i64>,
     pub deltas: Deltas,
+    /// Its jobs' shares of the ingest queue, given back once it is folded.
+    pub _rows: Vec<tokio::sync::OwnedSemaphorePermit>,
 }
 
 /// How long commits gather before a round, unless a reader waits: long enough that a round
@@ -224,6 +226,7 @@ mod tests {
         Committed {
             pending: None,
             deltas: Deltas::default(),
+            _rows: Vec::new(),
         }
     }
 

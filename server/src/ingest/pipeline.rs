@@ -57,8 +57,10 @@ struct Job {
     calls: Vec<NewCall>,
     source: CallSource,
     done: oneshot::Sender<Result<Stored, String>>,
-    /// The job's share of [`QUEUE_ROWS`], given back when it is answered.
-    _rows: OwnedSemaphorePermit,
+    /// The job's share of [`QUEUE_ROWS`], given back when its rollups are folded (not at
+    /// its answer): a folder that falls behind fills the queue, and new requests get 503
+    /// rather than memory growing with deltas waiting to be folded.
+    rows: Option<OwnedSemaphorePermit>,
 }
 
 /// Handle to the writer; cheap to clone. The writer stops when every handle is dropped,
@@ -97,7 +99,7 @@ impl Pipeline {
         (Self { tx, rows, progress }, handle)
     }
 
-    /// Calls queued and not yet committed.
+    /// Calls queued, being committed, or committed and waiting for the folder.
     pub fn waiting(&self) -> usize {
         QUEUE_ROWS.saturating_sub(self.rows.available_permits())
     }
@@ -130,7 +132,7 @@ impl Pipeline {
             calls,
             source,
             done,
-            _rows: rows,
+            rows: Some(rows),
         };
         self.tx.try_send(job).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => SubmitError::Busy,
@@ -224,10 +226,11 @@ struct Written {
 
 /// Sends the commit's rollups to the folder, then answers its jobs (in that order: see
 /// [`Progress::settled`]).
-fn hand_over(out: &Out, jobs: Vec<Job>, s: Written) {
+fn hand_over(out: &Out, mut jobs: Vec<Job>, s: Written) {
     let committed = Committed {
         pending: s.pending,
         deltas: s.deltas,
+        _rows: jobs.iter_mut().filter_map(|j| j.rows.take()).collect(),
     };
     out.progress.hand_over(&out.fold, committed);
     for (job, inserted) in jobs.into_iter().zip(s.inserted) {
