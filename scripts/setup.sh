@@ -161,7 +161,7 @@ start_bench_server() {
   psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" -c "CREATE DATABASE $DB_NAME"
   DATA="$(mktemp -d "/tmp/$DB_NAME.XXXXXX")"
   SIGHTLINE_ADMIN_PASSWORD="$PASSWORD" SIGHTLINE_LOG=warn \
-    "$ROOT/target/release/sightline" serve --listen "127.0.0.1:$PORT" --database-url "$DB_URL" \
+    "${SERVER_BIN:-$ROOT/target/release/sightline}" serve --listen "127.0.0.1:$PORT" --database-url "$DB_URL" \
     --data-dir "$DATA" "$@" >"$DATA/server.log" 2>&1 &
   PID=$!
   trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null || true; rm -rf "$DATA"' EXIT

@@ -8,6 +8,7 @@
 
 pub mod agent;
 pub mod alerts;
+pub mod allocator;
 pub mod analytics;
 pub mod apps;
 pub mod attribution;

@@ -107,11 +107,76 @@ impl Deltas {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.minute.is_empty()
-            && self.hour.is_empty()
-            && self.users.is_empty()
-            && self.last_seen.is_empty()
-            && self.sessions.is_empty()
+        self.rows() == 0
+    }
+
+    /// Rows this adds to the rollup tables, all tables together.
+    pub fn rows(&self) -> usize {
+        self.minute.len()
+            + self.hour.len()
+            + self.users.len()
+            + self.last_seen.len()
+            + self.sessions.len()
+    }
+
+    /// Splits into parts of at most `max_rows` rows, in the order the rollups are written
+    /// (minute, hour, user hours, last seen, sessions, each by key), so adding the parts one
+    /// after the other takes row locks in the order adding the whole would.
+    pub fn into_parts(self, max_rows: usize) -> Vec<Deltas> {
+        let max_rows = max_rows.max(1);
+        if self.rows() <= max_rows {
+            return vec![self];
+        }
+        let mut parts = Vec::with_capacity(self.rows().div_ceil(max_rows));
+        let mut part = Deltas::default();
+        spill(
+            self.minute,
+            |d| &mut d.minute,
+            &mut part,
+            &mut parts,
+            max_rows,
+        );
+        spill(self.hour, |d| &mut d.hour, &mut part, &mut parts, max_rows);
+        spill(
+            self.users,
+            |d| &mut d.users,
+            &mut part,
+            &mut parts,
+            max_rows,
+        );
+        spill(
+            self.last_seen,
+            |d| &mut d.last_seen,
+            &mut part,
+            &mut parts,
+            max_rows,
+        );
+        spill(
+            self.sessions,
+            |d| &mut d.sessions,
+            &mut part,
+            &mut parts,
+            max_rows,
+        );
+        parts.push(part);
+        parts
+    }
+}
+
+/// Moves `from` into `part` (the field `field` picks), starting a new part whenever it holds
+/// `max_rows`.
+fn spill<K: Ord, V>(
+    from: BTreeMap<K, V>,
+    field: fn(&mut Deltas) -> &mut BTreeMap<K, V>,
+    part: &mut Deltas,
+    parts: &mut Vec<Deltas>,
+    max_rows: usize,
+) {
+    for (k, v) in from {
+        if part.rows() >= max_rows {
+            parts.push(std::mem::take(part));
+        }
+        field(part).insert(k, v);
     }
 }
 
@@ -202,5 +267,38 @@ mod tests {
         assert_eq!(merged.minute.values().map(|s| s.calls).sum::<i64>(), 4);
         assert_eq!(merged.sessions["s1"].calls, 4);
         assert_eq!(merged.last_seen["u1"], calls[3].time);
+    }
+
+    #[test]
+    fn parts_hold_every_row_once_in_write_order() {
+        let mut calls: Vec<Call> = (0..40)
+            .map(|i| call(&format!("2026-05-01T{:02}:{:02}:00Z", i % 24, i), "a", None))
+            .collect();
+        for (i, c) in calls.iter_mut().enumerate() {
+            c.user_id = Some(format!("u{}", i % 3));
+            c.session_id = Some(format!("s{}", i % 5));
+        }
+        let whole = Deltas::of_new_calls(&calls);
+        let rows = whole.rows();
+        assert_eq!(rows, 40 + 24 + whole.users.len() + 3 + 5);
+        let parts = Deltas::of_new_calls(&calls).into_parts(7);
+        assert_eq!(parts.len(), rows.div_ceil(7));
+        assert!(parts.iter().all(|p| p.rows() <= 7 && !p.is_empty()));
+        // Merged back they are the whole, and each table's keys run on from part to part.
+        let mut merged = Deltas::default();
+        let (mut last_minute, mut hours_begun) = (None, false);
+        for p in parts {
+            if let Some(first) = p.minute.keys().next() {
+                assert!(last_minute.as_ref() < Some(first));
+                assert!(!hours_begun, "every minute row before the hours");
+            }
+            hours_begun |= !p.hour.is_empty();
+            last_minute = p.minute.keys().last().cloned().or(last_minute);
+            merged.merge(p);
+        }
+        assert_eq!(merged, whole);
+        // Small enough: one part, the deltas themselves.
+        let one = Deltas::of_new_calls(&calls).into_parts(rows);
+        assert_eq!(one, vec![whole]);
     }
 }

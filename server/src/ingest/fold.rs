@@ -214,7 +214,7 @@ async fn try_fold(pool: &PgPool, round: &mut [Committed], read_back: ReadBack) -
             deltas.merge(std::mem::take(&mut c.deltas));
         }
     }
-    store::rollups::add(&mut tx, &deltas).await?;
+    store::rollups::add(&mut tx, deltas).await?;
     tx.commit().await
 }
 

@@ -147,8 +147,9 @@ impl Pipeline {
 
 /// Group commits in flight at once. While one waits on its commit (the WAL flush), the others
 /// copy their rows, so small batches are not bound by one commit at a time. The commits
-/// touch no shared rollup row (the folder adds those), so they do not wait on each other;
-/// budget counters are locked in one order (sorted keys), so they never deadlock. Four
+/// touch no shared rollup row (the folder adds those) and each adds to its own budget counter
+/// shard, so they do not wait on each other (another server's commits may share a shard:
+/// counters are locked in one order, sorted keys, so they never deadlock). Four
 /// measured faster than two once the rollups left the commits (batches of 100: 51.6–52.4 %
 /// of the COPY ceiling against 47.6 %; docs/BENCHMARKS.md).
 pub const WRITERS: usize = 4;
@@ -164,11 +165,16 @@ struct Out {
 
 async fn writer(pool: PgPool, out: Out, mut rx: mpsc::Receiver<Job>) {
     let out = Arc::new(out);
-    let slots = Arc::new(Semaphore::new(WRITERS));
+    // The free slots, each a budget counter shard: a commit adds to its slot's shard, so
+    // commits in flight never wait on each other's counter rows.
+    let (free, mut slots) = mpsc::channel::<i16>(WRITERS);
+    for shard in 0..WRITERS as i16 {
+        let _ = free.try_send(shard);
+    }
     let mut commits = tokio::task::JoinSet::new();
     // A free slot first, then the jobs: what arrives while every slot is busy waits in the
     // channel and goes into the next group whole.
-    while let Ok(slot) = Arc::clone(&slots).acquire_owned().await {
+    while let Some(shard) = slots.recv().await {
         let Some(first) = rx.recv().await else { break };
         let mut rows = first.calls.len();
         let mut jobs = vec![first];
@@ -181,10 +187,10 @@ async fn writer(pool: PgPool, out: Out, mut rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let (pool, out) = (pool.clone(), Arc::clone(&out));
+        let (pool, out, free) = (pool.clone(), Arc::clone(&out), free.clone());
         commits.spawn(async move {
-            write_jobs(&pool, &out, jobs).await;
-            drop(slot);
+            write_jobs(&pool, &out, jobs, shard).await;
+            let _ = free.send(shard).await;
         });
         while commits.try_join_next().is_some() {}
     }
@@ -196,13 +202,13 @@ async fn writer(pool: PgPool, out: Out, mut rx: mpsc::Receiver<Job>) {
 /// Commits the jobs together, hands them to the folder and answers them; when that fails
 /// and there were several, each is retried in a transaction of its own, so one bad request
 /// fails only itself.
-async fn write_jobs(pool: &PgPool, out: &Out, jobs: Vec<Job>) {
-    match timed_commit(pool, &out.metrics, &jobs).await {
+async fn write_jobs(pool: &PgPool, out: &Out, jobs: Vec<Job>, shard: i16) {
+    match timed_commit(pool, &out.metrics, &jobs, shard).await {
         Ok(stored) => hand_over(out, jobs, stored),
         Err(e) if jobs.len() > 1 => {
             tracing::warn!(error = %e, requests = jobs.len(), "group commit failed; retrying each request alone");
             for job in jobs {
-                match timed_commit(pool, &out.metrics, std::slice::from_ref(&job)).await {
+                match timed_commit(pool, &out.metrics, std::slice::from_ref(&job), shard).await {
                     Ok(stored) => hand_over(out, vec![job], stored),
                     Err(e) => fail(job, &e),
                 }
@@ -243,9 +249,10 @@ async fn timed_commit(
     pool: &PgPool,
     metrics: &Metrics,
     jobs: &[Job],
+    shard: i16,
 ) -> Result<Written, sqlx::Error> {
     let started = Instant::now();
-    let outcome = commit(pool, jobs).await;
+    let outcome = commit(pool, jobs, shard).await;
     match &outcome {
         Ok(_) => metrics.group_committed(
             jobs.iter().map(|j| j.calls.len()).sum(),
@@ -257,8 +264,8 @@ async fn timed_commit(
 }
 
 /// Inserts each job's calls, marks the new ones pending for the rollups and adds them to
-/// their budgets' counters, in one transaction.
-async fn commit(pool: &PgPool, jobs: &[Job]) -> Result<Written, sqlx::Error> {
+/// their budgets' counters (in `shard`), in one transaction.
+async fn commit(pool: &PgPool, jobs: &[Job], shard: i16) -> Result<Written, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let mut new_calls: Vec<&NewCall> = jobs.iter().flat_map(|j| &j.calls).collect();
     // Nearly every batch is new calls only, which one COPY stores fastest. A batch with a
@@ -293,7 +300,7 @@ async fn commit(pool: &PgPool, jobs: &[Job]) -> Result<Written, sqlx::Error> {
     } else {
         Some(store::rollup_pending::mark(&mut tx, &new_calls).await?)
     };
-    store::budgets::count_calls(&mut tx, &new_calls).await?;
+    store::budgets::count_calls(&mut tx, &new_calls, shard).await?;
     tx.commit().await?;
     Ok(Written {
         inserted,

@@ -312,19 +312,22 @@ async fn rebuild_counters(
             })
             .collect::<HashMap<_, _>>()
     };
-    add_counters(tx, "budget_spend_period", "period_start", &rows(periods)).await?;
-    add_counters(tx, "budget_spend_hour", "hour", &rows(hours)).await
+    add_counters(tx, "budget_spend_period", "period_start", 0, &rows(periods)).await?;
+    add_counters(tx, "budget_spend_hour", "hour", 0, &rows(hours)).await
 }
 
 fn hour_of(t: DateTime<Utc>) -> DateTime<Utc> {
     t.duration_trunc(Duration::hours(1)).unwrap_or(t)
 }
 
-/// Adds amounts to counter rows, creating them as needed.
+/// Adds amounts to counter rows of `shard`, creating them as needed. A budget's spend is the
+/// sum over its shards: each group commit in flight adds to its own (migration 0030), so
+/// commits do not queue on each other's row locks through their WAL flushes.
 async fn add_counters(
     tx: &mut Transaction<'_, Postgres>,
     table: &str,
     at_column: &str,
+    shard: i16,
     deltas: &HashMap<(i64, DateTime<Utc>), Amounts>,
 ) -> sqlx::Result<()> {
     if deltas.is_empty() {
@@ -343,9 +346,11 @@ async fn add_counters(
         requests.push(a.requests);
     }
     sqlx::query(&format!(
-        "INSERT INTO {table} AS s (budget_id, {at_column}, cost_micros, tokens, requests)
-         SELECT * FROM UNNEST($1::int8[], $2::timestamptz[], $3::int8[], $4::int8[], $5::int8[])
-         ON CONFLICT (budget_id, {at_column}) DO UPDATE SET
+        "INSERT INTO {table} AS s (budget_id, {at_column}, shard, cost_micros, tokens, requests)
+         SELECT u.id, u.at, $6, u.cost, u.tokens, u.requests
+         FROM UNNEST($1::int8[], $2::timestamptz[], $3::int8[], $4::int8[], $5::int8[])
+            AS u (id, at, cost, tokens, requests)
+         ON CONFLICT (budget_id, {at_column}, shard) DO UPDATE SET
             cost_micros = s.cost_micros + excluded.cost_micros,
             tokens = s.tokens + excluded.tokens,
             requests = s.requests + excluded.requests"
@@ -355,16 +360,18 @@ async fn add_counters(
     .bind(costs)
     .bind(tokens)
     .bind(requests)
+    .bind(shard)
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-/// In the ingest transaction: adds newly stored calls to the counters of every budget whose
-/// scope they match, and settles the reservations they carry (their ids).
+/// In the ingest transaction: adds newly stored calls to the counters (in `shard`) of every
+/// budget whose scope they match, and settles the reservations they carry (their ids).
 pub async fn count_calls(
     tx: &mut Transaction<'_, Postgres>,
     calls: &[&NewCall],
+    shard: i16,
 ) -> sqlx::Result<()> {
     if calls.is_empty() {
         return Ok(());
@@ -431,8 +438,8 @@ pub async fn count_calls(
             }
         }
     }
-    add_counters(tx, "budget_spend_period", "period_start", &periods).await?;
-    add_counters(tx, "budget_spend_hour", "hour", &hours).await
+    add_counters(tx, "budget_spend_period", "period_start", shard, &periods).await?;
+    add_counters(tx, "budget_spend_hour", "hour", shard, &hours).await
 }
 
 /// Spend of a budget's scope in `w`, per hour or per local day, from the calls themselves
@@ -498,8 +505,10 @@ pub async fn usage(
 ) -> sqlx::Result<Usage> {
     let mut out = Usage::default();
     let periods: Vec<(i64, DateTime<Utc>, i64, i64, i64)> = sqlx::query_as(
-        "SELECT budget_id, period_start, cost_micros, tokens, requests
-         FROM budget_spend_period WHERE budget_id = ANY($1) AND period_start >= $2",
+        "SELECT budget_id, period_start, sum(cost_micros)::int8, sum(tokens)::int8,
+            sum(requests)::int8
+         FROM budget_spend_period WHERE budget_id = ANY($1) AND period_start >= $2
+         GROUP BY 1, 2",
     )
     .bind(ids)
     .bind(oldest)
@@ -516,8 +525,8 @@ pub async fn usage(
         );
     }
     let hours: Vec<(i64, DateTime<Utc>, i64, i64, i64)> = sqlx::query_as(
-        "SELECT budget_id, hour, cost_micros, tokens, requests
-         FROM budget_spend_hour WHERE budget_id = ANY($1) AND hour >= $2",
+        "SELECT budget_id, hour, sum(cost_micros)::int8, sum(tokens)::int8, sum(requests)::int8
+         FROM budget_spend_hour WHERE budget_id = ANY($1) AND hour >= $2 GROUP BY 1, 2",
     )
     .bind(ids)
     .bind(since_hour)

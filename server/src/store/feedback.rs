@@ -68,7 +68,7 @@ pub async fn apply(pool: &PgPool, f: &Feedback) -> sqlx::Result<Vec<String>> {
             .or_default()
             .merge(&change);
     }
-    rollups::add(&mut tx, &d).await?;
+    rollups::add(&mut tx, d).await?;
     tx.commit().await?;
     Ok(calls.into_iter().map(|c| c.id).collect())
 }

@@ -88,7 +88,7 @@ pub async fn fold_stored(
         ids.extend(i);
     }
     let calls = super::calls::by_keys(tx, &times, &ids).await?;
-    super::rollups::add(tx, &Deltas::of_new_calls(&calls)).await?;
+    super::rollups::add(tx, Deltas::of_new_calls(&calls)).await?;
     Ok(calls.len())
 }
 

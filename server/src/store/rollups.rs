@@ -35,7 +35,21 @@ async fn bump_generation(tx: &mut Transaction<'_, Postgres>) -> sqlx::Result<()>
 /// order (minute, hour, user hours, then users and sessions, as [`rebuild`] deletes them) and
 /// keys are sorted within each, so concurrent writers lock rows in one order. Late calls (buckets before [`closed::late_before`]) first move the generation on,
 /// which like [`rebuild`] makes the generation row the first rollup lock taken.
-pub async fn add(tx: &mut Transaction<'_, Postgres>, d: &Deltas) -> sqlx::Result<()> {
+///
+/// Large deltas (calls spread over many days) go in parts of [`ROWS_PER_STATEMENT`] rows, in
+/// that same order: the connection keeps its write buffer as large as the largest statement
+/// it sent, and one statement of a round over 30 days held tens of MiB for good.
+pub async fn add(tx: &mut Transaction<'_, Postgres>, d: Deltas) -> sqlx::Result<()> {
+    for part in d.into_parts(ROWS_PER_STATEMENT) {
+        add_part(tx, &part).await?;
+    }
+    Ok(())
+}
+
+/// Rows of the rollups in one statement at most (a few hundred bytes each as bound).
+const ROWS_PER_STATEMENT: usize = 2_000;
+
+async fn add_part(tx: &mut Transaction<'_, Postgres>, d: &Deltas) -> sqlx::Result<()> {
     if d.is_empty() {
         return Ok(());
     }
@@ -549,7 +563,7 @@ pub async fn rebuild(
                 .or_default()
                 .add(&r.facts);
         }
-        add(tx, &d).await?;
+        add(tx, d).await?;
         start = end;
     }
     Ok(())

@@ -548,6 +548,17 @@ async fn two_servers_on_one_database_enforce_one_budget_together() {
     assert_eq!(chat_count(&up), 5);
 }
 
+/// Asks to reserve `cost` dollars for a call of `feature`.
+async fn reserve_usd(app: &TestApp, key: &str, feature: &str, cost: f64) -> reqwest::Response {
+    app.bare_client()
+        .post(app.url("/api/v1/budgets/reserve"))
+        .bearer_auth(key)
+        .json(&json!({"feature": feature, "cost_usd": cost}))
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn reservations_hold_room_until_their_call_is_reported() {
     let (app, key) = spawn_with_key().await;
@@ -557,19 +568,13 @@ async fn reservations_hold_room_until_their_call_is_reported() {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED);
-    let reserve = |cost: f64| {
-        app.bare_client()
-            .post(app.url("/api/v1/budgets/reserve"))
-            .bearer_auth(&key)
-            .json(&json!({"feature": "summaries", "cost_usd": cost}))
-            .send()
-    };
-    let r = reserve(0.6).await.unwrap();
+    let reserve = |cost: f64| reserve_usd(&app, &key, "summaries", cost);
+    let r = reserve(0.6).await;
     assert_eq!(r.status(), 200);
     let granted: Value = r.json().await.unwrap();
     let id = granted["reservation_id"].as_str().unwrap().to_owned();
     // 0.6 is held: another 0.6 does not fit.
-    let r = reserve(0.6).await.unwrap();
+    let r = reserve(0.6).await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(r.headers().contains_key("retry-after"));
     let err: Value = r.json().await.unwrap();
@@ -607,12 +612,54 @@ async fn reservations_hold_room_until_their_call_is_reported() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(reserve(0.6).await.unwrap().status(), 429);
+    assert_eq!(reserve(0.6).await.status(), 429);
     tokio::time::sleep(Duration::from_millis(1100)).await;
     server::store::budgets::sweep(&app.pool, Utc::now())
         .await
         .unwrap();
-    assert_eq!(reserve(0.6).await.unwrap().status(), 200);
+    assert_eq!(reserve(0.6).await.status(), 200);
+}
+
+#[tokio::test]
+async fn spend_spread_over_counter_shards_is_summed_by_status_and_reservations() {
+    let (app, key) = spawn_with_key().await;
+    let (status, _) = create(
+        &app,
+        &budget("Spend", json!({"feature": "summaries"}), "usd", 5.0, "hard"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    // 400 calls of $0.01 from 8 clients in batches of 10: many group commits, each adding
+    // to the counter shard of its writer slot.
+    let clients = (0..8).map(|c| {
+        let (app, key) = (&app, &key);
+        async move {
+            for b in 0..5 {
+                let batch: Vec<Value> = (0..10)
+                    .map(|i| {
+                        json!({"id": format!("shard-{c}-{b}-{i}"), "provider": "openai",
+                           "model": "gpt-4o", "feature": "summaries", "duration_ms": 5.0,
+                           "cost": {"total_usd": 0.01}})
+                    })
+                    .collect();
+                app.ingest(key, &batch).await;
+            }
+        }
+    });
+    futures_util::future::join_all(clients).await;
+    let shards: i64 = sqlx::query_scalar("SELECT count(DISTINCT shard) FROM budget_spend_period")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(shards > 1, "the spend is in {shards} shard(s)");
+    let (_, list) = app.get_json("/api/v1/budgets", &[]).await;
+    let st = &list[0]["status"];
+    assert!((st["spent"].as_f64().unwrap() - 4.0).abs() < 1e-9, "{st}");
+    let reserve = |cost: f64| reserve_usd(&app, &key, "summaries", cost);
+    // $4 spent in all shards together: $1.50 more does not fit in $5, $0.90 does.
+    assert_eq!(reserve(1.5).await.status(), 429);
+    assert_eq!(reserve(0.9).await.status(), 200);
+    assert_eq!(reserve(0.2).await.status(), 429);
 }
 
 #[tokio::test]
