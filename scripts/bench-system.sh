@@ -26,7 +26,7 @@ psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS sightline_bench_system"
 psql "$ADMIN_URL" -qc "CREATE DATABASE sightline_bench_system"
 DATA="$(mktemp -d /tmp/sightline-bench.XXXXXX)"
 SIGHTLINE_ADMIN_PASSWORD="bench-admin-password" SIGHTLINE_LOG=warn SIGHTLINE_SITE_ROOT="$ROOT/target/site" \
-  "$ROOT/target/release/sightline" serve --listen "127.0.0.1:$PORT" --database-url "$DB_URL" \
+  "${SERVER_BIN:-$ROOT/target/release/sightline}" serve --listen "127.0.0.1:$PORT" --database-url "$DB_URL" \
   --data-dir "$DATA" --system-interval 1s >"$DATA/server.log" 2>&1 &
 SL=$!
 prometheus-node-exporter --web.listen-address="127.0.0.1:$NE_PORT" >"$DATA/ne.log" 2>&1 &
