@@ -3,7 +3,7 @@
 
 use std::os::raw::c_long;
 
-use libmimalloc_sys::{mi_option_get, mi_option_set, mi_option_t};
+use libmimalloc_sys::{mi_option_set, mi_option_t};
 
 /// mimalloc v3's `mi_option_purge_delay` (its `mi_option_t` in include/mimalloc.h; the Rust
 /// bindings name no constant for it). The test below checks it by its default.
@@ -24,15 +24,15 @@ pub fn tune() {
     unsafe { mi_option_set(PURGE_DELAY, PURGE_DELAY_MS) };
 }
 
-/// The purge delay in force, in milliseconds.
-pub fn purge_delay_ms() -> c_long {
-    // SAFETY: reads mimalloc's option table (see `tune`).
-    unsafe { mi_option_get(PURGE_DELAY) }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The purge delay in force, in milliseconds.
+    fn purge_delay_ms() -> c_long {
+        // SAFETY: reads mimalloc's option table (see `tune`).
+        unsafe { libmimalloc_sys::mi_option_get(PURGE_DELAY) }
+    }
 
     #[test]
     fn the_purge_delay_is_the_option_tuned() {
