@@ -41,6 +41,12 @@ pub enum EmbeddedError {
     Command { step: &'static str, detail: String },
     #[error("embedded PostgreSQL did not become ready within {0:?}; see {1}")]
     NotReady(Duration, PathBuf),
+    #[error("embedded PostgreSQL exited while starting ({status}): {log_tail}; see {log}")]
+    Exited {
+        status: String,
+        log_tail: String,
+        log: PathBuf,
+    },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> EmbeddedError + '_ {
@@ -78,12 +84,9 @@ impl EmbeddedPostgres {
         fs::create_dir_all(&parent).map_err(io_err(&parent))?;
         let password_file = parent.join("pg-password");
         let password = ensure_cluster(&bin, &dir, &password_file, run_as.as_ref()).await?;
-        stop_stale_server(&dir).await;
-        let port = free_port().map_err(io_err(&dir))?;
         let log_path = parent.join("postgres.log");
-        let child = spawn_postgres(&bin, &dir, port, &log_path, run_as.as_ref())?;
+        let (child, port) = start_server(&bin, &dir, &password, &log_path, run_as.as_ref()).await?;
         let admin_url = format!("postgres://postgres:{password}@127.0.0.1:{port}/postgres");
-        wait_ready(&admin_url, &log_path).await?;
         let app_password = app_password(&parent.join("pg-app-password"))?;
         prepare_database(&admin_url, &app_password).await?;
         let (stop_tx, stop_rx) = oneshot::channel();
@@ -364,12 +367,28 @@ async fn stop_stale_server(dir: &Path) {
     );
     let _ = kill(pid, Signal::SIGINT);
     for _ in 0..300 {
-        if kill(pid, None).is_err() {
+        if !is_alive(pid) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let _ = kill(pid, Signal::SIGKILL);
+}
+
+/// Whether `pid` still runs. An exited process whose parent died stays a zombie until the
+/// init process reaps it, and some container inits reap late or never: that is not running.
+fn is_alive(pid: Pid) -> bool {
+    kill(pid, None).is_ok()
+        && fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| process_state(&stat))
+            .is_some_and(|state| state != 'Z' && state != 'X')
+}
+
+/// The state letter of a `/proc/<pid>/stat` line: the field after the command name, which
+/// is in parentheses and may itself contain spaces and parentheses.
+fn process_state(stat: &str) -> Option<char> {
+    stat.rsplit_once(')')?.1.trim_start().chars().next()
 }
 
 fn free_port() -> std::io::Result<u16> {
@@ -423,13 +442,62 @@ fn has_statements_module(bin: &Path) -> bool {
         .is_some_and(|p| p.join("lib/pg_stat_statements.so").exists())
 }
 
-async fn wait_ready(url: &str, log_path: &Path) -> Result<(), EmbeddedError> {
+/// How many times a postgres that exits while starting is started again, on a fresh port.
+const START_ATTEMPTS: usize = 3;
+
+/// Stops a server left behind on the cluster, then starts postgres on a free port and waits
+/// until it accepts connections. A postgres that exits while starting is tried again on
+/// another port: the port picked can be taken by another socket before postgres binds it,
+/// and a server left behind may still hold the cluster's lock for a moment.
+async fn start_server(
+    bin: &Path,
+    dir: &Path,
+    password: &str,
+    log_path: &Path,
+    run_as: Option<&RunAs>,
+) -> Result<(tokio::process::Child, u16), EmbeddedError> {
+    let mut attempt = 1;
+    loop {
+        stop_stale_server(dir).await;
+        let port = free_port().map_err(io_err(dir))?;
+        let mut child = spawn_postgres(bin, dir, port, log_path, run_as)?;
+        let admin_url = format!("postgres://postgres:{password}@127.0.0.1:{port}/postgres");
+        match wait_ready(&admin_url, log_path, &mut child).await {
+            Ok(()) => return Ok((child, port)),
+            Err(e @ EmbeddedError::Exited { .. }) if attempt < START_ATTEMPTS => {
+                tracing::warn!("{e}; starting it again on another port");
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => {
+                let _ = child.kill().await;
+                return Err(e);
+            }
+        }
+    }
+}
+
+/// Waits until postgres accepts connections, or fails at once with the log's last lines
+/// when it exits first.
+async fn wait_ready(
+    url: &str,
+    log_path: &Path,
+    child: &mut tokio::process::Child,
+) -> Result<(), EmbeddedError> {
     let limit = Duration::from_secs(60);
     let deadline = tokio::time::Instant::now() + limit;
     loop {
         if let Ok(conn) = PgConnection::connect(url).await {
             let _ = conn.close().await;
             return Ok(());
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            let log = fs::read_to_string(log_path).unwrap_or_default();
+            return Err(EmbeddedError::Exited {
+                status: status.to_string(),
+                log_tail: last_lines(&log, 3),
+                log: log_path.to_owned(),
+            });
         }
         if tokio::time::Instant::now() >= deadline {
             return Err(EmbeddedError::NotReady(limit, log_path.to_owned()));
@@ -563,6 +631,41 @@ mod tests {
     fn last_lines_keeps_the_tail_on_one_line() {
         assert_eq!(last_lines("a\n\nb\nc\n", 2), "b | c");
         assert_eq!(last_lines("", 3), "");
+    }
+
+    #[test]
+    fn process_state_reads_past_a_command_name_with_parentheses() {
+        assert_eq!(process_state("42 (postgres) S 1 42 42 0"), Some('S'));
+        assert_eq!(process_state("42 (a) b) Z 1 42"), Some('Z'));
+        assert_eq!(process_state("garbage"), None);
+        assert!(is_alive(Pid::this()));
+    }
+
+    #[tokio::test]
+    async fn a_server_that_exits_while_starting_fails_at_once_with_its_log() {
+        let tmp = tempfile::tempdir().unwrap();
+        let log = tmp.path().join("postgres.log");
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "echo 'FATAL:  could not create any TCP/IP sockets' >> {}; exit 1",
+                log.display()
+            ))
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        // Nothing listens on port 1: only the exit can end the wait early.
+        let err = wait_ready(
+            "postgres://postgres:x@127.0.0.1:1/postgres",
+            &log,
+            &mut child,
+        )
+        .await
+        .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(30), "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains("exited while starting"), "{msg}");
+        assert!(msg.contains("could not create any TCP/IP sockets"), "{msg}");
     }
 
     #[test]
