@@ -167,8 +167,21 @@ fn is_unavailable(e: &sqlx::Error) -> bool {
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         let text = r.body_text();
+        let field = field_in_serde_message(&text);
+        // Every body is an object. serde reads a struct from an array too, field by field, so
+        // a bare array would be refused as "[0]: invalid type: map, expected a sequence".
+        if matches!(r, JsonRejection::JsonDataError(_))
+            && field.as_deref().is_some_and(|f| f.starts_with('['))
+        {
+            return Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                "the body must be a JSON object, not an array: see /openapi.json for its fields",
+            )
+            .with_field("body");
+        }
         let (code, field) = match &r {
-            JsonRejection::JsonDataError(_) => ("invalid_field", field_in_serde_message(&text)),
+            JsonRejection::JsonDataError(_) => ("invalid_field", field),
             JsonRejection::JsonSyntaxError(_) => ("invalid_json", None),
             JsonRejection::MissingJsonContentType(_) => ("unsupported_media_type", None),
             _ if r.status() == StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", None),

@@ -212,6 +212,28 @@ async fn an_invalid_call_rejects_the_whole_batch_naming_it() {
     assert_eq!(r.status(), 422);
     assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_field");
 
+    // The calls alone, not wrapped in {"calls": [...]}: the body's shape is named.
+    let r = c
+        .post(app.url("/api/v1/llm/calls"))
+        .bearer_auth(&key)
+        .json(&json!([call("bare", "gpt-4o")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        (&body["error"], &body["field"]),
+        (&json!("invalid_body"), &json!("body"))
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("must be a JSON object"),
+        "{body}"
+    );
+
     let many: Vec<Value> = (0..1001)
         .map(|i| call(&format!("m{i}"), "gpt-4o"))
         .collect();
