@@ -31,9 +31,16 @@ use crate::{
     store,
 };
 
-/// Connections of the writers' pool: the ingest pipeline's group commits and its folder, the
-/// system, application and browser writers, and one spare.
-const WRITER_CONNECTIONS: u32 = crate::ingest::pipeline::WRITERS as u32 + 4;
+/// Connections of the writers' pool: the ingest pipeline's group commits, its folder, and
+/// one spare.
+const WRITER_CONNECTIONS: u32 = crate::ingest::pipeline::WRITERS as u32 + 2;
+
+/// Connections of the collectors' pool: the system, application and browser writers, one
+/// each. They write every second or so; on a pool of their own they leave the ingest
+/// connections idle after a burst, so those close after [`store::IDLE_TIMEOUT`] and give back
+/// the buffers the burst grew (sqlx hands out idle connections in turn, so a steady writer
+/// on the same pool would keep every one of them open).
+const COLLECTOR_CONNECTIONS: u32 = 3;
 
 /// The console log, filtered by `filter`, beside the database watch's layer (which has a
 /// filter of its own, so sqlx's debug events reach it whatever the console shows).
@@ -47,6 +54,17 @@ pub fn init_tracing(filter: &str) {
         .try_init();
 }
 
+/// The pools and the stored set-up a server starts from.
+struct Connected {
+    /// The API's reads and its small writes.
+    pool: PgPool,
+    writers: PgPool,
+    collectors: PgPool,
+    prices: Vec<pricing::Price>,
+    providers: Vec<crate::domain::provider::Provider>,
+    http_client: reqwest::Client,
+}
+
 /// A built server, bound and connected, not yet serving.
 pub struct Application {
     listener: TcpListener,
@@ -56,8 +74,10 @@ pub struct Application {
     writer: JoinHandle<()>,
     /// Stores the proxy's last records (or leaves them spooled) once the server stops.
     recorder_task: JoinHandle<()>,
-    /// The pool of the ingest and system writers (and migrations).
+    /// The pool of the ingest writers (and migrations).
     writers: PgPool,
+    /// The pool of the system, application and browser writers.
+    collectors: PgPool,
     collector: Option<JoinHandle<()>>,
     shutdown_tx: tokio::sync::watch::Sender<bool>,
 }
@@ -90,13 +110,21 @@ impl Application {
             }
         };
         match Self::connect(&config, url.expose(), &sealer).await {
-            Ok((pool, writers, prices, providers, http_client)) => {
+            Ok(Connected {
+                pool,
+                writers,
+                collectors,
+                prices,
+                providers,
+                http_client,
+            }) => {
                 let actual = listener.local_addr()?;
                 let live = LiveHub::new();
                 let metrics = Arc::new(crate::metrics::Metrics::new());
                 metrics.watch_pools(vec![
                     ("api", pool.clone(), config.db_max_connections),
                     ("writer", writers.clone(), WRITER_CONNECTIONS),
+                    ("collector", collectors.clone(), COLLECTOR_CONNECTIONS),
                 ]);
                 let watch = dbwatch::watch();
                 watch.register(PoolKind::Api, pool.clone(), config.db_max_connections);
@@ -116,9 +144,9 @@ impl Application {
                     };
                 let (shutdown_tx, shutdown) = tokio::sync::watch::channel(false);
                 let system =
-                    crate::system::writer::SystemWriter::new(writers.clone(), live.clone());
-                let apps = crate::apps::AppRequestWriter::new(writers.clone(), live.clone());
-                let browser = crate::browser::BrowserWriter::new(writers.clone(), live.clone());
+                    crate::system::writer::SystemWriter::new(collectors.clone(), live.clone());
+                let apps = crate::apps::AppRequestWriter::new(collectors.clone(), live.clone());
+                let browser = crate::browser::BrowserWriter::new(collectors.clone(), live.clone());
                 let state = AppState::new(Shared {
                     apps,
                     browser,
@@ -190,6 +218,7 @@ impl Application {
                     writer,
                     recorder_task,
                     writers,
+                    collectors,
                     collector,
                     shutdown_tx,
                 })
@@ -204,27 +233,20 @@ impl Application {
     }
 
     /// Connects, migrates, and prepares what the server needs from the database.
-    async fn connect(
-        config: &Config,
-        url: &str,
-        sealer: &Sealer,
-    ) -> anyhow::Result<(
-        PgPool,
-        PgPool,
-        Vec<pricing::Price>,
-        Vec<crate::domain::provider::Provider>,
-        reqwest::Client,
-    )> {
-        // The writers get a pool of their own: reads, however heavy, can never take the
-        // connections that acknowledge ingest.
-        let writers = store::connect(
-            url,
-            WRITER_CONNECTIONS,
-            config.db_retry,
-            None,
-            dbwatch::instrument(PoolKind::Writer),
-        )
-        .await?;
+    async fn connect(config: &Config, url: &str, sealer: &Sealer) -> anyhow::Result<Connected> {
+        // The writers get pools of their own: reads, however heavy, can never take the
+        // connections that acknowledge ingest. The collectors' statements are reported with
+        // the writers'.
+        let writer_pool = |size| {
+            store::connect(
+                url,
+                size,
+                config.db_retry,
+                None,
+                dbwatch::instrument(PoolKind::Writer),
+            )
+        };
+        let writers = writer_pool(WRITER_CONNECTIONS).await?;
         store::migrate(&writers)
             .await
             .context("database migrations failed")?;
@@ -236,6 +258,7 @@ impl Application {
                 "benchmark runs were going when the server stopped; marked interrupted"
             );
         }
+        let collectors = writer_pool(COLLECTOR_CONNECTIONS).await?;
         let pool = store::connect(
             url,
             config.db_max_connections,
@@ -265,13 +288,14 @@ impl Application {
             store::providers::upsert(&pool, &provider, Some(&key), "config").await?;
         }
         let providers = crate::state::load_providers(&pool, sealer).await?;
-        Ok((
+        Ok(Connected {
             pool,
             writers,
+            collectors,
             prices,
             providers,
-            proxy_client(config.proxy_idle_timeout)?,
-        ))
+            http_client: proxy_client(config.proxy_idle_timeout)?,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -325,6 +349,7 @@ impl Application {
         let _ = self.writer.await;
         pool.close().await;
         self.writers.close().await;
+        self.collectors.close().await;
         if let Some(pg) = self.embedded {
             pg.stop().await;
         }

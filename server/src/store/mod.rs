@@ -41,7 +41,7 @@ pub const STATEMENT_TIMEOUT: &str = "60s";
 /// A connection idle this long is closed. Each keeps the buffers of the
 /// largest batch or result it carried, so after a burst the server gives that memory back
 /// within a minute instead of sqlx's default ten.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How a pool reports its statements and connection acquires as tracing events (which
 /// `dbwatch` reads) at `level`: every acquire, and the statements slower than `slow`.

@@ -113,6 +113,9 @@ async fn metrics_count_requests_and_stored_calls_and_pass_promtool() {
     assert_eq!(sample(&text, "sightline_ingest_queue_rows"), Some(0.0));
     let max = r#"sightline_db_pool_max_connections{pool="writer"}"#;
     assert!(sample(&text, max).unwrap() >= 1.0);
+    // The once-a-second writers have a pool of their own, apart from ingest's.
+    let collectors = r#"sightline_db_pool_max_connections{pool="collector"}"#;
+    assert_eq!(sample(&text, collectors), Some(3.0), "{text}");
     let in_use = r#"sightline_db_pool_connections{pool="api",state="in_use"}"#;
     assert!(sample(&text, in_use).is_some(), "{text}");
     // The scrape itself is in flight while it encodes.
