@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Server memory through the heaviest load of the bench, for one or more server builds, one
 # after the other, each on a fresh database: RSS idle at start, right after 300,000 calls
-# spread over 30 days with 100 budgets (then their status read 60 times), and 45 s later,
+# spread over 30 days with 100 budgets (then their status read 60 times), 45 and 75 s later,
 # with what of it is anonymous (heap) memory; the rest is the binary's own pages.
 #
 #   ./scripts/bench-memory.sh target/release/sightline [OTHER_BINARY …] [--calls N]
@@ -40,6 +40,9 @@ for bin in "${BINS[@]}"; do
   sample "  right after"
   sleep 45
   sample "  45 s later"
+  # bench.sh's figure: idle connections close 30-60 s after their last use.
+  sleep 30
+  sample "  75 s later"
   kill "$PID"; wait "$PID" 2>/dev/null || true
   trap - EXIT
   rm -rf "$DATA"
